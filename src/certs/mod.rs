@@ -1,0 +1,2 @@
+//! Certificates: parsing (PEM, DER, bundles, kubeconfigs), inspection and
+//! chain verification.

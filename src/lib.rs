@@ -1,0 +1,27 @@
+//! kubectl-pki: the certificate lifecycle of Kubernetes clusters.
+//!
+//! The binary is a thin edge (`main.rs`); each subcommand lives in its own
+//! module with `run(args, ctx) -> Result<Outcome>`, collecting first and
+//! rendering through [`output`].
+
+pub mod certs;
+pub mod cli;
+pub mod context;
+pub mod error;
+pub mod logging;
+pub mod output;
+pub mod status;
+pub mod version;
+
+use cli::{Cli, Command};
+use context::Ctx;
+pub use error::{Error, Outcome, Result};
+
+/// Dispatches one parsed command line.
+pub async fn run(cli: Cli) -> Result<Outcome> {
+    let ctx = Ctx::new(cli.global);
+    match cli.command {
+        Command::Status(args) => status::run(args, &ctx).await,
+        Command::Version(args) => version::run(args, &ctx),
+    }
+}

@@ -1,0 +1,24 @@
+//! `kubectl-pki`: the edge. Parses arguments, runs one subcommand, and maps
+//! the result to an exit code and a one-line error on stderr.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use kubectl_pki::{cli::Cli, error::report, run};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    kubectl_pki::logging::init(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return report(&e.into()),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(outcome) => outcome.exit_code(),
+        Err(err) => report(&err),
+    }
+}

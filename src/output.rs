@@ -1,0 +1,132 @@
+//! Rendering, separate from collecting: kubectl-style tables (no borders,
+//! upper-case headers, three spaces between columns), JSON and YAML on
+//! stdout; progress on stderr only when it is a terminal.
+
+use std::io::{IsTerminal, Write};
+
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+
+/// Rows with upper-case headers, rendered like `kubectl get`.
+#[derive(Debug, Default, Clone)]
+pub struct Table {
+    headers: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    pub fn new<I, S>(headers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Table { headers: headers.into_iter().map(|h| h.as_ref().to_uppercase()).collect(), rows: Vec::new() }
+    }
+
+    pub fn push(&mut self, row: Vec<String>) {
+        self.rows.push(row);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Renders to a string: tabs and newlines inside cells are replaced so
+    /// they cannot break the columns.
+    pub fn render(&self) -> String {
+        let mut tw = tabwriter::TabWriter::new(Vec::new()).padding(3);
+        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
+        let mut write_row = |cells: &[String]| {
+            let line: Vec<String> = cells.iter().map(|c| clean(c)).collect();
+            let _ = writeln!(tw, "{}", line.join("\t"));
+        };
+        write_row(&self.headers);
+        for row in &self.rows {
+            write_row(row);
+        }
+        let bytes = tw.into_inner().unwrap_or_default();
+        String::from_utf8_lossy(&bytes).into_owned()
+    }
+
+    /// Prints to stdout.
+    pub fn print(&self) -> Result<()> {
+        write_stdout(&self.render())
+    }
+}
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+pub fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Error::Io),
+    }
+}
+
+pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    let mut s = serde_json::to_string_pretty(value).map_err(|e| Error::Invalid(format!("JSON output: {e}")))?;
+    s.push('\n');
+    Ok(s)
+}
+
+pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
+    serde_saphyr::to_string(value).map_err(|e| Error::Invalid(format!("YAML output: {e}")))
+}
+
+pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
+    write_stdout(&to_json(value)?)
+}
+
+pub fn print_yaml<T: Serialize>(value: &T) -> Result<()> {
+    write_stdout(&to_yaml(value)?)
+}
+
+/// Whether stderr is a terminal: progress bars and spinners appear only then.
+pub fn stderr_is_tty() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Colors only when stdout is a terminal and `NO_COLOR` is unset
+/// (anstream strips styles otherwise).
+pub fn paint(text: &str, style: anstyle::Style) -> String {
+    format!("{style}{text}{style:#}")
+}
+
+/// A spinner or bar on stderr when it is a terminal, hidden otherwise.
+pub fn progress(len: Option<u64>, message: impl Into<String>) -> indicatif::ProgressBar {
+    use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+    let bar = match len {
+        Some(n) => ProgressBar::new(n),
+        None => ProgressBar::new_spinner(),
+    };
+    if stderr_is_tty() {
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        let template = if len.is_some() {
+            "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})"
+        } else {
+            "{spinner} {msg} {pos} ({elapsed})"
+        };
+        if let Ok(style) = ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    } else {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    bar.set_message(message.into());
+    bar
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_upper_case_headers_and_no_borders() {
+        let mut t = Table::new(["name", "status"]);
+        t.push(vec!["a-long-name".into(), "ok".into()]);
+        t.push(vec!["b".into(), "expired\tnow".into()]);
+        assert_eq!(t.render(), "NAME          STATUS\na-long-name   ok\nb             expired now\n");
+    }
+}
