@@ -1,1 +1,39 @@
-//! Test harness for kubectl-pki.
+//! Test harness for kubectl-pki: a real local Kubernetes control plane
+//! (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok)
+//! built from Go modules and run on 127.0.0.1, for end-to-end tests.
+
+pub mod binaries;
+pub mod controlplane;
+pub mod pki;
+pub mod process;
+
+use std::path::PathBuf;
+use std::sync::Once;
+
+pub use controlplane::{ApiServer, ApiServerOptions, ControlPlane, TestNamespace, start_apiserver};
+pub use pki::Pki;
+
+/// The workspace root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+/// The cargo target directory (`$CARGO_TARGET_DIR` or `<root>/target`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"))
+}
+
+/// The `kubectl-pki` binary, built once per test binary so e2e tests never
+/// run a stale one.
+pub fn pki_bin() -> PathBuf {
+    static BUILD: Once = Once::new();
+    BUILD.call_once(|| {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "--quiet", "-p", "kubectl-pki", "--bins"])
+            .current_dir(repo_root())
+            .status()
+            .expect("run cargo build");
+        assert!(status.success(), "cargo build -p kubectl-pki failed");
+    });
+    target_dir().join("debug").join("kubectl-pki")
+}
