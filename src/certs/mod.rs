@@ -1,2 +1,19 @@
-//! Certificates: parsing (PEM, DER, bundles, kubeconfigs), inspection and
-//! chain verification.
+//! Certificates: parsing (PEM, DER, bundles, kubeconfigs, talosconfigs),
+//! inspection, chain verification and time classification. Library code
+//! shared by `status` and the rotation commands; no I/O except reading the
+//! files a kubeconfig names.
+
+pub mod chain;
+pub mod info;
+pub mod kubeconfig;
+pub mod parse;
+pub mod status;
+pub mod talosconfig;
+
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use chain::{ChainVerdict, chains_to, verify_signed_by};
+pub use info::CertInfo;
+pub use parse::{ParseError, certificates_in};
+pub use status::Status;
