@@ -177,6 +177,22 @@ pub fn ensure() -> Result<Binaries> {
     })
 }
 
+/// Builds kubectl from the same Kubernetes module, for machines without
+/// one (the tests drive kubectl's plugin discovery and completion).
+pub fn kubectl() -> Result<PathBuf> {
+    let out = cache_dir().join(format!("kubernetes-{KUBERNETES_VERSION}")).join("kubectl");
+    if !out.exists() {
+        which_go()?;
+        std::fs::create_dir_all(out.parent().unwrap_or(&cache_dir()))?;
+        eprintln!("e2e: building kubectl {KUBERNETES_VERSION} (cold: ~1 min) ...");
+        let status = k8s_build("kubectl")(&out).stdin(Stdio::null()).status().context("run go build kubectl")?;
+        if !status.success() {
+            bail!("building kubectl failed ({status})");
+        }
+    }
+    Ok(out)
+}
+
 fn which_go() -> Result<()> {
     match Command::new("go").arg("version").output() {
         Ok(o) if o.status.success() => Ok(()),

@@ -1,1 +1,71 @@
-fn main() {}
+//! `cargo xtask <task>`: the project's build, test, demo, bench and dist
+//! tasks, in Rust so they run wherever cargo does.
+
+mod cluster;
+mod demo;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  test [-- <cargo test args>]   build the control plane (first run only), run unit, CLI and e2e tests
+  demo                          start the control plane, seed a Kamaji-style tenant, run `kubectl pki status`
+  cluster up|down|status        a long-lived local control plane for manual use
+  kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (task, rest) = match args.split_first() {
+        Some((t, r)) => (t.as_str(), r),
+        None => {
+            eprint!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match task {
+        "test" => test::run(rest),
+        "demo" => demo::run(rest),
+        "cluster" => cluster::run(rest),
+        "kubectl" => install_kubectl(),
+        "help" | "-h" | "--help" => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(anyhow::anyhow!("unknown task {other:?}\n{USAGE}")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn install_kubectl() -> anyhow::Result<()> {
+    let built = e2e::binaries::kubectl()?;
+    let link = std::path::Path::new("/usr/local/bin/kubectl");
+    let _ = std::fs::remove_file(link);
+    std::os::unix::fs::symlink(&built, link)?;
+    eprintln!("kubectl: {} -> {}", link.display(), built.display());
+    Ok(())
+}
+
+/// Runs a command, failing with its command line when it fails.
+pub fn run_cmd(cmd: &mut std::process::Command) -> anyhow::Result<()> {
+    let line = format!("{cmd:?}");
+    let status = cmd.status().map_err(|e| anyhow::anyhow!("{line}: {e}"))?;
+    anyhow::ensure!(status.success(), "{line} failed ({status})");
+    Ok(())
+}
+
+/// `cargo` as invoked by cargo itself.
+pub fn cargo() -> std::process::Command {
+    let mut cmd = std::process::Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    cmd.current_dir(e2e::repo_root());
+    cmd
+}
