@@ -14,6 +14,7 @@ use kube::api::{Api, PostParams};
 use crate::binaries::{self, Binaries};
 use crate::pki::{self, Pki};
 use crate::process::{self, Lifetime};
+use crate::providers::{self, Provider};
 
 /// Name of the kwok node pods land on.
 pub const NODE_NAME: &str = "kwok-node-0";
@@ -24,10 +25,11 @@ pub const CONTEXT: &str = "e2e";
 pub struct ControlPlane {
     pub dir: PathBuf,
     pub kubeconfig: PathBuf,
-    pub pki: Pki,
+    /// The PKI and binaries exist only for the local provider.
+    pki: Option<Pki>,
     pub etcd_url: String,
     pub apiserver_url: String,
-    pub bins: Binaries,
+    bins: Option<Binaries>,
     /// (component, pid, executable), in start order.
     pub processes: Vec<(String, u32, PathBuf)>,
     children: Mutex<Vec<Child>>,
@@ -41,6 +43,16 @@ impl ControlPlane {
     /// binary, so PR_SET_PDEATHSIG kills them when the binary exits.
     pub fn shared() -> &'static ControlPlane {
         SHARED.get_or_init(|| {
+            let provider = match Provider::from_env() {
+                Ok(p) => p,
+                Err(e) => panic!("{e:#}"),
+            };
+            if provider != Provider::Local {
+                return match ControlPlane::external(provider) {
+                    Ok(cp) => cp,
+                    Err(e) => panic!("e2e cluster ({provider:?}) unavailable: {e:#}"),
+                };
+            }
             let (tx, rx) = std::sync::mpsc::channel();
             std::thread::Builder::new()
                 .name("e2e-control-plane".into())
@@ -57,6 +69,24 @@ impl ControlPlane {
                 Ok(Err(e)) => panic!("e2e control plane failed to start: {e:#}"),
                 Err(e) => panic!("e2e control plane thread died: {e}"),
             }
+        })
+    }
+
+    /// A cluster made by another provider (kind, k3d, existing).
+    fn external(provider: Provider) -> Result<ControlPlane> {
+        let kubeconfig = providers::external_kubeconfig(provider)?;
+        let dir = kubeconfig.parent().map(Path::to_path_buf).unwrap_or_default();
+        let kc = kube::config::Kubeconfig::read_from(&kubeconfig)?;
+        let server = kc.clusters.first().and_then(|c| c.cluster.as_ref()).and_then(|c| c.server.clone()).unwrap_or_default();
+        Ok(ControlPlane {
+            dir,
+            kubeconfig,
+            pki: None,
+            etcd_url: String::new(),
+            apiserver_url: server,
+            bins: None,
+            processes: Vec::new(),
+            children: Mutex::new(Vec::new()),
         })
     }
 
@@ -87,10 +117,10 @@ impl ControlPlane {
         let mut cp = ControlPlane {
             dir: dir.to_path_buf(),
             kubeconfig: kubeconfig.clone(),
-            pki,
+            pki: Some(pki),
             etcd_url: etcd_url.clone(),
             apiserver_url: apiserver_url.clone(),
-            bins: bins.clone(),
+            bins: Some(bins.clone()),
             processes: Vec::new(),
             children: Mutex::new(Vec::new()),
         };
@@ -104,15 +134,15 @@ impl ControlPlane {
         cp.spawn("etcd", etcd, &logs, lifetime)?;
         wait_tcp(etcd_port, Duration::from_secs(30)).context("etcd did not listen")?;
 
-        let pki_dir = cp.pki.dir.clone();
+        let pki_dir = cp.pki().dir.clone();
         let p = |f: &str| pki_dir.join(f).display().to_string();
         let mut api = Command::new(&bins.kube_apiserver);
         api.args(apiserver_args(&ApiServerOptions {
-            tls_cert: cp.pki.path("apiserver.crt"),
-            tls_key: cp.pki.path("apiserver.key"),
-            client_ca: cp.pki.path("ca.crt"),
-            sa_public_keys: vec![cp.pki.path("sa.pub")],
-            sa_signing_key: cp.pki.path("sa.key"),
+            tls_cert: pki_dir.join("apiserver.crt"),
+            tls_key: pki_dir.join("apiserver.key"),
+            client_ca: pki_dir.join("ca.crt"),
+            sa_public_keys: vec![pki_dir.join("sa.pub")],
+            sa_signing_key: pki_dir.join("sa.key"),
             etcd_prefix: "/registry".into(),
             port: Some(api_port),
         }, &etcd_url));
@@ -160,8 +190,14 @@ impl ControlPlane {
         &self.kubeconfig
     }
 
+    /// The local control plane's PKI (files and PEMs).
     pub fn pki(&self) -> &Pki {
-        &self.pki
+        self.pki.as_ref().expect("this test needs the local provider's PKI (E2E_PROVIDER=local)")
+    }
+
+    /// The built binaries (local provider only).
+    pub fn bins(&self) -> &Binaries {
+        self.bins.as_ref().expect("this test needs the local provider's binaries (E2E_PROVIDER=local)")
     }
 
     /// A new client (each `#[tokio::test]` has its own runtime, so clients
@@ -305,7 +341,7 @@ pub fn start_apiserver(opts: ApiServerOptions) -> Result<ApiServer> {
     };
     let opts = ApiServerOptions { port: Some(port), ..opts };
     let log = cp.dir.join("logs").join(format!("kube-apiserver-{port}.log"));
-    let mut cmd = Command::new(&cp.bins.kube_apiserver);
+    let mut cmd = Command::new(&cp.bins().kube_apiserver);
     cmd.args(apiserver_args(&opts, &cp.etcd_url));
     // Tied to the calling thread: a test's server dies with the test.
     let child = process::spawn(cmd, &log, Lifetime::TiedToParent)?;

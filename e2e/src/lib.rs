@@ -6,6 +6,7 @@ pub mod binaries;
 pub mod controlplane;
 pub mod pki;
 pub mod process;
+pub mod providers;
 
 use std::path::PathBuf;
 use std::sync::Once;
