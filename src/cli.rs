@@ -50,6 +50,8 @@ pub enum Command {
     Status(StatusArgs),
     /// Print the version, commit and the Kubernetes API version it was built for.
     Version(VersionArgs),
+    /// Print a shell completion script for `kubectl-pki` (see README: Install).
+    Completion(CompletionArgs),
 }
 
 /// Which inventories `status` reads.
@@ -90,3 +92,18 @@ pub struct StatusArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct VersionArgs {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+    Powershell,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionArgs {
+    /// The shell to print the script for.
+    #[arg(value_enum)]
+    pub shell: Shell,
+}

@@ -6,6 +6,7 @@
 
 pub mod certs;
 pub mod cli;
+pub mod completion;
 pub mod context;
 pub mod error;
 pub mod logging;
@@ -23,5 +24,6 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Status(args) => status::run(args, &ctx).await,
         Command::Version(args) => version::run(args, &ctx),
+        Command::Completion(args) => completion::run(args),
     }
 }
