@@ -4,6 +4,7 @@
 
 pub mod binaries;
 pub mod controlplane;
+pub mod kamaji;
 pub mod pki;
 pub mod process;
 pub mod providers;
