@@ -9,6 +9,7 @@ pub mod cli;
 pub mod completion;
 pub mod context;
 pub mod error;
+pub mod issuer;
 pub mod logging;
 pub mod output;
 pub mod status;
