@@ -5,6 +5,7 @@
 pub mod binaries;
 pub mod controlplane;
 pub mod kamaji;
+pub mod krew;
 pub mod pki;
 pub mod process;
 pub mod providers;

@@ -3,6 +3,7 @@
 
 mod cluster;
 mod demo;
+mod dist;
 mod test;
 
 use std::process::ExitCode;
@@ -14,6 +15,8 @@ tasks:
   test [-- <cargo test args>]   build the control plane (first run only), run unit, CLI and e2e tests
   demo                          start the control plane, seed a Kamaji-style tenant, run `kubectl pki status`
   cluster up|down|status        a long-lived local control plane for manual use
+  dist [--debug] [--target T]   release archive for this platform + its sha256 + target/dist/pki.yaml (krew)
+  dist manifest --from DIR      render the release krew manifest from the archives' sha256
   kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
 ";
 
@@ -30,6 +33,7 @@ fn main() -> ExitCode {
         "test" => test::run(rest),
         "demo" => demo::run(rest),
         "cluster" => cluster::run(rest),
+        "dist" => dist::run(rest),
         "kubectl" => install_kubectl(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
