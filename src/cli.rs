@@ -88,6 +88,9 @@ pub struct StatusArgs {
     /// Print counts per status instead of rows.
     #[arg(long)]
     pub summary: bool,
+    /// Secrets per list request (pagination); hidden, for tests.
+    #[arg(long, hide = true, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub page_size: u32,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -10,6 +10,7 @@ pub mod completion;
 pub mod context;
 pub mod error;
 pub mod issuer;
+pub mod kamaji;
 pub mod logging;
 pub mod output;
 pub mod status;

@@ -1,0 +1,4 @@
+//! Kamaji TenantControlPlanes: names, labels and the read side of the TCP.
+
+pub mod names;
+pub mod tcp;

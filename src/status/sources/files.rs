@@ -1,0 +1,21 @@
+//! `--file`: certificates, bundles, kubeconfigs and talosconfigs on disk.
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+use crate::status::item::{Extractor, Location};
+use crate::status::judge;
+use crate::status::row::{Collector, SourceKind};
+
+/// Each file on its own: a bundle is judged within itself, a kubeconfig's
+/// client certificate against its CA. An unreadable file is an error.
+pub fn collect(paths: &[PathBuf], col: &mut Collector) -> Result<()> {
+    for path in paths {
+        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let mut ex = Extractor::new();
+        ex.file(&Location::default(), path, &bytes);
+        let verdicts = judge::within_document(&ex.items);
+        col.push_items(SourceKind::File, &path.display().to_string(), &ex.items, verdicts);
+    }
+    Ok(())
+}

@@ -1,0 +1,76 @@
+//! `--tenant NAME`: a Kamaji TenantControlPlane's secrets (label
+//! `kamaji.clastix.io/name`), each leaf and kubeconfig checked against the
+//! tenant's *current* CA (`<tcp>-ca`, `ca.crt`): the front-proxy client
+//! against `<tcp>-front-proxy-ca-certificate`, the datastore certificate
+//! against the `ca.crt` beside it. Shows the TCP status.
+
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ListParams};
+
+use crate::certs::chain::ChainVerdict;
+use crate::certs::parse::certificates_in;
+use crate::context::Ctx;
+use crate::error::{Error, Result};
+use crate::kamaji::{names, tcp};
+use crate::status::judge;
+use crate::status::row::{Collector, SourceKind, TenantInfo};
+
+use super::secrets::{each_secret, items_of};
+
+pub async fn collect(ctx: &Ctx, col: &mut Collector, name: &str, page_size: u32) -> Result<()> {
+    let client = ctx.client().await?;
+    let namespace = ctx.namespace().await?;
+    let tcp_obj = match tcp::api(client.clone(), &namespace).get_opt(name).await {
+        Ok(Some(obj)) => obj,
+        Ok(None) => return Err(Error::NotFound { what: "TenantControlPlane", name: format!("{namespace}/{name}") }),
+        Err(e) => return Err(ctx.api_error(e).await),
+    };
+    col.tenants.push(TenantInfo {
+        namespace: namespace.clone(),
+        name: name.to_owned(),
+        status: tcp::status(&tcp_obj),
+        version: tcp::version(&tcp_obj),
+    });
+    let secrets: Api<Secret> = Api::namespaced(client, &namespace);
+    let ca = ca_of(ctx, &secrets, &names::secret_name(name, names::CA), names::KEY_CA_CRT).await?;
+    let front_proxy_ca =
+        ca_of(ctx, &secrets, &names::secret_name(name, names::FRONT_PROXY_CA), names::KEY_FRONT_PROXY_CA_CRT).await?;
+    let params = ListParams::default().labels(&names::selector(name));
+    each_secret(ctx, &secrets, params, page_size, |secret| {
+        let (prefix, ex) = items_of(secret);
+        let secret_name = secret.metadata.name.as_deref().unwrap_or_default();
+        let verdicts = match names::suffix_of(name, secret_name) {
+            Some(names::DATASTORE_CERT) => judge::within_document(&ex.items),
+            Some(names::FRONT_PROXY_CA | names::FRONT_PROXY_CLIENT) => against(&ex.items, &front_proxy_ca),
+            _ => against(&ex.items, &ca),
+        };
+        col.push_items(SourceKind::Tenant, &prefix, &ex.items, verdicts);
+    })
+    .await
+}
+
+/// The expected CA, or why it is missing (then nothing is verified).
+type Expected = std::result::Result<Vec<Vec<u8>>, String>;
+
+fn against(items: &[crate::status::item::Item], expected: &Expected) -> Vec<ChainVerdict> {
+    match expected {
+        Ok(roots) => judge::against(items, roots),
+        Err(reason) => items.iter().map(|_| ChainVerdict::Unverified { reason: reason.clone() }).collect(),
+    }
+}
+
+async fn ca_of(ctx: &Ctx, api: &Api<Secret>, secret: &str, key: &str) -> Result<Expected> {
+    let found = match api.get_opt(secret).await {
+        Ok(found) => found,
+        Err(e) => return Err(ctx.api_error(e).await),
+    };
+    let Some(s) = found else { return Ok(Err(format!("CA secret {secret} not found"))) };
+    let Some(bytes) = s.data.as_ref().and_then(|d| d.get(key)) else {
+        return Ok(Err(format!("CA secret {secret} has no {key}")));
+    };
+    Ok(match certificates_in(&bytes.0) {
+        Ok(certs) if !certs.is_empty() => Ok(certs.into_iter().map(|c| c.as_ref().to_vec()).collect()),
+        Ok(_) => Err(format!("{secret}/{key} holds no certificate")),
+        Err(e) => Err(format!("{secret}/{key}: {e}")),
+    })
+}
