@@ -39,8 +39,9 @@ impl Staged {
         self.files.push(Planned { path: path.into(), contents: contents.into(), secret, replace: true });
     }
 
-    pub fn paths(&self) -> impl Iterator<Item = &Path> {
-        self.files.iter().map(|f| f.path.as_path())
+    /// Each planned file and its contents, in order.
+    pub fn entries(&self) -> impl Iterator<Item = (&Path, &[u8])> {
+        self.files.iter().map(|f| (f.path.as_path(), f.contents.as_slice()))
     }
 
     /// Fails on the first destination that exists and may not be replaced.

@@ -131,7 +131,7 @@ impl PrivateKey {
     }
 
     /// PEM in the form k3s and openssl write: `RSA PRIVATE KEY` (PKCS#1)
-    /// and `EC PRIVATE KEY` (SEC1 with its curve); Ed25519 as PKCS#8.
+    /// and `EC PRIVATE KEY` (SEC1 with its curve); Ed25519 as PKCS#8 v1.
     pub fn to_pem(&self) -> String {
         let pkcs8 = self.pair.serialized_der();
         let inner = der::pkcs8_parts(pkcs8).map(|(_, _, inner)| inner);
@@ -143,6 +143,11 @@ impl PrivateKey {
                     Some(sec1) => pem::encode("EC PRIVATE KEY", &sec1),
                     None => pem::encode("PRIVATE KEY", pkcs8),
                 }
+            }
+            // PKCS#8 v1 without the embedded public key that ring adds: Go's
+            // x509.ParsePKCS8PrivateKey and openssl 3.0 read v1.
+            (KeyKind::Ed25519, Some(seed)) => {
+                pem::encode("PRIVATE KEY", &der::pkcs8_wrap(&der::write(der::OID, oid::ED25519), seed))
             }
             _ => pem::encode("PRIVATE KEY", pkcs8),
         }
@@ -213,6 +218,15 @@ MC4CAQAwBQYDK2VwBCIEIGSxo1duMwXjYNbZsh18uuw5KmJDy50GmoZNTafBmr2c
         assert!(ec.starts_with("-----BEGIN EC PRIVATE KEY-----"));
         let block = &pem::blocks(ec.as_bytes()).unwrap()[0];
         assert_eq!(der::sec1_curve(&block.der), Some(oid::P256));
+    }
+
+    #[test]
+    fn ed25519_is_written_as_pkcs8_v1() {
+        let pem_text = PrivateKey::generate(KeyKind::Ed25519).unwrap().to_pem();
+        let der = &pem::blocks(pem_text.as_bytes()).unwrap()[0].der;
+        // SEQUENCE(46) { INTEGER 0, SEQUENCE { OID 1.3.101.112 }, OCTET STRING(34) }
+        assert_eq!(der.len(), 48);
+        assert_eq!(&der[..16], &[0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
     }
 
     #[test]

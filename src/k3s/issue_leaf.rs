@@ -1,0 +1,47 @@
+//! Hidden `kubectl pki k3s issue-leaf`: a client or serving certificate
+//! from one of the generated CAs, so tests (and break-glass access) can
+//! prove the CAs work with a real API server.
+
+use std::net::IpAddr;
+
+use super::report::{self, StageReport};
+use crate::certs::status::parse_duration;
+use crate::cli::K3sIssueLeafArgs;
+use crate::context::Ctx;
+use crate::error::{Error, Outcome, Result};
+use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
+
+pub fn run(args: K3sIssueLeafArgs, ctx: &Ctx) -> Result<Outcome> {
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::file(p, e));
+    let ca_cert = pem::certificates(&read(&args.ca)?)
+        .map_err(|e| Error::file(&args.ca, e))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::file(&args.ca, "no PEM certificate found"))?;
+    let ca_key = PrivateKey::first_from_pem(&read(&args.ca_key)?).map_err(|e| Error::file(&args.ca_key, e))?;
+    let ca = Authority::load(ca_cert, ca_key).map_err(|e| Error::file(&args.ca, e))?;
+    let ttl = parse_duration(&args.ttl).map_err(|e| Error::Invalid(format!("--ttl: {e}")))?;
+
+    let issued_at = now() - 60;
+    let mut spec = CertSpec::client(Some(&args.cn), args.orgs.clone(), issued_at, ttl.as_secs() + 60);
+    if !args.sans.is_empty() {
+        spec.ext_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        spec.key_usages.push(rcgen::KeyUsagePurpose::KeyEncipherment);
+        for san in &args.sans {
+            match san.parse::<IpAddr>() {
+                Ok(ip) => spec.ip_addresses.push(ip),
+                Err(_) => spec.dns_names.push(san.clone()),
+            }
+        }
+    }
+    let key = PrivateKey::generate(KeyKind::EcdsaP256).map_err(Error::Invalid)?;
+    let der = ca.issue(&spec, &key).map_err(Error::Invalid)?;
+
+    let mut staged = Staged::new();
+    staged.add(&args.cert_out, pem::encode("CERTIFICATE", &der), false);
+    staged.add(&args.key_out, key.to_pem(), true);
+    let files = super::generate_ca::describe_all(&staged);
+    staged.commit()?;
+    report::render(&StageReport { files, ..Default::default() }, ctx.output())?;
+    Ok(Outcome::Ok)
+}

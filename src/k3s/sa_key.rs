@@ -1,0 +1,66 @@
+//! `kubectl pki k3s rotate-sa-key`: a new service-account signing key
+//! (RSA-2048, first, so it signs new tokens) with the current keys
+//! appended (so tokens they signed keep verifying).
+
+use std::path::Path;
+
+use super::layout;
+use super::report::{self, StageReport};
+use crate::cli::K3sRotateSaKeyArgs;
+use crate::context::Ctx;
+use crate::error::{Error, Outcome, Result};
+use crate::issuer::{KeyKind, PrivateKey, Staged};
+
+pub fn run(args: K3sRotateSaKeyArgs, ctx: &Ctx) -> Result<Outcome> {
+    let current = layout::tls_dir(&args.data_dir).join("service.key");
+    let target = args.out.join("tls").join("service.key");
+    let mut staged = Staged::new();
+    staged.add(&target, rotated(&current)?, true);
+    let files = super::generate_ca::describe_all(&staged);
+    staged.commit()?;
+    let report = StageReport { files, rotate_ca_path: Some(args.out), ..Default::default() };
+    report::render(&report, ctx.output())?;
+    Ok(Outcome::Ok)
+}
+
+/// New key + the current file, which must hold at least one key.
+pub fn rotated(current: &Path) -> Result<String> {
+    let old = std::fs::read(current).map_err(|e| Error::file(current, e))?;
+    let keys = PrivateKey::all_from_pem(&old).map_err(|e| Error::file(current, e))?;
+    if keys.is_empty() {
+        return Err(Error::file(current, "no private key found"));
+    }
+    let mut text = PrivateKey::generate(KeyKind::Rsa(2048)).map_err(Error::Invalid)?.to_pem();
+    text.push_str(&String::from_utf8_lossy(&old));
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_key_first_old_keys_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("service.key");
+        let old = PrivateKey::generate(KeyKind::Rsa(2048)).unwrap();
+        std::fs::write(&path, old.to_pem()).unwrap();
+        let text = rotated(&path).unwrap();
+        let keys = PrivateKey::all_from_pem(text.as_bytes()).unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_ne!(keys[0].public_key_raw(), old.public_key_raw());
+        assert_eq!(keys[1].public_key_raw(), old.public_key_raw());
+    }
+
+    #[test]
+    fn missing_or_empty_current_key_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("service.key");
+        assert!(rotated(&path).is_err());
+        std::fs::write(&path, "").unwrap();
+        assert!(rotated(&path).unwrap_err().to_string().contains("no private key"));
+    }
+}

@@ -1,0 +1,140 @@
+//! `kubectl pki talos config new`: a talosconfig whose client certificate
+//! is issued offline from the Talos OS CA, as `talosctl config new` would
+//! have a node issue it: Ed25519, roles in O, ClientAuth.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use base64::Engine;
+use serde::Serialize;
+
+use super::{ca_source, roles};
+use crate::certs::status::parse_duration;
+use crate::cli::{OutputFormat, TalosConfigNewArgs};
+use crate::context::Ctx;
+use crate::error::{Error, Outcome, Result};
+use crate::issuer::{CertSpec, KeyKind, PrivateKey, Staged, now, pem};
+use crate::output::{self, Table};
+
+/// The talosconfig file (pkg/machinery/client/config): `ca`, `crt` and
+/// `key` are base64 of PEM.
+#[derive(Debug, Serialize)]
+struct TalosConfig {
+    context: String,
+    contexts: BTreeMap<String, TalosContext>,
+}
+
+#[derive(Debug, Serialize)]
+struct TalosContext {
+    endpoints: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    nodes: Vec<String>,
+    ca: String,
+    crt: String,
+    key: String,
+}
+
+/// What was written: the report row (never the key).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Written {
+    pub path: PathBuf,
+    pub context: String,
+    pub roles: Vec<String>,
+    pub endpoints: Vec<String>,
+    pub not_after: String,
+    pub issuer: String,
+}
+
+pub fn run(args: TalosConfigNewArgs, ctx: &Ctx) -> Result<Outcome> {
+    let written = generate(&args)?;
+    render(&written, ctx.output())?;
+    Ok(Outcome::Ok)
+}
+
+/// Everything is validated and generated before the file is written.
+pub fn generate(args: &TalosConfigNewArgs) -> Result<Written> {
+    let path = args.out.clone().unwrap_or_else(|| args.path.clone());
+    let roles = roles::validate(&args.roles).map_err(Error::Invalid)?;
+    let ttl = parse_duration(&args.crt_ttl).map_err(|e| Error::Invalid(format!("--crt-ttl: {e}")))?;
+    if ttl.as_secs() <= 0 {
+        return Err(Error::Invalid("--crt-ttl: must be positive".into()));
+    }
+    if args.context_name.trim().is_empty() {
+        return Err(Error::Invalid("--context-name must not be empty".into()));
+    }
+    if !args.force && std::fs::symlink_metadata(&path).is_ok() {
+        return Err(Error::file(&path, "already exists; refusing to overwrite (use --force)"));
+    }
+
+    let ca_pem = match (&args.ca, &args.ca_key, &args.from_secrets, &args.from_machine_config) {
+        (Some(cert), Some(key), _, _) => ca_source::from_files(cert, key)?,
+        (_, _, Some(secrets), _) => ca_source::from_secrets(secrets)?,
+        (_, _, _, Some(config)) => ca_source::from_machine_config(config)?,
+        _ => return Err(Error::Invalid("give --ca and --ca-key, --from-secrets or --from-machine-config".into())),
+    };
+    let ca = ca_source::load_authority(&ca_pem)?;
+
+    let issued_at = now();
+    let key = PrivateKey::generate(KeyKind::Ed25519).map_err(Error::Invalid)?;
+    let spec = CertSpec::client(None, roles.clone(), issued_at, ttl.as_secs());
+    let crt = ca.issue(&spec, &key).map_err(Error::Invalid)?;
+    if spec.not_after > ca.not_after() {
+        eprintln!("warning: the client certificate outlives the Talos CA; it stops working when the CA expires");
+    }
+
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let config = TalosConfig {
+        context: args.context_name.clone(),
+        contexts: BTreeMap::from([(
+            args.context_name.clone(),
+            TalosContext {
+                endpoints: args.endpoints.clone(),
+                nodes: args.nodes.clone(),
+                ca: b64(&ca.cert_pem()),
+                crt: b64(&pem::encode("CERTIFICATE", &crt)),
+                key: b64(&key.to_pem()),
+            },
+        )]),
+    };
+    // Plain one-line scalars, as talosctl writes them.
+    let mut options = serde_saphyr::SerializerOptions::default();
+    options.prefer_block_scalars = false;
+    let yaml = serde_saphyr::to_string_with_options(&config, options)
+        .map_err(|e| Error::Invalid(format!("talosconfig YAML: {e}")))?;
+
+    let mut staged = Staged::new();
+    if args.force {
+        staged.add_replacing(&path, yaml, true);
+    } else {
+        staged.add(&path, yaml, true);
+    }
+    staged.commit()?;
+
+    Ok(Written {
+        path,
+        context: args.context_name.clone(),
+        roles,
+        endpoints: args.endpoints.clone(),
+        not_after: jiff::Timestamp::from_second(spec.not_after).map(|t| t.to_string()).unwrap_or_default(),
+        issuer: ca.subject(),
+    })
+}
+
+fn render(w: &Written, format: OutputFormat) -> Result<()> {
+    match format {
+        OutputFormat::Json => output::print_json(w),
+        OutputFormat::Yaml => output::print_yaml(w),
+        OutputFormat::Table | OutputFormat::Wide => {
+            let mut table = Table::new(["path", "context", "roles", "endpoints", "expires"]);
+            table.push(vec![
+                w.path.display().to_string(),
+                w.context.clone(),
+                w.roles.join(","),
+                if w.endpoints.is_empty() { "<none>".into() } else { w.endpoints.join(",") },
+                w.not_after.clone(),
+            ]);
+            table.print()
+        }
+    }
+}
