@@ -10,10 +10,12 @@ pub mod completion;
 pub mod context;
 pub mod error;
 pub mod issuer;
+pub mod k3s;
 pub mod kamaji;
 pub mod logging;
 pub mod output;
 pub mod status;
+pub mod talos;
 pub mod version;
 
 use cli::{Cli, Command};
@@ -27,5 +29,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Status(args) => status::run(args, &ctx).await,
         Command::Version(args) => version::run(args, &ctx),
         Command::Completion(args) => completion::run(args),
+        Command::Talos(args) => talos::run(args, &ctx),
+        Command::K3s(args) => k3s::run(args, &ctx),
     }
 }
