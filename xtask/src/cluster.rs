@@ -48,7 +48,8 @@ pub fn run(args: &[String]) -> Result<()> {
 /// Starts the control plane unless it already runs; returns the kubeconfig.
 pub fn up() -> Result<PathBuf> {
     let procs = read_state();
-    if !procs.is_empty() && procs.iter().all(|(_, pid, exe)| process::runs(*pid, exe)) {
+    let core: Vec<_> = procs.iter().filter(|(n, _, _)| n != "kamaji-standin").collect();
+    if !core.is_empty() && core.iter().all(|(_, pid, exe)| process::runs(*pid, exe)) {
         eprintln!("cluster: already running ({} processes)", procs.len());
         return Ok(kubeconfig());
     }
@@ -70,6 +71,11 @@ pub fn track(name: &str, pid: u32, exe: &Path) -> Result<()> {
     let mut f = std::fs::OpenOptions::new().append(true).open(state_file()).context("open cluster state")?;
     writeln!(f, "{name}\t{pid}\t{}", exe.display())?;
     Ok(())
+}
+
+/// Whether a process of that name is tracked and still running.
+pub fn tracks(name: &str) -> bool {
+    read_state().iter().any(|(n, pid, exe)| n == name && process::runs(*pid, exe))
 }
 
 /// Stops every tracked process, newest first, each by its own PID.
