@@ -56,6 +56,100 @@ pub enum Command {
     Talos(TalosArgs),
     /// Offline k3s PKI: custom CAs, cross-signed CA rotation, service-account keys.
     K3s(K3sArgs),
+    /// Rotate the CA of a Kamaji/Cozystack tenant safely (dry run by default).
+    #[command(name = "rotate-ca")]
+    RotateCa(RotateCaArgs),
+    /// Verify that pods restarted after a point in time and are Ready.
+    Restarts(RestartsArgs),
+    /// Put the Secrets of a rotate-ca backup back.
+    Restore(RestoreArgs),
+}
+
+/// How `rotate-ca` triggers the new CA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RotateMethod {
+    /// `annotate` when the Kamaji controller is edge-25.7.3 or later, else `delete`.
+    Auto,
+    /// `certs.kamaji.clastix.io/rotate=""` on `<tenant>-ca` (Kamaji edge-25.7.3+).
+    Annotate,
+    /// Delete the runbook's secrets (never -datastore-config; -sa-certificate only with --keep-sa-key=false).
+    Delete,
+}
+
+/// Exit codes: 0 done (dry run: clean plan), 1 error or refusal (nothing
+/// changed when refused), 3 dry run whose real run would refuse.
+#[derive(Debug, Clone, Args)]
+#[command(after_help = "Examples:\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root --dry-run=false --restart-workers --write-kubeconfig demo.kubeconfig\n\nRe-running the same command after an interruption or a timeout continues the rotation.")]
+pub struct RotateCaArgs {
+    /// The TenantControlPlane (Cozystack: kubernetes-<cluster>; the cluster name alone works too).
+    #[arg(value_name = "TENANT")]
+    pub tenant: String,
+    /// Print the plan only (default); --dry-run=false executes it.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
+    /// How to trigger the new CA.
+    #[arg(long, value_enum, default_value_t = RotateMethod::Auto)]
+    pub method: RotateMethod,
+    /// Keep the service-account key so every token stays valid (--keep-sa-key=false rotates it: all tokens break).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub keep_sa_key: bool,
+    /// Namespace of the Kamaji controller.
+    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
+    pub kamaji_namespace: String,
+    /// Label selector of the Kamaji controller pods.
+    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
+    pub kamaji_selector: String,
+    /// The Kamaji version (e.g. 26.3.5-edge), instead of reading it from the controller image.
+    #[arg(long, value_name = "VERSION")]
+    pub kamaji_version: Option<String>,
+    /// Label selector of the tenant's worker pods (default: cluster.x-k8s.io/cluster-name=<tenant>,cluster.x-k8s.io/role=worker).
+    #[arg(long, value_name = "SELECTOR")]
+    pub worker_selector: Option<String>,
+    /// Delete the worker (virt-launcher) pods and wait for replacements, instead of waiting for them to be replaced.
+    #[arg(long)]
+    pub restart_workers: bool,
+    /// Directory for the backup file (created 0700 if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub backup_dir: PathBuf,
+    /// Limit of each wait (e.g. 10m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
+    /// Write the new admin kubeconfig (admin.conf) to FILE (mode 0600).
+    #[arg(long, value_name = "FILE")]
+    pub write_kubeconfig: Option<PathBuf>,
+    /// Take the tenant's lock even if another run holds it.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+/// Exit codes: 0 every matching pod restarted and Ready, 4 otherwise (or none match), 1 error.
+#[derive(Debug, Clone, Args)]
+pub struct RestartsArgs {
+    /// Label selector of the pods.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// RFC 3339 time (2026-11-27T10:00:00Z) or a duration back from now (10m).
+    #[arg(long, value_name = "TIME")]
+    pub since: String,
+    /// Wait until every pod restarted and is Ready, or --timeout.
+    #[arg(long)]
+    pub wait: bool,
+    /// Limit of --wait.
+    #[arg(long, value_name = "DURATION", default_value = "5m")]
+    pub timeout: String,
+    /// Pods in all namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RestoreArgs {
+    /// A backup file written by rotate-ca (or a directory holding one).
+    #[arg(value_name = "BACKUP")]
+    pub backup: PathBuf,
+    /// Show what would be restored without changing anything.
+    #[arg(long, value_name = "BOOL", default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
 }
 
 /// Which inventories `status` reads.

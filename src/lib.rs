@@ -13,10 +13,16 @@ pub mod issuer;
 pub mod k3s;
 pub mod kamaji;
 pub mod logging;
+pub mod lock;
 pub mod output;
+pub mod rbac;
+pub mod restarts;
+pub mod restore;
+pub mod rotate;
 pub mod status;
 pub mod talos;
 pub mod version;
+pub mod workloads;
 
 use cli::{Cli, Command};
 use context::Ctx;
@@ -31,5 +37,8 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Completion(args) => completion::run(args),
         Command::Talos(args) => talos::run(args, &ctx),
         Command::K3s(args) => k3s::run(args, &ctx),
+        Command::RotateCa(args) => rotate::run(args, &ctx).await,
+        Command::Restarts(args) => restarts::run(args, &ctx).await,
+        Command::Restore(args) => restore::run(args, &ctx).await,
     }
 }

@@ -1,0 +1,294 @@
+//! `kubectl pki restarts`: did every matching pod restart after a point in
+//! time, and is it Ready? A pod counts as restarted when it was created
+//! after `--since` (a replacement, new UID) or when every one of its
+//! containers was (re)started after it. Used on its own and by `rotate-ca`
+//! for the Kamaji controller and the tenant's workers.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams};
+use serde::Serialize;
+
+use crate::certs::status::parse_duration;
+use crate::cli::{OutputFormat, RestartsArgs};
+use crate::context::Ctx;
+use crate::error::{Error, Outcome, Result};
+use crate::output::{self, Table};
+use crate::workloads::{self, Poll};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Newer than `--since` and Ready.
+    Restarted,
+    /// Older than `--since`, containers not restarted since.
+    NotRestarted,
+    /// Newer than `--since`, not Ready (yet).
+    NotReady,
+    /// Being deleted: an old pod on its way out, its replacement not counted yet.
+    Terminating,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Restarted => "restarted",
+            Verdict::NotRestarted => "not-restarted",
+            Verdict::NotReady => "not-ready",
+            Verdict::Terminating => "terminating",
+        }
+    }
+}
+
+/// One pod and its verdict.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodRow {
+    pub namespace: String,
+    pub name: String,
+    pub uid: String,
+    pub created: Option<Timestamp>,
+    pub ready: bool,
+    pub restarts: i32,
+    pub verdict: Verdict,
+    pub detail: String,
+}
+
+/// The verdict of one pod relative to `since`.
+pub fn judge(pod: &Pod, since: Timestamp) -> PodRow {
+    let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
+    let ready = workloads::is_ready(pod);
+    let statuses = pod.status.as_ref().and_then(|s| s.container_statuses.clone()).unwrap_or_default();
+    let restarts = statuses.iter().map(|c| c.restart_count).sum();
+    let started: Vec<Option<Timestamp>> = statuses
+        .iter()
+        .map(|c| c.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()).map(|t| t.0))
+        .collect();
+    let containers_restarted =
+        restarts > 0 && !started.is_empty() && started.iter().all(|s| s.is_some_and(|t| t > since));
+    let (verdict, detail) = if pod.metadata.deletion_timestamp.is_some() {
+        (Verdict::Terminating, "being deleted".to_string())
+    } else if created.is_some_and(|c| c > since) || containers_restarted {
+        let how = if created.is_some_and(|c| c > since) { "created after --since" } else { "containers restarted after --since" };
+        if ready { (Verdict::Restarted, how.to_string()) } else { (Verdict::NotReady, format!("{how}, not Ready")) }
+    } else {
+        let when = created.map_or_else(|| "at an unknown time".into(), |c| format!("at {c}"));
+        (Verdict::NotRestarted, format!("created {when}, before --since"))
+    };
+    PodRow {
+        namespace: pod.metadata.namespace.clone().unwrap_or_default(),
+        name: pod.metadata.name.clone().unwrap_or_default(),
+        uid: pod.metadata.uid.clone().unwrap_or_default(),
+        created,
+        ready,
+        restarts,
+        verdict,
+        detail,
+    }
+}
+
+/// All good: at least one pod and every one restarted.
+pub fn all_restarted(rows: &[PodRow]) -> bool {
+    !rows.is_empty() && rows.iter().all(|r| r.verdict == Verdict::Restarted)
+}
+
+/// A one-line summary of what is still pending, for progress and timeouts.
+pub fn pending_summary(rows: &[PodRow]) -> String {
+    if rows.is_empty() {
+        return "no pods match".into();
+    }
+    let pending: Vec<String> = rows.iter().filter(|r| r.verdict != Verdict::Restarted).map(|r| format!("{} {}", r.name, r.verdict.word())).collect();
+    if pending.is_empty() {
+        format!("{} pod(s) restarted", rows.len())
+    } else {
+        format!("{} of {} pod(s) pending: {}", pending.len(), rows.len(), pending.join(", "))
+    }
+}
+
+/// `--since`: RFC 3339 (`2026-11-27T10:00:00Z`) or a duration back from
+/// now (`10m`, `1h30m`).
+pub fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp> {
+    if let Ok(t) = text.trim().parse::<Timestamp>() {
+        return Ok(t);
+    }
+    match parse_duration(text) {
+        Ok(d) => now.checked_sub(d).map_err(|e| Error::Invalid(format!("--since {text:?}: {e}"))),
+        Err(_) => Err(Error::Invalid(format!(
+            "--since {text:?}: expected an RFC 3339 time (2026-11-27T10:00:00Z) or a duration back from now (10m, 2h)"
+        ))),
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Report<'a> {
+    since: Timestamp,
+    selector: &'a str,
+    all_restarted: bool,
+    pods: &'a [PodRow],
+}
+
+pub async fn run(args: RestartsArgs, ctx: &Ctx) -> Result<Outcome> {
+    let since = parse_since(&args.since, Timestamp::now())?;
+    let timeout = parse_duration(&args.timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
+    let timeout = Duration::try_from(timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
+    let client = ctx.client().await?;
+    let api: Api<Pod> = if args.all_namespaces { Api::all(client) } else { Api::namespaced(client, &ctx.namespace().await?) };
+    let selector = args.selector.clone().unwrap_or_default();
+    let list = |api: Api<Pod>, selector: String| async move {
+        let pods = api.list(&ListParams::default().labels(&selector)).await;
+        pods.map(|l| l.items.iter().map(|p| judge(p, since)).collect::<Vec<_>>())
+    };
+    let mut rows = match list(api.clone(), selector.clone()).await {
+        Ok(rows) => rows,
+        Err(e) => return Err(ctx.api_error(e).await),
+    };
+    if args.wait && !all_restarted(&rows) {
+        let bar = output::progress(None, "waiting for pods to restart");
+        let waited = workloads::poll("pods newer than --since and Ready", timeout, Duration::from_secs(1), |m| bar.set_message(m.to_string()), || {
+            let (api, selector) = (api.clone(), selector.clone());
+            async move {
+                let rows = list(api, selector).await.map_err(Error::kube)?;
+                Ok(if all_restarted(&rows) { Poll::Done(rows) } else { Poll::Waiting(pending_summary(&rows)) })
+            }
+        })
+        .await;
+        bar.finish_and_clear();
+        match waited {
+            Ok(done) => rows = done,
+            Err(Error::Timeout { after, waiting_for }) => {
+                eprintln!("timed out after {after}: {waiting_for}");
+                rows = list(api.clone(), selector.clone()).await.map_err(Error::kube)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    let ok = all_restarted(&rows);
+    match ctx.output() {
+        OutputFormat::Json => output::print_json(&Report { since, selector: &selector, all_restarted: ok, pods: &rows })?,
+        OutputFormat::Yaml => output::print_yaml(&Report { since, selector: &selector, all_restarted: ok, pods: &rows })?,
+        format => {
+            if rows.is_empty() {
+                eprintln!("No pods match selector {selector:?}.");
+            } else {
+                table(&rows, args.all_namespaces, format == OutputFormat::Wide).print()?;
+            }
+        }
+    }
+    Ok(if ok { Outcome::Ok } else { Outcome::Critical })
+}
+
+fn table(rows: &[PodRow], namespaces: bool, wide: bool) -> Table {
+    let mut headers = vec!["namespace", "name", "verdict", "ready", "restarts", "age", "detail"];
+    if wide {
+        headers.push("uid");
+    }
+    if !namespaces {
+        headers.remove(0);
+    }
+    let mut t = Table::new(headers);
+    let now = Timestamp::now();
+    for r in rows {
+        let age = r.created.map_or_else(|| "-".into(), |c| crate::certs::status::human_duration(now.duration_since(c)));
+        let mut row = vec![
+            r.namespace.clone(),
+            r.name.clone(),
+            r.verdict.word().into(),
+            if r.ready { "true" } else { "false" }.into(),
+            r.restarts.to_string(),
+            age,
+            r.detail.clone(),
+        ];
+        if wide {
+            row.push(r.uid.clone());
+        }
+        if !namespaces {
+            row.remove(0);
+        }
+        t.push(row);
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SINCE: &str = "2026-11-27T10:00:00Z";
+
+    fn pod(created: &str, ready: bool, containers: serde_json::Value) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {"name": "p", "namespace": "ns", "uid": "u1", "creationTimestamp": created},
+            "status": {
+                "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}],
+                "containerStatuses": containers
+            }
+        }))
+        .unwrap()
+    }
+
+    fn running(started: &str, restarts: i32) -> serde_json::Value {
+        json!({"name": "c", "image": "x", "imageID": "", "ready": true, "restartCount": restarts, "state": {"running": {"startedAt": started}}})
+    }
+
+    fn since() -> Timestamp {
+        SINCE.parse().unwrap()
+    }
+
+    #[test]
+    fn a_new_ready_pod_is_restarted() {
+        let r = judge(&pod("2026-11-27T10:05:00Z", true, json!([running("2026-11-27T10:05:01Z", 0)])), since());
+        assert_eq!(r.verdict, Verdict::Restarted);
+        assert!(r.detail.contains("created after"));
+    }
+
+    #[test]
+    fn a_new_pod_that_is_not_ready() {
+        let r = judge(&pod("2026-11-27T10:05:00Z", false, json!([])), since());
+        assert_eq!(r.verdict, Verdict::NotReady);
+    }
+
+    #[test]
+    fn an_old_pod_counts_only_if_every_container_restarted_after() {
+        let old = "2026-11-27T09:00:00Z";
+        let none = judge(&pod(old, true, json!([running("2026-11-27T09:00:01Z", 0)])), since());
+        assert_eq!(none.verdict, Verdict::NotRestarted);
+        let all = judge(&pod(old, true, json!([running("2026-11-27T10:01:00Z", 1)])), since());
+        assert_eq!(all.verdict, Verdict::Restarted);
+        assert!(all.detail.contains("containers restarted"));
+        let one_of_two = judge(&pod(old, true, json!([running("2026-11-27T10:01:00Z", 1), {"name": "d", "image": "x", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-27T09:00:01Z"}}}])), since());
+        assert_eq!(one_of_two.verdict, Verdict::NotRestarted);
+        let restarted_not_ready = judge(&pod(old, false, json!([running("2026-11-27T10:01:00Z", 2)])), since());
+        assert_eq!(restarted_not_ready.verdict, Verdict::NotReady);
+    }
+
+    #[test]
+    fn terminating_pods_are_pending() {
+        let mut p = pod("2026-11-27T10:05:00Z", true, json!([]));
+        p.metadata.deletion_timestamp = p.metadata.creation_timestamp.clone();
+        let r = judge(&p, since());
+        assert_eq!(r.verdict, Verdict::Terminating);
+        assert!(!all_restarted(&[r]));
+    }
+
+    #[test]
+    fn empty_is_not_all_restarted() {
+        assert!(!all_restarted(&[]));
+        assert_eq!(pending_summary(&[]), "no pods match");
+    }
+
+    #[test]
+    fn since_accepts_rfc3339_and_relative_durations() {
+        let now: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
+        assert_eq!(parse_since(SINCE, now).unwrap(), since());
+        assert_eq!(parse_since("2026-11-27T11:00:00+01:00", now).unwrap(), since());
+        assert_eq!(parse_since("2h", now).unwrap(), since());
+        assert_eq!(parse_since("90m", now).unwrap(), "2026-11-27T10:30:00Z".parse::<Timestamp>().unwrap());
+        let err = parse_since("yesterday", now).unwrap_err().to_string();
+        assert!(err.contains("--since \"yesterday\""), "{err}");
+    }
+}

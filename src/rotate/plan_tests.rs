@@ -1,0 +1,286 @@
+//! Plan building from fixtures shaped like a Cozystack tenant.
+
+use super::*;
+use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
+use k8s_openapi::ByteString;
+use serde_json::json;
+
+const T: &str = "kubernetes-demo";
+
+fn secret(suffix: &str, data: &[(&str, &[u8])]) -> Secret {
+    Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some(format!("{T}-{suffix}")),
+            namespace: Some("tenant-a".into()),
+            ..Default::default()
+        },
+        data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.to_vec()))).collect()),
+        ..Default::default()
+    }
+}
+
+fn tenant_secrets() -> Vec<Secret> {
+    let root = ca("kubernetes");
+    let leaf = |cn: &str| leaf_signed_by(cn, &root).pem;
+    let kc = kubeconfig_yaml(&root.pem, &leaf("admin"));
+    vec![
+        secret("ca", &[("ca.crt", root.pem.as_bytes()), ("ca.key", b"KEY"), ("tls.crt", root.pem.as_bytes()), ("tls.key", b"KEY")]),
+        secret("sa-certificate", &[("sa.pub", b"PUB"), ("sa.key", b"KEY")]),
+        secret("api-server-certificate", &[("apiserver.crt", leaf("apiserver").as_bytes()), ("apiserver.key", b"K")]),
+        secret("api-server-kubelet-client-certificate", &[("apiserver-kubelet-client.crt", leaf("kc").as_bytes())]),
+        secret("front-proxy-ca-certificate", &[("front-proxy-ca.crt", b"x")]),
+        secret("front-proxy-client-certificate", &[("front-proxy-client.crt", b"x")]),
+        secret("datastore-certificate", &[("ca.crt", b"x"), ("server.crt", b"x")]),
+        secret("datastore-config", &[("DB_PASSWORD", b"hunter2")]),
+        secret("konnectivity-certificate", &[("tls.crt", leaf("konnectivity").as_bytes())]),
+        secret("konnectivity-kubeconfig", &[("konnectivity-server.conf", kc.as_bytes())]),
+        secret("admin-kubeconfig", &[("admin.conf", kc.as_bytes()), ("super-admin.svc", kc.as_bytes())]),
+        secret("controller-manager-kubeconfig", &[("controller-manager.conf", kc.as_bytes())]),
+        secret("scheduler-kubeconfig", &[("scheduler.conf", kc.as_bytes())]),
+    ]
+}
+
+fn deployment(name: &str, labels: serde_json::Value, volumes: serde_json::Value, owner: Option<&str>) -> Deployment {
+    let mut d = json!({
+        "metadata": {"name": name, "namespace": "tenant-a"},
+        "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "x"}], "volumes": volumes}}}
+    });
+    if let Some(tcp) = owner {
+        d["metadata"]["ownerReferences"] = json!([{"apiVersion": "kamaji.clastix.io/v1alpha1", "kind": "TenantControlPlane", "name": tcp, "uid": "u"}]);
+    }
+    serde_json::from_value(d).unwrap()
+}
+
+fn pod(name: &str, image: &str) -> Pod {
+    serde_json::from_value(json!({"metadata": {"name": name}, "spec": {"containers": [{"name": "manager", "image": image}]}})).unwrap()
+}
+
+fn admin_volume() -> serde_json::Value {
+    json!([{"name": "kubeconfig", "secret": {"secretName": format!("{T}-admin-kubeconfig")}}])
+}
+
+fn inventory(kamaji_image: &str) -> Inventory {
+    Inventory {
+        namespace: "tenant-a".into(),
+        tenant: T.into(),
+        tcp_status: Some("Ready".into()),
+        secrets: tenant_secrets(),
+        deployments: vec![
+            deployment(&format!("{T}-kcsi-controller"), json!({"app": format!("{T}-kcsi-driver")}), admin_volume(), None),
+            deployment(&format!("{T}-kccm"), json!({"k8s-app": format!("{T}-kccm")}), admin_volume(), None),
+            deployment(&format!("{T}-cluster-autoscaler"), json!({"app": format!("{T}-cluster-autoscaler")}), admin_volume(), None),
+            deployment(T, json!({"kamaji.clastix.io/name": T}), json!([{"name": "ca", "secret": {"secretName": format!("{T}-ca")}}]), Some(T)),
+            deployment("unrelated", json!({"app": "x"}), json!([{"name": "s", "secret": {"secretName": "other-admin-kubeconfig"}}]), None),
+        ],
+        workers: vec![pod(&format!("virt-launcher-{T}-md0-aaa"), "vl"), pod(&format!("virt-launcher-{T}-md0-bbb"), "vl")],
+        glob_pods: vec![
+            format!("virt-launcher-{T}-md0-aaa"),
+            format!("virt-launcher-{T}-md0-bbb"),
+            format!("virt-launcher-{T}-other-md0-ccc"),
+        ],
+        kamaji_pods: vec![pod("kamaji-1", kamaji_image), pod("kamaji-2", kamaji_image)],
+        previous: None,
+        previous_backup: None,
+    }
+}
+
+fn options() -> Options {
+    Options {
+        method: MethodChoice::Auto,
+        keep_sa_key: true,
+        restart_workers: false,
+        kamaji_namespace: "cozy-kamaji".into(),
+        kamaji_selector: "app.kubernetes.io/name=kamaji".into(),
+        kamaji_version: None,
+        worker_selector: format!("cluster.x-k8s.io/cluster-name={T},cluster.x-k8s.io/role=worker"),
+        write_kubeconfig: false,
+    }
+}
+
+fn action(plan: &Plan, suffix: &str) -> SecretAction {
+    plan.step(suffix).unwrap_or_else(|| panic!("no step for {suffix}")).action
+}
+
+#[test]
+fn auto_uses_the_annotation_on_a_new_kamaji() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
+    assert_eq!(plan.method, Method::Annotate);
+    assert!(plan.method_reason.contains("26.6.5-edge"), "{}", plan.method_reason);
+    assert_eq!(action(&plan, "ca"), SecretAction::Annotate);
+    assert_eq!(action(&plan, "api-server-certificate"), SecretAction::Reissued);
+    assert_eq!(action(&plan, "admin-kubeconfig"), SecretAction::Reissued);
+    assert_eq!(action(&plan, "konnectivity-kubeconfig"), SecretAction::Reissued, "fixed in 26.5.4");
+    assert_eq!(action(&plan, "front-proxy-client-certificate"), SecretAction::Keep);
+    assert_eq!(action(&plan, "sa-certificate"), SecretAction::Keep);
+    assert_eq!(action(&plan, "datastore-config"), SecretAction::Keep);
+    assert_eq!(action(&plan, "front-proxy-ca-certificate"), SecretAction::Keep);
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    assert_eq!(plan.secrets.len(), 13);
+    assert!(plan.notes.iter().all(|n| !n.contains("kamaji#1191")), "no soot-manager note on a fixed Kamaji");
+}
+
+#[test]
+fn cozystacks_kamaji_needs_the_konnectivity_kubeconfig_deleted() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.3.5-edge"), &options());
+    assert_eq!(plan.method, Method::Annotate);
+    assert_eq!(action(&plan, "konnectivity-kubeconfig"), SecretAction::Delete);
+    assert!(plan.step("konnectivity-kubeconfig").unwrap().reason.contains("kamaji#1152"));
+    assert_eq!(action(&plan, "konnectivity-certificate"), SecretAction::Reissued, "fixed in 26.3.2");
+    assert!(plan.notes.iter().any(|n| n.contains("kamaji#1191")));
+}
+
+#[test]
+fn old_kamaji_and_unknown_versions_delete_like_the_runbook_but_keep_sa_and_datastore_config() {
+    for image in ["ghcr.io/clastix/kamaji:edge-25.4.1", "ghcr.io/cozystack/cozystack/kamaji:v0.37.0", "clastix/kamaji:latest"] {
+        let plan = build(&inventory(image), &options());
+        assert_eq!(plan.method, Method::Delete, "{image}");
+        for suffix in ["ca", "api-server-certificate", "api-server-kubelet-client-certificate", "datastore-certificate", "front-proxy-client-certificate", "konnectivity-certificate", "admin-kubeconfig", "controller-manager-kubeconfig", "konnectivity-kubeconfig", "scheduler-kubeconfig"] {
+            assert_eq!(action(&plan, suffix), SecretAction::Delete, "{image} {suffix}");
+        }
+        assert_eq!(action(&plan, "sa-certificate"), SecretAction::Keep);
+        assert_eq!(action(&plan, "datastore-config"), SecretAction::Keep);
+        assert_eq!(action(&plan, "front-proxy-ca-certificate"), SecretAction::Keep);
+    }
+    let unknown = build(&inventory("clastix/kamaji:latest"), &options());
+    assert!(unknown.method_reason.contains("unknown"), "{}", unknown.method_reason);
+    assert!(unknown.blockers.is_empty());
+}
+
+#[test]
+fn cozystack_image_tags_map_to_kamaji_versions() {
+    let plan = build(&inventory("ghcr.io/cozystack/cozystack/kamaji:v1.1.7@sha256:d705"), &options());
+    assert_eq!(plan.method, Method::Annotate);
+    assert_eq!(plan.kamaji.version.as_deref(), Some("26.2.4-edge"));
+    assert!(plan.kamaji.version_from.contains("Cozystack v1.1.7"));
+}
+
+#[test]
+fn explicit_methods_and_version_override() {
+    let mut o = options();
+    o.method = MethodChoice::Annotate;
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:edge-25.4.1"), &o);
+    assert_eq!(plan.blockers.len(), 1, "annotate on a Kamaji that ignores it is refused");
+    assert!(plan.blockers[0].contains("--method delete"));
+    o.method = MethodChoice::Delete;
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &o);
+    assert_eq!(plan.method, Method::Delete);
+    let mut o = options();
+    o.kamaji_version = Some(KamajiVersion::new(26, 6, 5));
+    let plan = build(&inventory("clastix/kamaji:latest"), &o);
+    assert_eq!(plan.method, Method::Annotate);
+    assert!(plan.kamaji.version_from.contains("--kamaji-version"));
+}
+
+#[test]
+fn mixed_controller_versions_plan_for_the_oldest() {
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.6.5-edge");
+    inv.kamaji_pods.push(pod("kamaji-3", "ghcr.io/clastix/kamaji:edge-25.4.1"));
+    let plan = build(&inv, &options());
+    assert_eq!(plan.method, Method::Delete);
+    assert!(plan.kamaji.version_from.contains("lowest of 2"), "{}", plan.kamaji.version_from);
+}
+
+#[test]
+fn sa_key_rotation_is_opt_in_and_warned_about() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
+    assert!(plan.notes.iter().any(|n| n.contains("kamaji#1325") && n.contains("kept")));
+    assert!(!plan.warnings.iter().any(|w| w.contains("EVERY service-account token")));
+    let mut o = options();
+    o.keep_sa_key = false;
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &o);
+    assert_eq!(action(&plan, "sa-certificate"), SecretAction::Delete);
+    assert!(plan.warnings.iter().any(|w| w.contains("EVERY service-account token") && w.contains("kamaji#1325")));
+}
+
+#[test]
+fn finds_every_deployment_that_mounts_the_admin_kubeconfig() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
+    let restarts: Vec<&str> = plan.workloads.iter().filter(|w| w.action == WorkloadAction::Restart).map(|w| w.name.as_str()).collect();
+    assert_eq!(restarts, vec![format!("{T}-cluster-autoscaler"), format!("{T}-kccm"), format!("{T}-kcsi-controller")]);
+    let kcsi = plan.workloads.iter().find(|w| w.name.ends_with("kcsi-controller")).unwrap();
+    assert!(kcsi.reasons.iter().any(|r| r.contains("kcsi driver")));
+    assert!(kcsi.reasons.iter().any(|r| r.contains("admin-kubeconfig (volume kubeconfig)")));
+    let tenant = plan.workloads.iter().find(|w| w.name == T).unwrap();
+    assert_eq!(tenant.action, WorkloadAction::Wait);
+    assert!(!plan.workloads.iter().any(|w| w.name == "unrelated"));
+    let missed = plan.warnings.iter().find(|w| w.contains("only the kcsi driver")).unwrap();
+    assert!(missed.contains("2 more") && missed.contains("kccm") && missed.contains("cluster-autoscaler"), "{missed}");
+}
+
+#[test]
+fn workers_by_label_not_by_glob() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
+    assert_eq!(plan.workers.pods.len(), 2);
+    assert_eq!(plan.workers.action, "wait");
+    assert!(plan.notes.iter().any(|n| n.contains("other-md0-ccc") && n.contains("not touched")));
+    assert!(plan.warnings.iter().any(|w| w.contains("--restart-workers")));
+    let mut o = options();
+    o.restart_workers = true;
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &o);
+    assert_eq!(plan.workers.action, "delete");
+    assert!(!plan.warnings.iter().any(|w| w.contains("pass --restart-workers")));
+}
+
+#[test]
+fn backup_holds_exactly_what_changes() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.3.5-edge"), &options());
+    let backed: Vec<&str> = plan.secrets.iter().filter(|s| s.backup).map(|s| s.suffix.as_str()).collect();
+    assert!(backed.contains(&"ca") && backed.contains(&"admin-kubeconfig") && backed.contains(&"konnectivity-kubeconfig"));
+    assert!(!backed.contains(&"datastore-config") && !backed.contains(&"sa-certificate") && !backed.contains(&"front-proxy-ca-certificate"));
+    // Phase 5 checks what the tenant CA signs.
+    assert_eq!(plan.step("ca").unwrap().verify, Some(Check::Ca));
+    assert_eq!(plan.step("admin-kubeconfig").unwrap().verify, Some(Check::Kubeconfig));
+    assert_eq!(plan.step("datastore-config").unwrap().verify, None);
+}
+
+#[test]
+fn plan_never_carries_secret_values() {
+    let plan = build(&inventory("ghcr.io/clastix/kamaji:26.3.5-edge"), &options());
+    let text = serde_json::to_string(&plan).unwrap();
+    assert!(!text.contains("hunter2") && !text.contains("KEY\""), "{text}");
+    assert!(text.contains("\"ca.key\""), "key names are shown");
+    assert!(plan.step("ca").unwrap().certificate_sha256.is_some());
+}
+
+#[test]
+fn missing_ca_blocks_and_missing_kamaji_warns() {
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
+    inv.secrets.retain(|s| s.metadata.name.as_deref() != Some(&format!("{T}-ca")));
+    inv.kamaji_pods.clear();
+    let plan = build(&inv, &options());
+    assert!(plan.blockers.iter().any(|b| b.contains("nothing to rotate")));
+    assert!(plan.warnings.iter().any(|w| w.contains("No Kamaji controller pods")));
+    assert_eq!(plan.method, Method::Delete, "no controller: version unknown");
+}
+
+#[test]
+fn resume_marks_secrets_that_no_longer_hold_the_backup() {
+    use crate::rotate::state::{Phase, RunState};
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
+    let backup = inv.secrets.clone();
+    let old_ca = verify::ca_of(&backup[0]).unwrap().1;
+    // The CA and the API server certificate were regenerated since.
+    let new_root = ca("kubernetes");
+    inv.secrets[0] = secret("ca", &[("ca.crt", new_root.pem.as_bytes())]);
+    inv.secrets[2] = secret("api-server-certificate", &[("apiserver.crt", leaf_signed_by("apiserver", &new_root).pem.as_bytes())]);
+    inv.previous = Some(RunState {
+        done: Phase::Rotate,
+        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        old_ca,
+        backup: Some("host:/x".into()),
+        method: "annotate".into(),
+        worker_uids: vec![],
+        completed_at: None,
+    });
+    inv.previous_backup = Some(backup);
+    let plan = build(&inv, &options());
+    let r = plan.resume.as_ref().unwrap();
+    assert!(r.ca_already_rotated && r.backup_readable);
+    assert!(plan.step("ca").unwrap().already_rotated);
+    assert!(plan.step("api-server-certificate").unwrap().already_rotated);
+    assert!(!plan.step("scheduler-kubeconfig").unwrap().already_rotated);
+    assert!(plan.notes.iter().any(|n| n.contains("Resuming")));
+    // A finished run is not resumed.
+    inv.previous.as_mut().unwrap().completed_at = Some("2026-11-27T10:10:00Z".parse().unwrap());
+    assert!(build(&inv, &options()).resume.is_none());
+}

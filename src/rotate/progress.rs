@@ -1,0 +1,93 @@
+//! One line per phase on stderr: a spinner with the elapsed time on a
+//! terminal, plain lines otherwise (logs, CI), so the run can be followed
+//! and a stuck wait says what it is waiting for.
+
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::state::Phase;
+use crate::output::stderr_is_tty;
+
+/// How often a plain (non-terminal) line repeats an unchanged wait.
+const PLAIN_EVERY: Duration = Duration::from_secs(15);
+
+pub struct PhaseLine {
+    label: String,
+    started: Instant,
+    bar: Option<ProgressBar>,
+    last_plain: Option<(Instant, String)>,
+}
+
+pub fn start(phase: Phase, what: &str) -> PhaseLine {
+    let label = format!("[{}/7] {}", phase.number(), phase.name());
+    let bar = stderr_is_tty().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {wide_msg} ({elapsed})") {
+            bar.set_style(style);
+        }
+        bar.set_prefix(label.clone());
+        bar.set_message(what.to_string());
+        bar.enable_steady_tick(Duration::from_millis(120));
+        bar
+    });
+    if bar.is_none() {
+        eprintln!("{label}: {what}");
+    }
+    PhaseLine { label, started: Instant::now(), bar, last_plain: None }
+}
+
+impl PhaseLine {
+    /// A new state of the wait (shown at once on a terminal; on plain
+    /// stderr when it changes, or every 15 s).
+    pub fn update(&mut self, msg: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(msg.to_string()),
+            None => {
+                let due = match &self.last_plain {
+                    Some((at, last)) => last != msg || at.elapsed() >= PLAIN_EVERY,
+                    None => true,
+                };
+                if due {
+                    eprintln!("{}: {msg}", self.label);
+                    self.last_plain = Some((Instant::now(), msg.to_string()));
+                }
+            }
+        }
+    }
+
+    /// A line that stays (a path, a decision) printed above the spinner.
+    pub fn note(&self, msg: &str) {
+        match &self.bar {
+            Some(bar) => bar.println(format!("  {msg}")),
+            None => eprintln!("  {msg}"),
+        }
+    }
+
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    fn finish(self, mark: &str, word: &str, detail: &str) -> Duration {
+        let took = self.started.elapsed();
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+        let sep = if detail.is_empty() { "" } else { ": " };
+        eprintln!("{mark} {}: {word}{sep}{detail} ({:.1}s)", self.label, took.as_secs_f64());
+        took
+    }
+
+    pub fn done(self, detail: &str) -> Duration {
+        self.finish("✓", "done", detail)
+    }
+
+    pub fn skipped(self, why: &str) -> Duration {
+        self.finish("-", "skipped", why)
+    }
+
+    pub fn failed(self, why: &str) -> Duration {
+        self.finish("✗", "failed", why)
+    }
+}

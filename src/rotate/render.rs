@@ -1,0 +1,215 @@
+//! The plan as people read it: what happens to each secret and why, the
+//! phases in order, then warnings. Names, key names and fingerprints only.
+
+use std::fmt::Write;
+
+use super::plan::{Plan, SecretAction, WorkloadAction};
+use crate::output::Table;
+use crate::rbac::Need;
+
+/// Extra facts the dry run shows beside the plan.
+pub struct Context<'a> {
+    pub dry_run: bool,
+    pub backup_target: String,
+    pub lease: String,
+    pub timeout: String,
+    pub missing: &'a [Need],
+    pub needs: usize,
+    pub lock_holder: Option<String>,
+    pub write_kubeconfig: Option<String>,
+}
+
+pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let mode = if cx.dry_run { " (dry run: nothing is changed)" } else { "" };
+    let _ = writeln!(w, "Plan: rotate the CA of tenant {}/{}{mode}", plan.namespace, plan.tenant);
+    let _ = writeln!(w, "  TenantControlPlane status: {}", plan.tcp_status.as_deref().unwrap_or("unknown"));
+    let _ = writeln!(
+        w,
+        "  Kamaji: {} from {}; {} controller pod(s) in {} ({})",
+        plan.kamaji.version.as_deref().unwrap_or("version unknown"),
+        plan.kamaji.version_from,
+        plan.kamaji.pods.len(),
+        plan.kamaji.namespace,
+        plan.kamaji.selector
+    );
+    let _ = writeln!(w, "  Method: {}: {}", plan.method.word(), plan.method_reason);
+    match &plan.current_ca {
+        Some(ca) => {
+            let _ = writeln!(w, "  Current CA: {}, sha256 {}, expires {}", ca.subject, ca.sha256, ca.not_after);
+        }
+        None => {
+            let _ = writeln!(w, "  Current CA: none readable");
+        }
+    }
+    if let Some(r) = &plan.resume {
+        let _ = writeln!(
+            w,
+            "  Resuming: a run started {} got through phase {}; old CA sha256 {}{}",
+            r.started_at,
+            r.done,
+            r.old_ca.sha256,
+            if r.ca_already_rotated { " (already replaced)" } else { "" }
+        );
+    }
+
+    let _ = writeln!(w, "\nSecrets in {}:", plan.namespace);
+    let mut t = Table::new(["secret", "action", "backup", "keys", "reason"]);
+    for s in &plan.secrets {
+        let action = if s.already_rotated && s.action != SecretAction::Keep { format!("{} (done)", s.action.word()) } else { s.action.word().to_string() };
+        t.push(vec![s.name.clone(), action, if s.backup { "yes" } else { "no" }.into(), s.keys.join(","), s.reason.clone()]);
+    }
+    indent(w, &t.render());
+
+    let _ = writeln!(w, "\nPhases:");
+    let _ = writeln!(
+        w,
+        "  1. check {} permission(s) with SelfSubjectAccessReviews; take Lease {}",
+        cx.needs, cx.lease
+    );
+    let backed: Vec<&str> = plan.secrets.iter().filter(|s| s.backup).map(|s| s.name.as_str()).collect();
+    let _ = writeln!(w, "  2. back up {} secret(s) to {} (mode 0600) before any change", backed.len(), cx.backup_target);
+    let rotate: Vec<String> = plan
+        .secrets
+        .iter()
+        .filter(|s| matches!(s.action, SecretAction::Annotate | SecretAction::Delete))
+        .map(|s| format!("{} {}", s.action.word(), s.name))
+        .collect();
+    let _ = writeln!(w, "  3. rotate: {}", if rotate.is_empty() { "nothing".into() } else { rotate.join("; ") });
+    if plan.kamaji.pods.is_empty() {
+        let _ = writeln!(w, "  4. restart the Kamaji controller: no pods found, skipped");
+    } else {
+        let _ = writeln!(
+            w,
+            "  4. restart the Kamaji controller: delete pod(s) {} in {}; their Deployment recreates them",
+            plan.kamaji.pods.join(", "),
+            plan.kamaji.namespace
+        );
+    }
+    let checked = plan.secrets.iter().filter(|s| s.verify.is_some()).count();
+    let _ = writeln!(
+        w,
+        "  5. wait until {}-ca holds a NEW CA (new key) and {checked} secret(s) are regenerated and chain to it (timeout {}){}",
+        plan.tenant,
+        cx.timeout,
+        cx.write_kubeconfig.as_ref().map_or_else(String::new, |f| format!("; write the new admin.conf to {f} (0600)"))
+    );
+    if plan.workloads.is_empty() {
+        let _ = writeln!(w, "  6. workloads: none found");
+    } else {
+        let _ = writeln!(w, "  6. rollout restart and wait for:");
+        let mut t = Table::new(["deployment", "action", "why"]);
+        for wl in &plan.workloads {
+            let action = match wl.action {
+                WorkloadAction::Restart => "restart",
+                WorkloadAction::Wait => "wait",
+            };
+            t.push(vec![wl.name.clone(), action.into(), wl.reasons.join("; ")]);
+        }
+        indent(&mut *w, &indent_str(&t.render(), "   "));
+    }
+    if plan.workers.pods.is_empty() {
+        let _ = writeln!(w, "  7. workers ({}): none", plan.workers.selector);
+    } else {
+        let verb = if plan.workers.action == "delete" { "delete and wait for replacements of" } else { "wait for the replacement of" };
+        let _ = writeln!(w, "  7. workers ({}): {verb} {} pod(s): {}", plan.workers.selector, plan.workers.pods.len(), plan.workers.pods.join(", "));
+    }
+
+    let mut warnings: Vec<String> = plan.warnings.clone();
+    if !cx.missing.is_empty() {
+        let list: Vec<String> = cx.missing.iter().map(ToString::to_string).collect();
+        warnings.insert(0, format!("Missing permissions (the real run refuses): {}", list.join("; ")));
+    }
+    if let Some(holder) = &cx.lock_holder {
+        warnings.insert(0, format!("The tenant is locked by {holder} (the real run refuses unless --force-unlock)."));
+    }
+    if !plan.blockers.is_empty() {
+        let _ = writeln!(w, "\nBlockers (the real run refuses):");
+        for b in &plan.blockers {
+            let _ = writeln!(w, "  x {b}");
+        }
+    }
+    if !warnings.is_empty() {
+        let _ = writeln!(w, "\nWarnings (what the runbook misses):");
+        for x in &warnings {
+            let _ = writeln!(w, "  ! {x}");
+        }
+    }
+    if !plan.notes.is_empty() {
+        let _ = writeln!(w, "\nNotes:");
+        for n in &plan.notes {
+            let _ = writeln!(w, "  - {n}");
+        }
+    }
+    if cx.dry_run {
+        let _ = writeln!(w, "\nDry run: nothing was changed. Run again with --dry-run=false to execute.");
+    }
+    out
+}
+
+fn indent(w: &mut String, text: &str) {
+    for line in text.lines() {
+        let _ = writeln!(w, "  {}", line.trim_end());
+    }
+}
+
+fn indent_str(text: &str, prefix: &str) -> String {
+    text.lines().map(|l| format!("{prefix}{l}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rotate::plan::*;
+
+    fn plan() -> Plan {
+        Plan {
+            namespace: "tenant-a".into(),
+            tenant: "k8s".into(),
+            tcp_status: Some("Ready".into()),
+            method: Method::Annotate,
+            method_reason: "Kamaji 26.6.5-edge supports it".into(),
+            kamaji: KamajiStep { namespace: "cozy-kamaji".into(), selector: "app.kubernetes.io/name=kamaji".into(), pods: vec!["kamaji-1".into()], version: Some("26.6.5-edge".into()), version_from: "tag".into() },
+            current_ca: None,
+            secrets: vec![SecretStep {
+                name: "k8s-ca".into(),
+                suffix: "ca".into(),
+                action: SecretAction::Annotate,
+                reason: "new CA".into(),
+                keys: vec!["ca.crt".into(), "ca.key".into()],
+                certificate_sha256: Some("AB:CD".into()),
+                backup: true,
+                verify: None,
+                already_rotated: false,
+            }],
+            workloads: vec![WorkloadStep { kind: "Deployment", name: "k8s-kccm".into(), action: WorkloadAction::Restart, reasons: vec!["uses k8s-admin-kubeconfig".into()] }],
+            workers: WorkerStep { selector: "sel".into(), action: "wait", pods: vec![] },
+            warnings: vec!["runbook misses kccm".into()],
+            notes: vec![],
+            blockers: vec![],
+            resume: None,
+        }
+    }
+
+    #[test]
+    fn dry_run_text_names_everything_and_says_nothing_changed() {
+        let missing = [Need::new("delete", "", "pods", "cozy-kamaji", "restart")];
+        let text = plan_text(&plan(), &Context {
+            dry_run: true,
+            backup_target: "./pki-backup-tenant-a-k8s-<time>.yaml".into(),
+            lease: "tenant-a/pki-rotate-k8s".into(),
+            timeout: "10m".into(),
+            missing: &missing,
+            needs: 9,
+            lock_holder: None,
+            write_kubeconfig: None,
+        });
+        assert!(text.starts_with("Plan: rotate the CA of tenant tenant-a/k8s (dry run: nothing is changed)"));
+        assert!(text.contains("k8s-ca") && text.contains("annotate") && text.contains("ca.crt,ca.key"));
+        assert!(text.contains("k8s-kccm") && text.contains("uses k8s-admin-kubeconfig"));
+        assert!(text.contains("Missing permissions (the real run refuses): delete pods in cozy-kamaji (restart)"));
+        assert!(text.contains("! runbook misses kccm"));
+        assert!(text.ends_with("Run again with --dry-run=false to execute.\n"));
+    }
+}
