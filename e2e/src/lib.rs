@@ -4,6 +4,7 @@
 
 pub mod binaries;
 pub mod controlplane;
+pub mod cozystack;
 pub mod kamaji;
 pub mod krew;
 pub mod pki;

@@ -23,9 +23,7 @@ pub fn api_resource() -> ApiResource {
 
 /// The CRD object, printer columns as in Kamaji's `tenantcontrolplane_types.go`.
 pub fn definition() -> CustomResourceDefinition {
-    let column = |name: &str, ty: &str, path: &str| {
-        serde_json::json!({"name": name, "type": ty, "jsonPath": path})
-    };
+    let column = |name: &str, ty: &str, path: &str| serde_json::json!({"name": name, "type": ty, "jsonPath": path});
     let value = serde_json::json!({
         "apiVersion": "apiextensions.k8s.io/v1",
         "kind": "CustomResourceDefinition",
@@ -65,7 +63,8 @@ pub fn definition() -> CustomResourceDefinition {
             }],
         },
     });
-    serde_json::from_value(value).expect("static CRD literal matches the CustomResourceDefinition type")
+    serde_json::from_value(value)
+        .expect("static CRD literal matches the CustomResourceDefinition type")
 }
 
 /// Creates the CRD unless it exists, then waits (up to 30 s) until the API server serves it.
@@ -95,7 +94,14 @@ mod tests {
         let crd = definition();
         assert_eq!(crd.spec.names.short_names, Some(vec!["tcp".to_string()]));
         assert_eq!(crd.spec.names.categories, Some(vec!["kamaji".to_string()]));
-        let columns = crd.spec.versions[0].additional_printer_columns.clone().unwrap_or_default();
-        assert!(columns.iter().any(|c| c.json_path == ".status.kubeconfig.admin.secretName"));
+        let columns = crd.spec.versions[0]
+            .additional_printer_columns
+            .clone()
+            .unwrap_or_default();
+        assert!(
+            columns
+                .iter()
+                .any(|c| c.json_path == ".status.kubeconfig.admin.secretName")
+        );
     }
 }

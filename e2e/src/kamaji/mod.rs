@@ -9,10 +9,12 @@ mod crd;
 pub mod names;
 pub mod pki;
 mod secrets;
+mod wait;
 
 pub use controller::Standin;
 pub use crd::{CRD_NAME, GROUP, KIND, PLURAL, VERSION, api_resource, definition, install_crd};
 pub use names::secret_name;
+pub use wait::{phase, wait_ready};
 
 use std::time::Duration;
 
@@ -59,7 +61,10 @@ impl StandinOptions {
 
 /// `edge-25.4.1` or `26.3.5-edge` → (25, 4, 1) / (26, 3, 5).
 pub fn parse_version(tag: &str) -> Option<(u32, u32, u32)> {
-    let core = tag.trim_start_matches('v').trim_start_matches("edge-").trim_end_matches("-edge");
+    let core = tag
+        .trim_start_matches('v')
+        .trim_start_matches("edge-")
+        .trim_end_matches("-edge");
     let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
     Some((parts.next()??, parts.next()??, parts.next()??))
 }
@@ -80,8 +85,15 @@ impl Endpoint {
             Some((h, p)) if !h.is_empty() && !h.ends_with(':') => (h, p.parse().ok()?),
             _ => (rest, 443),
         };
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        Some(Endpoint { url: format!("https://{rest}"), host, port })
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        Some(Endpoint {
+            url: format!("https://{rest}"),
+            host,
+            port,
+        })
     }
 
     /// `host:port`, as Kamaji writes `.status.controlPlaneEndpoint`.
@@ -92,7 +104,11 @@ impl Endpoint {
 
 impl Default for Endpoint {
     fn default() -> Self {
-        Endpoint { url: "https://127.0.0.1:6443".into(), host: "127.0.0.1".into(), port: 6443 }
+        Endpoint {
+            url: "https://127.0.0.1:6443".into(),
+            host: "127.0.0.1".into(),
+            port: 6443,
+        }
     }
 }
 
@@ -111,8 +127,14 @@ mod tests {
     #[test]
     fn endpoints() {
         let e = Endpoint::parse("https://127.0.0.1:34567").unwrap();
-        assert_eq!((e.host.as_str(), e.port, e.host_port().as_str()), ("127.0.0.1", 34567, "127.0.0.1:34567"));
-        assert_eq!(Endpoint::parse("https://k8s.example.org").unwrap().port, 443);
+        assert_eq!(
+            (e.host.as_str(), e.port, e.host_port().as_str()),
+            ("127.0.0.1", 34567, "127.0.0.1:34567")
+        );
+        assert_eq!(
+            Endpoint::parse("https://k8s.example.org").unwrap().port,
+            443
+        );
         assert_eq!(Endpoint::parse("http://x:1"), None);
     }
 }
