@@ -1,0 +1,98 @@
+//! `rotate-ca`, `restarts` and `restore` as a user types them: help that
+//! says what is dangerous, and bad arguments refused with one line before
+//! any cluster is contacted (the kubeconfig points nowhere).
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn pki() -> Command {
+    let mut cmd = Command::cargo_bin("kubectl-pki").expect("kubectl-pki is built");
+    // Any contact with a cluster would fail loudly with this.
+    cmd.args(["--kubeconfig", "/nonexistent/kubeconfig"]);
+    cmd
+}
+
+fn one_line_error(out: &std::process::Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(err.starts_with("error: "), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+    err
+}
+
+#[test]
+fn rotate_ca_help_names_the_safety_flags() {
+    let out = pki().args(["rotate-ca", "--help"]).assert().success().get_output().stdout.clone();
+    let help = String::from_utf8(out).unwrap();
+    for flag in [
+        "--dry-run",
+        "--method",
+        "--keep-sa-key",
+        "--kamaji-namespace",
+        "--kamaji-selector",
+        "--restart-workers",
+        "--backup-dir",
+        "--timeout",
+        "--write-kubeconfig",
+        "--force-unlock",
+        "cozy-kamaji",
+        "app.kubernetes.io/name=kamaji",
+    ] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    assert!(help.contains("[default: true]"), "dry run is the default:\n{help}");
+    assert!(help.contains("re-run") || help.contains("Re-running"), "help says how to resume:\n{help}");
+}
+
+#[test]
+fn restarts_and_restore_help() {
+    let out = pki().args(["restarts", "--help"]).assert().success().get_output().stdout.clone();
+    let help = String::from_utf8(out).unwrap();
+    for flag in ["--since", "--selector", "--wait", "--timeout", "--all-namespaces", "RFC 3339"] {
+        assert!(help.contains(flag), "{flag}:\n{help}");
+    }
+    let out = pki().args(["restore", "--help"]).assert().success().get_output().stdout.clone();
+    let help = String::from_utf8(out).unwrap();
+    assert!(help.contains("BACKUP") && help.contains("--dry-run"), "{help}");
+}
+
+#[test]
+fn rotate_ca_needs_a_tenant_and_valid_flags() {
+    pki().args(["rotate-ca"]).assert().failure().stderr(predicate::str::contains("TENANT"));
+    // `--dry-run false` (with a space) would be ambiguous with the tenant: only `=` is accepted.
+    pki().args(["rotate-ca", "t", "--dry-run=maybe"]).assert().failure().stderr(predicate::str::contains("--dry-run"));
+    pki().args(["rotate-ca", "t", "--method", "yolo"]).assert().failure().stderr(predicate::str::contains("annotate"));
+    let out = pki().args(["rotate-ca", "t", "--timeout", "soon"]).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("--timeout"));
+    let out = pki().args(["rotate-ca", "t", "--kamaji-version", "latest"]).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("--kamaji-version \"latest\""));
+}
+
+#[test]
+fn rotate_ca_without_a_cluster_fails_with_one_line() {
+    let out = pki().args(["rotate-ca", "t", "-n", "x"]).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("/nonexistent/kubeconfig"));
+}
+
+#[test]
+fn restarts_rejects_a_bad_since() {
+    pki().args(["restarts", "-l", "app=x"]).assert().failure().stderr(predicate::str::contains("--since"));
+    let out = pki().args(["restarts", "--since", "yesterday"]).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("--since \"yesterday\""));
+    let out = pki().args(["restarts", "--since", "10m", "--timeout", "x"]).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("--timeout"));
+}
+
+#[test]
+fn restore_refuses_what_is_not_a_backup() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = pki().args(["restore"]).arg(dir.path().join("missing.yaml")).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("missing.yaml"));
+    let pod = dir.path().join("pod.yaml");
+    std::fs::write(&pod, "apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n").unwrap();
+    let out = pki().args(["restore"]).arg(&pod).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("not a backup"));
+    let empty = dir.path().join("empty.yaml");
+    std::fs::write(&empty, "apiVersion: v1\nkind: List\nitems: []\n").unwrap();
+    let out = pki().args(["restore"]).arg(&empty).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("holds no secrets"));
+}
