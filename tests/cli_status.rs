@@ -338,3 +338,41 @@ fn rsa_certificates_from_openssl() {
     assert_eq!(v["items"][0]["certificate"]["organizations"], serde_json::json!(["acme"]));
     assert!(v["items"][0]["residual"].as_str().unwrap().ends_with('d'));
 }
+
+#[test]
+fn kubeconfig_source_follows_file_paths_without_contacting_the_cluster() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = ca("kubernetes");
+    let mut p = params("jane", false, PAST, FAR);
+    p.distinguished_name.push(DnType::OrganizationName, "devs");
+    let jane = make(p, Some(&root));
+    write(dir.path(), "pki/ca.crt", &root.pem);
+    write(dir.path(), "pki/jane.crt", &jane.pem);
+    write(dir.path(), "pki/jane.key", &jane.key_pem);
+    let kc = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n    certificate-authority: pki/ca.crt\n\
+              contexts:\n- name: dev\n  context: {cluster: c, user: jane}\n- name: other\n  context: {cluster: c, user: nobody}\ncurrent-context: dev\n\
+              users:\n- name: jane\n  user:\n    client-certificate: pki/jane.crt\n    client-key: pki/jane.key\n- name: nobody\n  user:\n    client-certificate: pki/missing.crt\n";
+    let kc_path = write(dir.path(), "config", kc);
+    let run = |extra: &[&str]| {
+        let out = pki(dir.path()).arg("--kubeconfig").arg(&kc_path).args(["--source", "kubeconfig", "-o", "json"]).args(extra).output().unwrap();
+        (out.status.code().unwrap(), serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, v, err) = run(&[]);
+    assert_eq!(code, 0, "{err}");
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items[0]["name"], "dev:ca");
+    assert_eq!(items[0]["location"]["path"], dir.path().join("pki/ca.crt").display().to_string());
+    assert_eq!(items[1]["name"], "dev:client");
+    assert_eq!(items[1]["certificate"]["commonName"], "jane");
+    assert_eq!(items[1]["certificate"]["organizations"], serde_json::json!(["devs"]));
+    assert_eq!(items[1]["chain"]["verdict"], "verified");
+    // Another context whose client certificate file is missing: an invalid row.
+    let (code, v, _) = run(&["--context", "other"]);
+    assert_eq!(code, 4);
+    assert_eq!(v["items"][1]["status"], "invalid");
+    assert!(v["items"][1]["message"].as_str().unwrap().contains("missing.crt"));
+    // An unknown context is an error.
+    let (code, _, err) = run(&["--context", "nope"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("context \"nope\" not found"), "{err}");
+}

@@ -110,7 +110,7 @@ fn looks_like_certificate_der(bytes: &[u8]) -> bool {
 
 fn check_x509(der: &[u8]) -> Result<(), String> {
     match x509_parser::parse_x509_certificate(der) {
-        Ok((rest, _)) if rest.is_empty() => Ok(()),
+        Ok(([], _)) => Ok(()),
         Ok(_) => Err("trailing data after the certificate".into()),
         Err(e) => Err(e.to_string()),
     }
