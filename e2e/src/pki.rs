@@ -84,6 +84,14 @@ pub fn write_private(path: &Path, contents: &str) -> Result<()> {
     Ok(())
 }
 
+/// kubeadm's validity: CAs 10 years, leaves 1 year, backdated by an hour
+/// for clock skew (rcgen's default, year 4096, would hide expiry logic).
+fn validity(params: &mut CertificateParams, days: i64) {
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::hours(1);
+    params.not_after = now + time::Duration::days(days);
+}
+
 fn dn(cn: &str, orgs: &[&str]) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     for o in orgs {
@@ -99,6 +107,7 @@ pub fn new_ca(cn: &str) -> Result<(String, String)> {
     let mut params = CertificateParams::default();
     params.distinguished_name = dn(cn, &[]);
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    validity(&mut params, 3650);
     params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
     let cert = params.self_signed(&key)?;
     Ok((cert.pem(), key.serialize_pem()))
@@ -118,6 +127,7 @@ pub fn serving_cert(issuer: &Issuer<'_, KeyPair>, cn: &str, sans: &[&str]) -> Re
         .collect::<Result<_, rcgen::Error>>()?;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    validity(&mut params, 365);
     let cert = params.signed_by(&key, issuer)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
@@ -129,6 +139,7 @@ pub fn client_cert(issuer: &Issuer<'_, KeyPair>, cn: &str, groups: &[&str]) -> R
     params.distinguished_name = dn(cn, groups);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    validity(&mut params, 365);
     let cert = params.signed_by(&key, issuer)?;
     Ok((cert.pem(), key.serialize_pem()))
 }
