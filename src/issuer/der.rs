@@ -103,9 +103,11 @@ pub fn ec_algorithm(curve: &[u8]) -> Vec<u8> {
     alg
 }
 
-/// Splits a PKCS#8 `PrivateKeyInfo` into (algorithm OID, parameters OID if
-/// any, inner private key bytes).
-pub fn pkcs8_parts(pkcs8: &[u8]) -> Option<(&[u8], Option<&[u8]>, &[u8])> {
+/// (algorithm OID, parameters OID if any, inner private key bytes).
+pub type Pkcs8Parts<'a> = (&'a [u8], Option<&'a [u8]>, &'a [u8]);
+
+/// Splits a PKCS#8 `PrivateKeyInfo` into its parts.
+pub fn pkcs8_parts(pkcs8: &[u8]) -> Option<Pkcs8Parts<'_>> {
     let (outer, _) = read(pkcs8)?;
     if outer.tag != SEQUENCE {
         return None;

@@ -88,10 +88,11 @@ fn check_cert(cert: &X509Certificate<'_>, now: i64) -> Result<(), String> {
     if now > v.not_after.timestamp() {
         return Err(format!("{} expired on {}", cert.subject(), v.not_after));
     }
-    if let Ok(Some(eku)) = cert.extended_key_usage() {
-        if !eku.value.any && !eku.value.server_auth {
-            return Err(format!("{} has an extended key usage without serverAuth", cert.subject()));
-        }
+    if let Ok(Some(eku)) = cert.extended_key_usage()
+        && !eku.value.any
+        && !eku.value.server_auth
+    {
+        return Err(format!("{} has an extended key usage without serverAuth", cert.subject()));
     }
     Ok(())
 }

@@ -70,10 +70,10 @@ pub fn check(new_dir: &Path, current_dir: Option<&Path>) -> Result<CheckReport> 
     }
     let new = layout::tls_dir(new_dir);
     let current = current_dir.map(layout::tls_dir);
-    if let Some(c) = &current {
-        if !c.join("server-ca.crt").exists() {
-            return Err(Error::file(c.join("server-ca.crt"), "missing: --current is not a k3s data directory"));
-        }
+    if let Some(c) = &current
+        && !c.join("server-ca.crt").exists()
+    {
+        return Err(Error::file(c.join("server-ca.crt"), "missing: --current is not a k3s data directory"));
     }
     let current = current.as_deref();
     let mut rows = Vec::new();

@@ -129,10 +129,10 @@ fn tokens(args: &K3sCrossSignArgs, hash: &str) -> Result<Vec<TokenLine>> {
     let mut out = Vec::new();
     for (name, file) in [("server", "token"), ("agent", "agent-token")] {
         let path: PathBuf = args.data_dir.join("server").join(file);
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            if !text.trim().is_empty() {
-                out.push(TokenLine { name: name.into(), token: token::with_hash(&text, hash) });
-            }
+        if let Ok(text) = std::fs::read_to_string(&path)
+            && !text.trim().is_empty()
+        {
+            out.push(TokenLine { name: name.into(), token: token::with_hash(&text, hash) });
         }
     }
     Ok(out)

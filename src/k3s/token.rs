@@ -15,10 +15,8 @@ pub fn hash_ca(bundle: &[u8]) -> String {
         let rest: Vec<&[u8]> = certs[1..].iter().map(Vec::as_slice).collect();
         let roots: Vec<&[u8]> = rest.iter().copied().filter(|c| chain::is_root(c)).collect();
         let intermediates: Vec<&[u8]> = rest.iter().copied().filter(|c| !chain::is_root(c)).collect();
-        if let Ok(path) = chain::verify(&certs[0], &intermediates, &roots, now()) {
-            if let Some(root) = path.last() {
-                return hex(&Sha256::digest(root));
-            }
+        if let Some(root) = chain::verify(&certs[0], &intermediates, &roots, now()).ok().and_then(|p| p.last().copied()) {
+            return hex(&Sha256::digest(root));
         }
     }
     hex(&Sha256::digest(bundle))
