@@ -46,7 +46,8 @@ impl Table {
             write_row(row);
         }
         let bytes = tw.into_inner().unwrap_or_default();
-        String::from_utf8_lossy(&bytes).into_owned()
+        // tabwriter pads the last cell too; kubectl's lines end at the text.
+        String::from_utf8_lossy(&bytes).lines().map(|l| l.trim_end().to_string() + "\n").collect()
     }
 
     /// Prints to stdout.

@@ -294,7 +294,7 @@ fn k3s_layout_lists_leaves_and_their_cas() {
     write(&tls, "etcd/client.crt", &stray.pem);
 
     let (code, v) = json(dir.path(), &["--k3s-dir", dir.path().to_str().unwrap()]);
-    assert_eq!(code, 3, "the serving certificate expires in 20 days");
+    assert_eq!(code, 4, "etcd/client.crt does not chain to the etcd CA: as critical as expired");
     let rows: Vec<(String, String, String)> = v["items"]
         .as_array()
         .unwrap()
@@ -317,7 +317,11 @@ fn k3s_layout_lists_leaves_and_their_cas() {
     assert_eq!(rows, expect);
     // server/tls itself works too.
     let (code, v) = json(dir.path(), &["--k3s-dir", tls.to_str().unwrap()]);
-    assert_eq!((code, v["items"].as_array().unwrap().len()), (3, 8));
+    assert_eq!((code, v["items"].as_array().unwrap().len()), (4, 8));
+    // Without the stray certificate only the expiring one remains: exit 3.
+    std::fs::remove_file(tls.join("etcd/client.crt")).unwrap();
+    let (code, v) = json(dir.path(), &["--k3s-dir", dir.path().to_str().unwrap()]);
+    assert_eq!((code, v["items"].as_array().unwrap().len()), (3, 7), "the serving certificate expires in 20 days");
 }
 
 #[test]

@@ -120,9 +120,17 @@ impl Collector {
         self.rows.push(row);
     }
 
-    /// Worst status over all rows.
+    /// Worst verdict over all rows. A chain that does not verify is as
+    /// critical as an expired certificate: clients fail the same way.
     pub fn outcome(&self) -> Outcome {
-        self.rows.iter().map(|r| r.status.outcome()).max().unwrap_or(Outcome::Ok)
+        self.rows
+            .iter()
+            .map(|r| match r.chain {
+                ChainVerdict::Unverified { .. } => Outcome::Critical,
+                _ => r.status.outcome(),
+            })
+            .max()
+            .unwrap_or(Outcome::Ok)
     }
 }
 
