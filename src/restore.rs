@@ -183,15 +183,34 @@ async fn apply(api: &Api<Secret>, name: &str, mut secret: Secret, current: Optio
             api.create(&PostParams::default(), &secret).await.map_err(Error::kube)?;
             Ok("created")
         }
-        (Action::Replace, Some(current)) => {
-            secret.metadata.resource_version = current.metadata.resource_version;
-            // The finalizers of the live object stay with it.
-            secret.metadata.finalizers = current.metadata.finalizers.or(secret.metadata.finalizers);
-            api.replace(name, &PostParams::default(), &secret).await.map_err(Error::kube)?;
-            Ok("replaced")
+        (Action::Replace, Some(mut current)) => {
+            // Kamaji rewrites secrets that disagree with the CA while we restore them one by
+            // one: on a conflict, take the fresh resourceVersion and put the backup back again.
+            let finalizers = secret.metadata.finalizers.take();
+            for _ in 0..CONFLICT_RETRIES {
+                secret.metadata.resource_version = current.metadata.resource_version.clone();
+                // The finalizers of the live object stay with it.
+                secret.metadata.finalizers = current.metadata.finalizers.clone().or_else(|| finalizers.clone());
+                match api.replace(name, &PostParams::default(), &secret).await {
+                    Ok(_) => return Ok("replaced"),
+                    Err(kube::Error::Api(s)) if s.code == 409 => {}
+                    Err(e) => return Err(Error::kube(e)),
+                }
+                match api.get_opt(name).await.map_err(Error::kube)? {
+                    Some(fresh) => current = fresh,
+                    None => {
+                        secret.metadata.resource_version = None;
+                        api.create(&PostParams::default(), &secret).await.map_err(Error::kube)?;
+                        return Ok("created");
+                    }
+                }
+            }
+            Err(Error::Api(format!("{name} kept changing while it was restored ({CONFLICT_RETRIES} conflicts)")))
         }
     }
 }
+
+const CONFLICT_RETRIES: usize = 10;
 
 /// Whether the owner still exists with the same UID; `None` if that cannot
 /// be told (unknown kind, no permission).
