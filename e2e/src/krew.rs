@@ -40,3 +40,22 @@ pub fn krew_bins() -> Result<(PathBuf, PathBuf)> {
     }
     Ok((krew, validate))
 }
+
+/// Removes what cargo sets for the crate being run or tested
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...) before a nested `cargo`:
+/// ring's build script tracks those variables, so inheriting them rebuilds
+/// ring, rustls, kube and everything above them on every nested call, and
+/// again on the next plain `cargo build`.
+pub fn scrub_cargo_env(cmd: &mut Command) -> &mut Command {
+    for (key, _) in std::env::vars_os() {
+        let key = key.to_string_lossy();
+        let per_crate = key.starts_with("CARGO_PKG_")
+            || key.starts_with("CARGO_MANIFEST_")
+            || key.starts_with("CARGO_BIN_")
+            || matches!(&*key, "CARGO_CRATE_NAME" | "CARGO_PRIMARY_PACKAGE" | "CARGO_TARGET_TMPDIR");
+        if per_crate {
+            cmd.env_remove(&*key);
+        }
+    }
+    cmd
+}

@@ -32,7 +32,7 @@ pub fn target_dir() -> PathBuf {
 pub fn pki_bin() -> PathBuf {
     static BUILD: Once = Once::new();
     BUILD.call_once(|| {
-        let status = std::process::Command::new(env!("CARGO"))
+        let status = krew::scrub_cargo_env(&mut std::process::Command::new(env!("CARGO")))
             .args(["build", "--quiet", "-p", "kubectl-pki", "--bins"])
             .current_dir(repo_root())
             .status()

@@ -150,7 +150,10 @@ fn local(args: &[String]) -> Result<()> {
     } else {
         cargo()
     };
-    build.args(["build", "-p", "kubectl-pki", "--bins"]).env("KUBECTL_PKI_COMMIT", &commit);
+    // Native builds let build.rs ask git: setting KUBECTL_PKI_COMMIT here
+    // would differ from plain `cargo build` and rebuild the crate each time.
+    build.args(["build", "-p", "kubectl-pki", "--bins"]);
+    e2e::krew::scrub_cargo_env(&mut build);
     if !opts.debug {
         build.arg("--release");
     }
