@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use tokio::sync::OnceCell;
 
 use crate::cli::{GlobalArgs, OutputFormat};
@@ -42,7 +42,7 @@ impl Ctx {
             Some(path) => Kubeconfig::read_from(path),
             None => Kubeconfig::read(),
         };
-        read.map_err(|e| Error::Kubeconfig { path: origin, reason: flatten(&e) })
+        read.map_err(|e| Error::Kubeconfig { path: origin, reason: read_error(&e) })
     }
 
     /// The name of the context in use.
@@ -97,6 +97,18 @@ impl Ctx {
                 Error::Unreachable { server, reason: flatten(&other) }
             }
         }
+    }
+}
+
+/// kube's YAML errors quote the lines around the fault, which may hold a
+/// private key: keep the position and the reason only.
+fn read_error(err: &KubeconfigError) -> String {
+    match err {
+        KubeconfigError::Parse(e) => {
+            let reason = crate::certs::kubeconfig::redact_yaml_error(e.as_ref());
+            format!("not a valid kubeconfig: {}", reason.trim_start_matches("error: "))
+        }
+        other => flatten(other),
     }
 }
 

@@ -61,7 +61,7 @@ pub fn parse(bytes: &[u8]) -> Result<Kubeconfig, String> {
 }
 
 /// Keeps the first line of a YAML error and drops any quoted snippet.
-fn redact_yaml_error(err: &dyn std::error::Error) -> String {
+pub fn redact_yaml_error(err: &dyn std::error::Error) -> String {
     let mut source: Option<&dyn std::error::Error> = Some(err);
     let mut deepest = err.to_string();
     while let Some(s) = source {
