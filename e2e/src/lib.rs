@@ -10,12 +10,14 @@ pub mod krew;
 pub mod pki;
 pub mod process;
 pub mod providers;
+pub mod tenant_api;
 
 use std::path::PathBuf;
 use std::sync::Once;
 
 pub use controlplane::{ApiServer, ApiServerOptions, ControlPlane, TestNamespace, start_apiserver};
 pub use pki::Pki;
+pub use tenant_api::{TenantApi, TenantApiOptions};
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {

@@ -1,0 +1,325 @@
+//! CA rotation proven on a LIVE tenant API: the tenant of the Kamaji stand-in runs a real
+//! kube-apiserver from its secrets (`e2e::TenantApi`), restarted when they change. Users and
+//! workloads see what they would see on Kamaji: the admin kubeconfig of before the rotation is
+//! refused, the new one logs in, and service-account tokens survive as long as the
+//! service-account key does.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use e2e::ControlPlane;
+use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
+use e2e::kamaji::names::*;
+use e2e::kamaji::pki::{parse_kubeconfig, verifies};
+use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
+use e2e::tenant_api::Status;
+use e2e::{TenantApi, TenantApiOptions};
+use k8s_openapi::api::core::v1::{Namespace, Secret};
+use kube::Client;
+use kube::api::{Api, DeleteParams, Patch, PatchParams};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(120);
+const RELEASE: &str = "kubernetes-live";
+
+struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A Ready tenant whose API server runs. Fields drop in order: the tenant API first.
+struct Live {
+    api: TenantApi,
+    client: Client,
+    tenant: Tenant,
+    secrets: Api<Secret>,
+    dir: tempfile::TempDir,
+    _standin: AbortOnDrop,
+}
+
+async fn live(prefix: &str) -> Live {
+    let cp = ControlPlane::shared();
+    let ns = cp.namespace(prefix).await.name;
+    let client = cp.client().await;
+    kamaji::install_crd(client.clone()).await.expect("install CRD");
+    let version = "26.3.5-edge";
+    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
+    let port = e2e::process::free_port().expect("free port");
+    let seed = SeedOptions {
+        kamaji_namespace: format!("{ns}-kamaji"),
+        kamaji_version: version.into(),
+        endpoint: Some(TenantApi::endpoint(port)),
+        ..SeedOptions::default()
+    };
+    let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
+    wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
+    let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
+    let api = TenantApi::spawn(&client, &ns, &tenant.name, opts).await.expect("tenant API");
+    Live { api, secrets: Api::namespaced(client.clone(), &ns), client, tenant, dir: tempfile::tempdir().expect("tempdir"), _standin: standin }
+}
+
+impl Live {
+    fn ns(&self) -> &str {
+        &self.tenant.namespace
+    }
+
+    async fn value(&self, suffix: &str, key: &str) -> String {
+        let s = self.secrets.get(&self.tenant.secret(suffix)).await.expect("get secret");
+        s.data.and_then(|d| d.get(key).map(|v| String::from_utf8_lossy(&v.0).into_owned())).unwrap_or_default()
+    }
+
+    /// The tenant's admin kubeconfig as users download it, saved to `name`.
+    async fn save_admin_kubeconfig(&self, name: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, self.value(ADMIN_KUBECONFIG, "admin.conf").await).unwrap();
+        path
+    }
+
+    /// A namespace and a ServiceAccount in the tenant, and a token minted for it (TokenRequest).
+    async fn mint_token(&self, admin: &Path, team: &str) -> String {
+        kubectl(admin, &["create", "namespace", team]).await.expect("create namespace in the tenant");
+        kubectl(admin, &["create", "serviceaccount", "robot", "-n", team]).await.expect("create serviceaccount");
+        kubectl(admin, &["create", "token", "robot", "-n", team, "--duration=1h"]).await.expect("create token").trim().to_string()
+    }
+
+    /// Waits until `ca.crt` of `-ca` differs from `old`, then until the admin kubeconfig embeds
+    /// the new CA; returns the new CA.
+    async fn wait_new_ca(&self, old: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let ca = self.value(CA, "ca.crt").await;
+            let admin = self.value(ADMIN_KUBECONFIG, "admin.conf").await;
+            let admin_ca = parse_kubeconfig(admin.as_bytes()).map(|k| k.ca).unwrap_or_default();
+            if !ca.is_empty() && ca != old && admin_ca == ca.as_bytes() {
+                return ca;
+            }
+            assert!(Instant::now() < deadline, "no new CA in {}/{} and its admin kubeconfig", self.ns(), self.tenant.secret(CA));
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Waits until the tenant API serves a certificate of `ca`, with `ca` as client CA, and no
+    /// restart is pending.
+    async fn wait_serving(&self, ca: &str) -> Status {
+        let what = "process serving the new CA";
+        self.api
+            .wait_for(what, WAIT, |s| {
+                !s.pending && s.served.as_ref().is_some_and(|x| x.files.client_ca == ca && verifies(x.files.tls_cert.as_bytes(), ca.as_bytes()))
+            })
+            .await
+            .expect("tenant API restarted on the new CA")
+    }
+
+    /// `kubectl-pki --kubeconfig <management> ARGS -n NS --kamaji-namespace NS-kamaji`.
+    async fn pki(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
+        cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig()).args(args);
+        cmd.args(["-n", self.ns(), "--kamaji-namespace", &self.tenant.kamaji_namespace]);
+        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER");
+        cmd.output().await.expect("run kubectl-pki")
+    }
+}
+
+async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
+    let bin = e2e::binaries::kubectl().expect("kubectl");
+    let out = tokio::process::Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--request-timeout=30s")
+        .args(args)
+        .output()
+        .await
+        .expect("run kubectl");
+    if out.status.success() {
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
+/// A kubeconfig with only a bearer token (a client certificate would win over it), trusting `ca`.
+fn token_kubeconfig(dir: &Path, name: &str, server: &str, ca: &str, token: &str) -> PathBuf {
+    use base64::Engine;
+    let ca = base64::engine::general_purpose::STANDARD.encode(ca);
+    let yaml = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
+    );
+    let path = dir.join(name);
+    e2e::pki::write_private(&path, &yaml).unwrap();
+    path
+}
+
+/// `kubectl auth whoami` with only `token`: the username the tenant API authenticates.
+async fn whoami(dir: &Path, server: &str, ca: &str, token: &str) -> Result<String, String> {
+    let kc = token_kubeconfig(dir, &format!("token-{}.kubeconfig", e2e::controlplane::unique_suffix()), server, ca, token);
+    kubectl(&kc, &["auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"]).await
+}
+
+fn names_of(kubectl_output: &str) -> Vec<&str> {
+    kubectl_output.lines().map(|l| l.trim().trim_start_matches("namespace/")).collect()
+}
+
+fn text(out: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// The state every test starts from: the admin kubeconfig lists the tenant's namespaces (its own
+/// storage: the management cluster has no such namespace) and a token authenticates.
+/// Returns (admin kubeconfig file, team namespace, token).
+async fn before_rotation(f: &Live) -> (PathBuf, String, String) {
+    let admin = f.save_admin_kubeconfig("before.kubeconfig").await;
+    let team = format!("team-{}", e2e::controlplane::unique_suffix());
+    let token = f.mint_token(&admin, &team).await;
+    let listed = kubectl(&admin, &["get", "namespaces", "-o", "name"]).await.expect("admin kubeconfig lists namespaces");
+    for ns in ["default", "kube-system", team.as_str()] {
+        assert!(names_of(&listed).contains(&ns), "{ns} not in {listed}");
+    }
+    let management: Api<Namespace> = Api::all(f.client.clone());
+    assert!(management.get_opt(&team).await.unwrap().is_none(), "{team} leaked into the management cluster");
+    let ca = f.value(CA, "ca.crt").await;
+    let me = whoami(f.dir.path(), &f.api.url, &ca, &token).await;
+    assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()));
+    (admin, team, token)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kamaji_ca_rotation_restarts_the_tenant_api_and_keeps_tokens() {
+    let f = live("live-kamaji").await;
+    let first = f.api.served().expect("serving");
+    assert_eq!(first.generation, 1);
+    for key in ["apiserver.key", "sa.key"] {
+        let mode = std::fs::metadata(f.api.files_dir(1).join(key)).unwrap().permissions();
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600, "{key}");
+    }
+    let (old_admin, team, token) = before_rotation(&f).await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_client = parse_kubeconfig(f.value(ADMIN_KUBECONFIG, "admin.conf").await.as_bytes()).unwrap().client;
+    let old_sa = f.value(SA, "sa.pub").await;
+
+    // Kamaji's in-place rotation, with the rollout held: the new secrets exist, the old
+    // process still serves the old certificate (pending restart), and old clients still work.
+    f.api.pause();
+    let patch = json!({"metadata": {"annotations": {ANNOTATION_ROTATE: ""}}});
+    f.secrets.patch(&f.tenant.secret(CA), &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
+    let new_ca = f.wait_new_ca(&old_ca).await;
+    let pending = f.api.wait_for("pending restart", WAIT, |s| s.pending).await.unwrap();
+    let held = pending.served.expect("the old process still serves");
+    assert_eq!((held.generation, held.files.client_ca.as_str()), (first.generation, old_ca.as_str()));
+    let still = kubectl(&old_admin, &["get", "namespace", &team, "-o", "name"]).await;
+    assert_eq!(still.as_deref().map(str::trim), Ok(format!("namespace/{team}").as_str()), "old kubeconfig before the restart");
+    f.api.resume();
+    let status = f.wait_serving(&new_ca).await;
+    let served = status.served.unwrap();
+    assert!(served.generation > first.generation && served.pid != first.pid, "the process was not restarted");
+    assert_eq!(served.files.sa_public, old_sa, "the service-account key was kept");
+
+    // The kubeconfig of before: the server's certificate is now from an unknown authority.
+    let refused = kubectl(&old_admin, &["get", "namespaces"]).await;
+    assert!(refused.as_ref().is_err_and(|e| e.contains("certificate signed by unknown authority")), "{refused:?}");
+    // And its client certificate, even with the new CA trusted, no longer authenticates.
+    let old_cert = f.dir.path().join("old-cert.kubeconfig");
+    std::fs::write(&old_cert, e2e::pki::kubeconfig(&f.api.url, &new_ca, &old_client.cert, &old_client.key, "old")).unwrap();
+    let unauthorized = kubectl(&old_cert, &["get", "namespaces"]).await;
+    assert!(unauthorized.as_ref().is_err_and(|e| e.contains("Unauthorized")), "{unauthorized:?}");
+    // The new admin kubeconfig logs in and sees the same tenant (storage survived the restart).
+    let new_admin = f.save_admin_kubeconfig("after.kubeconfig").await;
+    let listed = kubectl(&new_admin, &["get", "namespaces", "-o", "name"]).await.expect("new admin kubeconfig");
+    assert!(names_of(&listed).contains(&team.as_str()), "{listed}");
+    // The token of before still authenticates: same service-account key.
+    let me = whoami(f.dir.path(), &f.api.url, &new_ca, &token).await;
+    assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()));
+    eprintln!("measured: tenant API starts {:?}", f.api.status().starts);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_service_account_key_rejects_every_old_token() {
+    let f = live("live-sa").await;
+    let (admin, team, token) = before_rotation(&f).await;
+    let ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.pub").await;
+    let generation = f.api.served().unwrap().generation;
+
+    // The runbook's hazard: deleting -sa-certificate makes Kamaji generate a new key.
+    f.secrets.delete(&f.tenant.secret(SA), &DeleteParams::default()).await.unwrap();
+    let served = f.api.wait_restarted(generation, WAIT).await.expect("restart on the new key");
+    let new_sa = f.value(SA, "sa.pub").await;
+    assert_ne!(new_sa, old_sa);
+    assert_eq!(served.files.sa_public, new_sa);
+
+    let rejected = whoami(f.dir.path(), &f.api.url, &ca, &token).await;
+    assert!(rejected.as_ref().is_err_and(|e| e.contains("Unauthorized")), "{rejected:?}");
+    // The CA did not change: the admin kubeconfig still works, and new tokens authenticate.
+    let fresh = kubectl(&admin, &["create", "token", "robot", "-n", &team]).await.expect("new token");
+    let me = whoami(f.dir.path(), &f.api.url, &ca, fresh.trim()).await;
+    assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()));
+
+    // Dropping the supervisor stops the process.
+    let Live { api, .. } = f;
+    let pid = api.served().unwrap().pid;
+    drop(api);
+    assert!(!e2e::process::runs(pid, &ControlPlane::shared().bins().kube_apiserver), "kube-apiserver {pid} still runs");
+}
+
+/// `rotate-ca --dry-run=false ... --write-kubeconfig FILE -o json` on the live tenant, then
+/// the tenant API serving the new CA. Returns (FILE, new CA, JSON report).
+async fn rotate(f: &Live, extra: &[&str]) -> (PathBuf, String, Value) {
+    let old_ca = f.value(CA, "ca.crt").await;
+    let file = f.dir.path().join("downloaded.kubeconfig");
+    let file_arg = file.to_str().unwrap();
+    let mut args = vec!["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json", "--write-kubeconfig", file_arg];
+    args.extend_from_slice(extra);
+    let out = f.pki(&args).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], json!("rotated"), "{report}");
+    let new_ca = f.wait_new_ca(&old_ca).await;
+    assert_eq!(parse_kubeconfig(&std::fs::read(&file).unwrap()).unwrap().ca, new_ca.as_bytes(), "FILE holds the new CA");
+    f.wait_serving(&new_ca).await;
+    (file, new_ca, report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_ca_writes_a_kubeconfig_that_logs_in_and_old_tokens_keep_working() {
+    let f = live("live-rotate").await;
+    let (old_admin, team, token) = before_rotation(&f).await;
+    let (file, new_ca, _) = rotate(&f, &[]).await;
+
+    let listed = kubectl(&file, &["get", "namespaces", "-o", "name"]).await.expect("--write-kubeconfig FILE logs in");
+    assert!(names_of(&listed).contains(&team.as_str()), "FILE lists the tenant's namespaces: {listed}");
+    let refused = kubectl(&old_admin, &["get", "namespaces"]).await;
+    assert!(refused.as_ref().is_err_and(|e| e.contains("certificate signed by unknown authority")), "{refused:?}");
+    let me = whoami(f.dir.path(), &f.api.url, &new_ca, &token).await;
+    assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()), "--keep-sa-key (default) keeps old tokens valid");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_ca_without_keeping_the_sa_key_rejects_old_tokens_as_the_plan_warns() {
+    let f = live("live-nokeep").await;
+    let (_, team, token) = before_rotation(&f).await;
+    let old_sa = f.value(SA, "sa.pub").await;
+
+    let dry = f.pki(&["rotate-ca", RELEASE, "--keep-sa-key=false", "-o", "json"]).await;
+    let (stdout, stderr) = text(&dry);
+    let plan: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let warnings = plan["plan"]["warnings"].as_array().cloned().unwrap_or_default();
+    let sa = f.tenant.secret(SA);
+    assert!(
+        warnings.iter().filter_map(Value::as_str).any(|w| w.contains(&sa) && w.contains("token") && w.contains("invalid")),
+        "the dry run does not warn that tokens become invalid: {warnings:?}"
+    );
+
+    let (file, new_ca, _) = rotate(&f, &["--keep-sa-key=false"]).await;
+    let new_sa = f.value(SA, "sa.pub").await;
+    assert_ne!(new_sa, old_sa, "--keep-sa-key=false made a new key");
+    let served = f.api.served().expect("serving");
+    assert_eq!(served.files.sa_public, new_sa);
+    let rejected = whoami(f.dir.path(), &f.api.url, &new_ca, &token).await;
+    assert!(rejected.as_ref().is_err_and(|e| e.contains("Unauthorized")), "{rejected:?}");
+    // The downloaded kubeconfig works, and tokens minted now authenticate.
+    let fresh = kubectl(&file, &["create", "token", "robot", "-n", &team]).await.expect("new token");
+    let me = whoami(f.dir.path(), &f.api.url, &new_ca, fresh.trim()).await;
+    assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()));
+}
