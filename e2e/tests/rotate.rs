@@ -137,15 +137,29 @@ impl Fixture {
         pods.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.uid()).collect()
     }
 
+    /// Every Deployment in `ns` fully rolled out and available, and no pod terminating: under
+    /// load the ReplicaSet controller creates pods late, so "all pods Ready" is not enough.
     async fn wait_pods_ready(&self, ns: &str) {
-        let api = Api::<Pod>::namespaced(self.client.clone(), ns);
+        let deployments = Api::<Deployment>::namespaced(self.client.clone(), ns);
+        let pods = Api::<Pod>::namespaced(self.client.clone(), ns);
         let deadline = Instant::now() + WAIT;
         loop {
-            let pods = api.list(&ListParams::default()).await.unwrap().items;
-            if !pods.is_empty() && pods.iter().all(is_ready) {
+            let ds = deployments.list(&ListParams::default()).await.unwrap().items;
+            let settled = |d: &Deployment| {
+                let want = d.spec.replicas.unwrap_or(1);
+                d.status.as_ref().is_some_and(|s| {
+                    s.observed_generation >= d.metadata.generation
+                        && s.replicas == Some(want)
+                        && s.updated_replicas == Some(want)
+                        && s.available_replicas == Some(want)
+                })
+            };
+            let ps = pods.list(&ListParams::default()).await.unwrap().items;
+            let pods_ok = ps.iter().all(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none());
+            if !ds.is_empty() && ds.iter().all(settled) && pods_ok {
                 return;
             }
-            assert!(Instant::now() < deadline, "pods in {ns} not Ready");
+            assert!(Instant::now() < deadline, "Deployments in {ns} not settled");
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
     }
@@ -326,7 +340,11 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
         assert!(!after.is_empty() && after.is_disjoint(before), "{name}: pods not replaced");
     }
     let workers_after = f.pod_uids(&ns, &f.tenant.worker_selector()).await;
-    assert!(workers_after.is_disjoint(&workers_before) && workers_after.len() == workers_before.len());
+    assert!(
+        workers_after.is_disjoint(&workers_before) && workers_after.len() == workers_before.len(),
+        "workers {workers_before:?} -> {workers_after:?}; report: {}",
+        report["workers"]
+    );
     assert_eq!(f.pod_uids(&ns, &format!("cluster.x-k8s.io/cluster-name={other}")).await, others_before, "another cluster's workers were touched");
 
     // The new admin kubeconfig, 0600.
