@@ -1,8 +1,9 @@
 //! `cargo xtask dist`: the release archive for one platform, its sha256, and
 //! the krew manifest rendered from `plugin-manifest/pki.yaml`.
 //!
-//! - `cargo xtask dist [--debug] [--target TRIPLE] [--cross] [--locked] [--out-dir DIR]`
-//!   builds `kubectl-pki` and `kubectl_complete-pki`, writes
+//! - `cargo xtask dist [--debug] [--target TRIPLE] [--cross|--no-build] [--locked] [--out-dir DIR]`
+//!   builds `kubectl-pki` and `kubectl_complete-pki` (`--no-build`: packages
+//!   binaries already in `target/[TRIPLE/]release`, e.g. built on macOS), writes
 //!   `DIR/kubectl-pki_v<ver>_<os>_<arch>.tar.gz` (binaries, LICENSE, README.md),
 //!   its `.sha256` (sha256sum format) and `DIR/pki.yaml`: the manifest with
 //!   this archive only, for `kubectl krew install --manifest --archive`.
@@ -28,7 +29,7 @@ const BINARIES: [&str; 2] = ["kubectl-pki", "kubectl_complete-pki"];
 const DOCS: [&str; 2] = ["LICENSE", "README.md"];
 
 const USAGE: &str = "\
-usage: cargo xtask dist [--debug] [--target TRIPLE] [--cross] [--locked] [--out-dir DIR]
+usage: cargo xtask dist [--debug] [--target TRIPLE] [--cross|--no-build] [--locked] [--out-dir DIR]
        cargo xtask dist manifest --from DIR [--out FILE] [--tag vX.Y.Z]";
 
 pub fn run(args: &[String]) -> Result<()> {
@@ -48,6 +49,7 @@ struct Opts {
     debug: bool,
     target: Option<String>,
     cross: bool,
+    no_build: bool,
     locked: bool,
     out_dir: Option<PathBuf>,
 }
@@ -60,6 +62,7 @@ fn parse_opts(args: &[String]) -> Result<Opts> {
         match arg.as_str() {
             "--debug" => opts.debug = true,
             "--cross" => opts.cross = true,
+            "--no-build" => opts.no_build = true,
             "--locked" => opts.locked = true,
             "--target" => opts.target = Some(value("--target")?),
             "--out-dir" => opts.out_dir = Some(value("--out-dir")?.into()),
@@ -67,6 +70,7 @@ fn parse_opts(args: &[String]) -> Result<Opts> {
         }
     }
     ensure!(!(opts.cross && opts.target.is_none()), "--cross needs --target");
+    ensure!(!(opts.cross && opts.no_build), "--cross and --no-build exclude each other");
     Ok(opts)
 }
 
@@ -139,31 +143,11 @@ fn local(args: &[String]) -> Result<()> {
     let profile = if opts.debug { "debug" } else { "release" };
     let commit = commit(&root);
 
-    eprintln!("dist: building {profile} binaries for {os}/{arch} (commit {commit})");
-    let mut build = if opts.cross {
-        let mut c = Command::new("cross");
-        c.current_dir(&root);
-        // Inside cross's container there is no usable .git: hand the commit over.
-        let extra = std::env::var("CROSS_CONTAINER_OPTS").unwrap_or_default();
-        c.env("CROSS_CONTAINER_OPTS", format!("{extra} --env KUBECTL_PKI_COMMIT={commit}").trim());
-        c
+    if opts.no_build {
+        eprintln!("dist: packaging the {profile} binaries already built for {os}/{arch}");
     } else {
-        cargo()
-    };
-    // Native builds let build.rs ask git: setting KUBECTL_PKI_COMMIT here
-    // would differ from plain `cargo build` and rebuild the crate each time.
-    build.args(["build", "-p", "kubectl-pki", "--bins"]);
-    e2e::krew::scrub_cargo_env(&mut build);
-    if !opts.debug {
-        build.arg("--release");
+        build(&opts, &root, &commit, os, arch, profile)?;
     }
-    if opts.locked {
-        build.arg("--locked");
-    }
-    if let Some(t) = &opts.target {
-        build.args(["--target", t]);
-    }
-    run_cmd(&mut build)?;
 
     let mut bin_dir = e2e::target_dir();
     if let Some(t) = &opts.target {
@@ -193,6 +177,36 @@ fn local(args: &[String]) -> Result<()> {
         manifest_path.display(),
         archive.display()
     );
+    Ok(())
+}
+
+/// `cargo build` (or `cross build`) of both binaries for the platform.
+fn build(opts: &Opts, root: &Path, commit: &str, os: &str, arch: &str, profile: &str) -> Result<()> {
+    eprintln!("dist: building {profile} binaries for {os}/{arch} (commit {commit})");
+    let mut cmd = if opts.cross {
+        let mut c = Command::new("cross");
+        c.current_dir(root);
+        // Inside cross's container there is no usable .git: hand the commit over.
+        let extra = std::env::var("CROSS_CONTAINER_OPTS").unwrap_or_default();
+        c.env("CROSS_CONTAINER_OPTS", format!("{extra} --env KUBECTL_PKI_COMMIT={commit}").trim());
+        c
+    } else {
+        cargo()
+    };
+    // Native builds let build.rs ask git: setting KUBECTL_PKI_COMMIT here
+    // would differ from plain `cargo build` and rebuild the crate each time.
+    cmd.args(["build", "-p", "kubectl-pki", "--bins"]);
+    e2e::krew::scrub_cargo_env(&mut cmd);
+    if !opts.debug {
+        cmd.arg("--release");
+    }
+    if opts.locked {
+        cmd.arg("--locked");
+    }
+    if let Some(t) = &opts.target {
+        cmd.args(["--target", t]);
+    }
+    run_cmd(&mut cmd)?;
     Ok(())
 }
 
@@ -497,6 +511,8 @@ mod tests {
         let args: Vec<String> = ["--debug", "--out-dir", "/o"].map(String::from).to_vec();
         assert_eq!(parse_opts(&args).unwrap(), Opts { debug: true, out_dir: Some("/o".into()), ..Opts::default() });
         assert!(parse_opts(&["--cross".to_string()]).is_err());
+        let both: Vec<String> = ["--target", "x86_64-pc-windows-gnu", "--cross", "--no-build"].map(String::from).to_vec();
+        assert!(parse_opts(&both).is_err());
         assert!(parse_opts(&["--bogus".to_string()]).is_err());
     }
 }
