@@ -62,6 +62,13 @@ impl Error {
     /// refused request read differently.
     pub fn kube(err: kube::Error) -> Self {
         match err {
+            // The TLS handshake succeeds whatever the client certificate;
+            // the refusal is all the user sees, so say what to check.
+            kube::Error::Api(status) if status.code == 401 => Error::Api(format!(
+                "{} (401): the server refused the kubeconfig's credentials (an expired client certificate, or one \
+                 from another CA?); `kubectl pki status --source kubeconfig` checks them",
+                status.message
+            )),
             kube::Error::Api(status) => Error::Api(format!(
                 "{} ({})",
                 status.message,
