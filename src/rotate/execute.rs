@@ -170,7 +170,7 @@ impl Run<'_> {
         let r = self.backup(&line).await;
         let (mut state, baseline) = match r {
             Ok(v) => {
-                self.finish(Phase::Backup, line, &Ok(format!("{} secret(s) in {}", v.1.len(), self.report.backup.clone().unwrap_or_default())));
+                self.finish(Phase::Backup, line, &Ok(format!("{} secret(s) backed up", v.1.len())));
                 v
             }
             Err(e) => {
@@ -198,7 +198,8 @@ impl Run<'_> {
         phase!(Phase::Kamaji, "restarting the Kamaji controller", kamaji);
         phase!(Phase::Regenerated, "waiting for the new CA", regenerated);
         phase!(Phase::Workloads, "restarting workloads", workloads);
-        phase!(Phase::Workers, "workers", workers);
+        let seventh = if self.s.opts.restart_workers { "replacing the worker pods" } else { "waiting for the worker pods to be replaced" };
+        phase!(Phase::Workers, seventh, workers);
         Ok(())
     }
 
@@ -300,21 +301,25 @@ impl Run<'_> {
     async fn wait_new_ca(&self, old: &CaId, line: &mut PhaseLine) -> Result<(Vec<u8>, CaId)> {
         let api = self.secrets();
         let name = names::secret_name(&self.plan.tenant, names::CA);
-        let hint = self.annotate_hint();
-        workloads::poll(&format!("a new CA in {name}"), self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
-            let (api, name, old, hint) = (api.clone(), name.clone(), old.clone(), hint.clone());
+        let waited = workloads::poll(&format!("a new CA in {name}"), self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
+            let (api, name, old) = (api.clone(), name.clone(), old.clone());
             async move {
                 Ok(match api.get_opt(&name).await.map_err(Error::kube)? {
                     None => Poll::Waiting(format!("{name} is missing (Kamaji regenerates it)")),
                     Some(secret) => match verify::ca_of(&secret) {
                         Err(e) => Poll::Waiting(e),
-                        Ok((_, id)) if !id.is_rotated_from(&old) => Poll::Waiting(format!("{name} still holds the old CA (sha256 {}){hint}", old.short())),
+                        Ok((_, id)) if !id.is_rotated_from(&old) => Poll::Waiting(format!("{name} still holds the old CA (sha256 {})", old.short())),
                         Ok(v) => Poll::Done(v),
                     },
                 })
             }
         })
-        .await
+        .await;
+        // Only a timeout deserves the hint: it is the one way an ignored annotation shows.
+        waited.map_err(|e| match e {
+            Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}{}", self.annotate_hint()) },
+            other => other,
+        })
     }
 
     fn annotate_hint(&self) -> String {
@@ -510,7 +515,11 @@ impl Run<'_> {
                 let pods = api.list(&params).await.map_err(Error::kube)?.items;
                 let rows: Vec<restarts::PodRow> = pods.iter().map(|p| worker_row(p, since, &original)).collect();
                 let ok = rows.len() >= want && restarts::all_restarted(&rows);
-                Ok(if ok { Poll::Done(rows) } else { Poll::Waiting(restarts::pending_summary(&rows)) })
+                Ok(match (ok, rows.len() < want) {
+                    (true, _) => Poll::Done(rows),
+                    (false, true) => Poll::Waiting(format!("{} of {want} worker pod(s) exist; {}", rows.len(), restarts::pending_summary(&rows))),
+                    (false, false) => Poll::Waiting(restarts::pending_summary(&rows)),
+                })
             }
         })
         .await?;

@@ -263,13 +263,12 @@ fn decide_method(choice: MethodChoice, detected: &Detected, blockers: &mut Vec<S
         }
         (MethodChoice::Annotate, _) => (Method::Annotate, "--method annotate".into()),
         (MethodChoice::Delete, _) => (Method::Delete, "--method delete (the runbook's way)".into()),
-        (MethodChoice::Auto, Some(true)) => (
-            Method::Annotate,
-            format!("Kamaji {version} ({}) supports certs.kamaji.clastix.io/rotate (edge-25.7.3 or later)", detected.how),
-        ),
+        (MethodChoice::Auto, Some(true)) => {
+            (Method::Annotate, format!("Kamaji {version} supports certs.kamaji.clastix.io/rotate (edge-25.7.3 or later)"))
+        }
         (MethodChoice::Auto, Some(false)) => (
             Method::Delete,
-            format!("Kamaji {version} ({}) predates the rotate annotation (edge-25.7.3): deleting, as the runbook does", detected.how),
+            format!("Kamaji {version} predates the rotate annotation (edge-25.7.3): deleting, as the runbook does"),
         ),
         (MethodChoice::Auto, None) => (
             Method::Delete,
@@ -304,11 +303,13 @@ fn secret_action(suffix: &str, method: Method, opts: &Options, kamaji: Option<Ka
             Delete,
             format!("Kamaji before {} does not re-issue it on CA rotation (kamaji#976): deleted so it is regenerated", version::FIX_KONNECTIVITY_CERT),
         ),
-        (names::DATASTORE_CERT | names::FRONT_PROXY_CLIENT, Method::Annotate) => {
-            (Keep, "signed by another CA (datastore / front-proxy), which is kept".into())
+        (names::DATASTORE_CERT, Method::Annotate) => (Keep, "signed by the DataStore's CA, not the tenant CA: unaffected".into()),
+        (names::FRONT_PROXY_CLIENT, Method::Annotate) => (Keep, "signed by the front-proxy CA, which is kept: unaffected".into()),
+        (names::DATASTORE_CERT, Method::Delete) => {
+            (Delete, "in the runbook; signed by the DataStore's CA: regenerated from it".into())
         }
-        (names::DATASTORE_CERT | names::FRONT_PROXY_CLIENT, Method::Delete) => {
-            (Delete, "in the runbook; signed by another CA, regenerated from it".into())
+        (names::FRONT_PROXY_CLIENT, Method::Delete) => {
+            (Delete, "in the runbook; signed by the front-proxy CA: regenerated from it".into())
         }
         (_, Method::Annotate) => (Reissued, "signed by the tenant CA: Kamaji re-issues it in place".into()),
         (_, Method::Delete) => (Delete, "in the runbook; signed by the tenant CA: regenerated from the new one".into()),

@@ -20,7 +20,7 @@ pub struct PhaseLine {
 }
 
 pub fn start(phase: Phase, what: &str) -> PhaseLine {
-    let label = format!("[{}/7] {}", phase.number(), phase.name());
+    let label = format!("[{}/{}] {}", phase.number(), Phase::ALL.len(), phase.name());
     let bar = stderr_is_tty().then(|| {
         let bar = ProgressBar::new_spinner();
         bar.set_draw_target(ProgressDrawTarget::stderr());

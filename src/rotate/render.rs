@@ -70,11 +70,15 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
     );
     let backed: Vec<&str> = plan.secrets.iter().filter(|s| s.backup).map(|s| s.name.as_str()).collect();
     let _ = writeln!(w, "  2. back up {} secret(s) to {} (mode 0600) before any change", backed.len(), cx.backup_target);
+    let after_new_ca = plan.method == super::plan::Method::Annotate;
     let rotate: Vec<String> = plan
         .secrets
         .iter()
         .filter(|s| matches!(s.action, SecretAction::Annotate | SecretAction::Delete))
-        .map(|s| format!("{} {}", s.action.word(), s.name))
+        .map(|s| match (s.action, after_new_ca) {
+            (SecretAction::Delete, true) => format!("delete {} (once the new CA is there)", s.name),
+            _ => format!("{} {}", s.action.word(), s.name),
+        })
         .collect();
     let _ = writeln!(w, "  3. rotate: {}", if rotate.is_empty() { "nothing".into() } else { rotate.join("; ") });
     if plan.kamaji.pods.is_empty() {

@@ -14,7 +14,9 @@ use super::verify::CaId;
 
 const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
 
-/// The phases of a run, in order.
+/// The phases of a run, in order. A new phase (e.g. a TLS check of the
+/// tenant's served certificate after the workloads rolled) goes into this
+/// enum, `ALL`, and `execute::Run::phases`; progress labels count `ALL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
