@@ -445,6 +445,14 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
         ));
     }
 
+    match inv.tcp_status.as_deref() {
+        Some("Ready") => {}
+        status if resume.is_none() => warnings.push(format!(
+            "The TenantControlPlane is {} (not Ready): find out why before rotating, or the rotation adds to an outage.",
+            status.unwrap_or("of unknown status")
+        )),
+        _ => {}
+    }
     if inv.kamaji_pods.is_empty() {
         warnings.push(format!(
             "No Kamaji controller pods in {} match {}: nothing to restart in phase 4, and nothing will regenerate the secrets if the operator runs elsewhere and is stuck (check --kamaji-namespace/--kamaji-selector).",

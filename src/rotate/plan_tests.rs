@@ -284,3 +284,36 @@ fn resume_marks_secrets_that_no_longer_hold_the_backup() {
     inv.previous.as_mut().unwrap().completed_at = Some("2026-11-27T10:10:00Z".parse().unwrap());
     assert!(build(&inv, &options()).resume.is_none());
 }
+
+#[test]
+fn a_tenant_that_is_not_ready_is_warned_about() {
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.6.5-edge");
+    inv.tcp_status = Some("NotReady".into());
+    let plan = build(&inv, &options());
+    assert!(plan.warnings.iter().any(|w| w.contains("is NotReady")));
+    let ready = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
+    assert!(!ready.warnings.iter().any(|w| w.contains("not Ready")));
+}
+
+#[test]
+fn rbac_needs_follow_the_plan() {
+    use crate::rotate::inventory::needs;
+    let has = |needs: &[crate::rbac::Need], verb: &str, resource: &str, ns: &str| {
+        needs.iter().any(|n| n.verb == verb && n.resource == resource && n.namespace == ns)
+    };
+    let annotate = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
+    let n = needs(&annotate, &options());
+    assert!(has(&n, "patch", "secrets", "tenant-a") && !has(&n, "delete", "secrets", "tenant-a"));
+    assert!(has(&n, "delete", "pods", "cozy-kamaji") && has(&n, "patch", "deployments", "tenant-a"));
+    assert!(has(&n, "create", "leases", "tenant-a") && has(&n, "update", "leases", "tenant-a"));
+    assert!(!has(&n, "delete", "pods", "tenant-a"), "workers are only waited for");
+    let mut o = options();
+    o.method = MethodChoice::Delete;
+    o.restart_workers = true;
+    let delete = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &o);
+    let n = needs(&delete, &o);
+    assert!(has(&n, "delete", "secrets", "tenant-a") && !has(&n, "patch", "secrets", "tenant-a"));
+    assert!(has(&n, "delete", "pods", "tenant-a"));
+    let unique: std::collections::BTreeSet<_> = n.iter().map(|x| (x.verb, x.resource, x.namespace.clone())).collect();
+    assert_eq!(unique.len(), n.len(), "no duplicates");
+}
