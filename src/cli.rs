@@ -183,6 +183,9 @@ pub struct StatusArgs {
     /// Certificates expiring within this duration are `expiring` (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub warn_within: String,
+    /// Limit of a TLS handshake to read a served certificate (the API server, a tenant's API).
+    #[arg(long, value_name = "DURATION", default_value = "3s")]
+    pub server_timeout: String,
     /// Print counts per status instead of rows.
     #[arg(long)]
     pub summary: bool,

@@ -259,7 +259,7 @@ async fn server_source_verifies_the_serving_chain_against_the_kubeconfig_ca() {
     let path = dir.path().join("kubeconfig");
     std::fs::write(&path, swapped).unwrap();
     let out = pki_cmd(&path).args(["--source", "server", "-o", "json"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "a chain verdict alone does not change the exit code");
+    assert_eq!(out.status.code(), Some(4), "a served chain that does not verify is critical, like an expired certificate");
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["items"][0]["chain"]["verdict"], "unverified");
     assert!(v["items"][0]["message"].as_str().unwrap().contains("not-the-cluster-ca"));
@@ -327,7 +327,7 @@ async fn tenant_source_checks_every_secret_against_the_current_ca() {
     seed_tenant(&client, &ns, "k8s").await;
 
     let (code, v, stderr) = status_json(&["--source", "tenant", "--tenant", "k8s", "-n", &ns]);
-    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(code, 4, "the stale scheduler kubeconfig does not chain: {stderr}");
     assert_eq!(v["tenants"], json!([{"namespace": ns, "name": "k8s", "status": "Ready", "version": "v1.33.0"}]));
     let r = rows(&v);
     let n = |s: &str| format!("{ns}/k8s-{s}");
@@ -351,7 +351,11 @@ async fn tenant_source_checks_every_secret_against_the_current_ca() {
     let (_, chain, message) = row(&r, &n("scheduler-kubeconfig/scheduler.conf:ca"));
     assert_eq!(chain, "unverified");
     assert!(message.contains("self-signed, not the expected CA"), "{message}");
-    assert_eq!(r.len(), 13, "sa.pub, keys and datastore-config are not rows: {:#?}", r.keys().collect::<Vec<_>>());
+    // The tenant API named by admin.conf (tenant.example) cannot be reached: a row, not an error.
+    let (status, chain, message) = row(&r, &format!("{ns}/k8s:served"));
+    assert_eq!((status, chain), ("unreachable", "not-checked"));
+    assert!(message.starts_with("unreachable: ") && message.ends_with("not checked"), "{message}");
+    assert_eq!(r.len(), 14, "sa.pub, keys and datastore-config are not rows: {:#?}", r.keys().collect::<Vec<_>>());
     assert!(v["items"].as_array().unwrap().iter().all(|i| i["source"] == "tenant"));
 
     // The table names the TCP and its status.
@@ -363,7 +367,7 @@ async fn tenant_source_checks_every_secret_against_the_current_ca() {
     let (_, v, stderr) = status_json(&["--tenant", "k8s", "-n", &ns]);
     let items = v["items"].as_array().unwrap_or_else(|| panic!("{stderr}"));
     let by_source = |s: &str| items.iter().filter(|i| i["source"] == s).count();
-    assert_eq!(by_source("tenant"), 13);
+    assert_eq!(by_source("tenant"), 14);
     assert_eq!(by_source("kubeconfig"), 2);
     assert!(by_source("server") >= 1);
     let secret_rows: Vec<&str> = items.iter().filter(|i| i["source"] == "secrets").map(|i| i["name"].as_str().unwrap()).collect();

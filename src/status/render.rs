@@ -5,12 +5,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::certs::status::Status;
 use crate::cli::OutputFormat;
 use crate::error::Result;
 use crate::output::{self, Table};
 
-use super::row::{Collector, Row, TenantInfo};
+use super::row::{Collector, Row, RowStatus, TenantInfo};
 
 pub const API_VERSION: &str = "pki.kubectl.io/v1alpha1";
 
@@ -51,7 +50,7 @@ pub fn render(col: &Collector, format: OutputFormat, summary: bool) -> Result<St
             }
             OutputFormat::Table | OutputFormat::Wide => {
                 let mut t = Table::new(["status", "count"]);
-                for status in Status::ALL {
+                for status in RowStatus::ALL {
                     t.push(vec![status.to_string(), counts[status.as_str()].to_string()]);
                 }
                 t.push(vec!["total".into(), col.rows.len().to_string()]);
@@ -81,7 +80,7 @@ fn structured<T: Serialize>(doc: &T, format: OutputFormat) -> Result<String> {
 }
 
 fn counts(rows: &[Row]) -> BTreeMap<&'static str, usize> {
-    let mut counts: BTreeMap<&'static str, usize> = Status::ALL.iter().map(|s| (s.as_str(), 0)).collect();
+    let mut counts: BTreeMap<&'static str, usize> = RowStatus::ALL.iter().map(|s| (s.as_str(), 0)).collect();
     for row in rows {
         *counts.entry(row.status.as_str()).or_default() += 1;
     }

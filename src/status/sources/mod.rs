@@ -8,3 +8,4 @@ pub mod kubeconfig;
 pub mod secrets;
 pub mod server;
 pub mod tenant;
+pub mod tenant_api;

@@ -1,6 +1,7 @@
 //! The API server's serving chain, read by a TLS handshake that accepts any
 //! certificate and records it; the chain is then judged by us against the
 //! kubeconfig's CA (so a wrong CA is reported, not a failed connection).
+//! [`served_chain`] is the same handshake for any URL (a tenant's API).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -18,9 +19,8 @@ use crate::status::item::{Item, Kind, Location};
 use crate::status::judge;
 use crate::status::row::{Collector, SourceKind};
 
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-pub async fn collect(ctx: &Ctx, col: &mut Collector) -> Result<()> {
+/// `timeout` bounds connecting plus the TLS handshake (`--server-timeout`).
+pub async fn collect(ctx: &Ctx, col: &mut Collector, timeout: Duration) -> Result<()> {
     let certs = super::kubeconfig::context_certs(ctx)?;
     let Some(server) = certs.server.clone() else {
         return Err(Error::Kubeconfig { path: ctx.kubeconfig_origin(), reason: format!("context {} has no server", certs.context) });
@@ -31,7 +31,7 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector) -> Result<()> {
         return Ok(());
     }
     let sni = certs.tls_server_name.clone().unwrap_or_else(|| endpoint.host.clone());
-    let chain = handshake(&endpoint, &sni).await.map_err(|reason| Error::Unreachable { server: server.clone(), reason })?;
+    let chain = handshake(&endpoint, &sni, timeout).await.map_err(|reason| Error::Unreachable { server: server.clone(), reason })?;
 
     let roots: Vec<Vec<u8>> = certs
         .ca
@@ -67,6 +67,18 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector) -> Result<()> {
         leaf.message = Some(leaf.message.take().map_or(remark.clone(), |m| format!("{m}; {remark}")));
     }
     Ok(())
+}
+
+/// The chain served at `url` (leaf first), with `tls_server_name` (else
+/// the URL's host) as SNI; the error says why there is none (bad or plain
+/// HTTP URL, refused, no handshake within `timeout`).
+pub async fn served_chain(url: &str, tls_server_name: Option<&str>, timeout: Duration) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+    let endpoint = Endpoint::parse(url)?;
+    if !endpoint.tls {
+        return Err(format!("{url} is plain HTTP: no serving certificate"));
+    }
+    let sni = tls_server_name.map_or_else(|| endpoint.host.clone(), str::to_owned);
+    handshake(&endpoint, &sni, timeout).await
 }
 
 /// Host, port and scheme of a kubeconfig `server:` URL.
@@ -115,7 +127,7 @@ fn covers(sans: &[String], host: &str) -> bool {
     })
 }
 
-async fn handshake(endpoint: &Endpoint, sni: &str) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+async fn handshake(endpoint: &Endpoint, sni: &str, timeout: Duration) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let recorder = Arc::new(Recorder { chain: Mutex::default(), provider: provider.clone() });
     let config = rustls::ClientConfig::builder_with_provider(provider)
@@ -129,8 +141,8 @@ async fn handshake(endpoint: &Endpoint, sni: &str) -> std::result::Result<Vec<Ce
         let tcp = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await.map_err(|e| e.to_string())?;
         tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("TLS handshake: {e}"))
     };
-    match tokio::time::timeout(TIMEOUT, connect).await {
-        Err(_) => return Err(format!("no TLS handshake within {}s", TIMEOUT.as_secs())),
+    match tokio::time::timeout(timeout, connect).await {
+        Err(_) => return Err(format!("no TLS handshake within {timeout:?}")),
         Ok(result) => drop(result?),
     }
     let chain = recorder.chain.lock().map_err(|_| "TLS recorder poisoned".to_string())?.clone();

@@ -2,7 +2,10 @@
 //! `kamaji.clastix.io/name`), each leaf and kubeconfig checked against the
 //! tenant's *current* CA (`<tcp>-ca`, `ca.crt`): the front-proxy client
 //! against `<tcp>-front-proxy-ca-certificate`, the datastore certificate
-//! against the `ca.crt` beside it. Shows the TCP status.
+//! against the `ca.crt` beside it. Shows the TCP status, and the
+//! certificate the tenant API actually serves ([`super::tenant_api`]).
+
+use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
@@ -16,8 +19,10 @@ use crate::status::judge;
 use crate::status::row::{Collector, SourceKind, TenantInfo};
 
 use super::secrets::{each_secret, items_of};
+use super::tenant_api;
 
-pub async fn collect(ctx: &Ctx, col: &mut Collector, name: &str, page_size: u32) -> Result<()> {
+/// `timeout` bounds the handshake with the tenant API (`--server-timeout`).
+pub async fn collect(ctx: &Ctx, col: &mut Collector, name: &str, page_size: u32, timeout: Duration) -> Result<()> {
     let client = ctx.client().await?;
     let namespace = ctx.namespace().await?;
     let tcp_obj = match tcp::api(client.clone(), &namespace).get_opt(name).await {
@@ -36,21 +41,28 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector, name: &str, page_size: u32)
     let front_proxy_ca =
         ca_of(ctx, &secrets, &names::secret_name(name, names::FRONT_PROXY_CA), names::KEY_FRONT_PROXY_CA_CRT).await?;
     let params = ListParams::default().labels(&names::selector(name));
+    let mut seen = tenant_api::Seen::default();
     each_secret(ctx, &secrets, params, page_size, |secret| {
         let (prefix, ex) = items_of(secret);
         let secret_name = secret.metadata.name.as_deref().unwrap_or_default();
-        let verdicts = match names::suffix_of(name, secret_name) {
+        let suffix = names::suffix_of(name, secret_name);
+        seen.note(suffix, secret);
+        let verdicts = match suffix {
             Some(names::DATASTORE_CERT) => judge::within_document(&ex.items),
             Some(names::FRONT_PROXY_CA | names::FRONT_PROXY_CLIENT) => against(&ex.items, &front_proxy_ca),
             _ => against(&ex.items, &ca),
         };
         col.push_items(SourceKind::Tenant, &prefix, &ex.items, verdicts);
     })
-    .await
+    .await?;
+    let control_plane_endpoint = tcp_obj.data.pointer("/status/controlPlaneEndpoint").and_then(|v| v.as_str());
+    let check = tenant_api::Check { namespace: &namespace, tcp: name, control_plane_endpoint, ca: &ca, timeout };
+    tenant_api::collect(col, &check, &seen).await;
+    Ok(())
 }
 
 /// The expected CA, or why it is missing (then nothing is verified).
-type Expected = std::result::Result<Vec<Vec<u8>>, String>;
+pub type Expected = std::result::Result<Vec<Vec<u8>>, String>;
 
 fn against(items: &[crate::status::item::Item], expected: &Expected) -> Vec<ChainVerdict> {
     match expected {

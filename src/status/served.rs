@@ -1,0 +1,261 @@
+//! A tenant API's served certificate (`--tenant`): what the running
+//! kube-apiserver presents, compared with what the tenant's secrets say it
+//! should present. Users are locked out when the two disagree in the wrong
+//! way, and Secrets that chain correctly cannot show it.
+//!
+//! Pure logic: choosing the endpoint and judging a recorded chain. The
+//! handshake is `sources::server::served_chain`; the row is pushed by
+//! `sources::tenant`.
+
+use serde::Serialize;
+
+use crate::certs::chain::{ChainVerdict, chains_to};
+use crate::certs::kubeconfig;
+
+/// What the served-certificate check found; also the row's status when it
+/// is the worst thing about the row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ServedVerdict {
+    /// Served leaf = `apiserver.crt` of the secret, and it chains to the current CA.
+    Ok,
+    /// Served leaf differs from the secret but still chains to the current
+    /// CA: the process has not restarted since the secret changed (a
+    /// leaf-only renewal mid-rollout). Resolves by itself.
+    PendingRestart,
+    /// Served chain does not reach the tenant's current CA: clients with a
+    /// kubeconfig of today are refused. Wins over `pending-restart`.
+    Mismatch,
+    /// No TLS handshake (no endpoint, refused, timeout...): not checked.
+    Unreachable,
+}
+
+impl ServedVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServedVerdict::Ok => "ok",
+            ServedVerdict::PendingRestart => "pending-restart",
+            ServedVerdict::Mismatch => "mismatch",
+            ServedVerdict::Unreachable => "unreachable",
+        }
+    }
+}
+
+/// Where the dialled URL came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointFrom {
+    /// `server:` of `<tcp>-admin-kubeconfig`'s `admin.conf`: the URL users dial.
+    AdminKubeconfig,
+    /// The TCP's `status.controlPlaneEndpoint` (`host:port`), when there is no admin kubeconfig.
+    ControlPlaneEndpoint,
+}
+
+/// The `served` field of a row (JSON/YAML schema); `null` on other rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Served {
+    /// The URL dialled; `null` when no endpoint is known.
+    pub endpoint: Option<String>,
+    pub endpoint_from: Option<EndpointFrom>,
+    pub verdict: ServedVerdict,
+    /// SHA-256 (`AB:CD:...`) of `apiserver.crt` in `<tcp>-api-server-certificate`:
+    /// what the next restart will serve. `null` when unreadable.
+    pub secret_sha256: Option<String>,
+}
+
+/// The URL to dial and the TLS server name to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: String,
+    pub tls_server_name: Option<String>,
+    pub from: EndpointFrom,
+}
+
+/// The admin kubeconfig's server (its current context, else its first
+/// cluster), else `https://<status.controlPlaneEndpoint>`.
+pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -> Option<Target> {
+    let from_kubeconfig = admin_conf.and_then(|bytes| kubeconfig::parse(bytes).ok()).and_then(|kc| {
+        let (server, sni) = match kubeconfig::for_context(&kc, None, None) {
+            Ok(c) => (c.server, c.tls_server_name),
+            Err(_) => kc.clusters.iter().find_map(|c| c.cluster.as_ref()).map(|c| (c.server.clone(), c.tls_server_name.clone()))?,
+        };
+        let url = server.filter(|s| !s.trim().is_empty())?;
+        Some(Target { url, tls_server_name: sni, from: EndpointFrom::AdminKubeconfig })
+    });
+    from_kubeconfig.or_else(|| {
+        let ep = control_plane_endpoint.map(str::trim).filter(|e| !e.is_empty())?;
+        let url = if ep.contains("://") { ep.to_owned() } else { format!("https://{ep}") };
+        Some(Target { url, tls_server_name: None, from: EndpointFrom::ControlPlaneEndpoint })
+    })
+}
+
+/// What the served chain is compared with.
+pub struct Expected<'a> {
+    /// `<tcp>-api-server-certificate`, for messages.
+    pub secret_name: &'a str,
+    /// DER of the secret's `apiserver.crt` (first certificate), or why not.
+    pub secret_leaf: Result<&'a [u8], String>,
+    /// The tenant's current CA (`<tcp>-ca` `ca.crt`), or why it is unknown.
+    pub roots: Result<&'a [Vec<u8>], String>,
+}
+
+/// The verdict on a served chain, with the chain verdict and message of its row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judgement {
+    pub verdict: ServedVerdict,
+    pub chain: ChainVerdict,
+    pub message: Option<String>,
+}
+
+/// `served` is the recorded chain, leaf first (never empty). `mismatch`
+/// when it does not chain to the current CA, whatever the secret holds
+/// (clients fail now); else `pending-restart` when the leaf is not the
+/// secret's; else `ok`. An unknown CA leaves the chain `unverified` (as for
+/// every tenant row) and only the secret comparison decides.
+pub fn judge(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Judgement {
+    let Some((leaf, intermediates)) = served.split_first() else {
+        return Judgement {
+            verdict: ServedVerdict::Unreachable,
+            chain: ChainVerdict::NotChecked,
+            message: Some("unreachable: the server sent no certificate".into()),
+        };
+    };
+    let leaf = leaf.as_ref();
+    let secret = expected.secret_name;
+    let differs = expected.secret_leaf.as_ref().ok().map(|s| *s != leaf);
+    let mut notes = Vec::new();
+    let (chain, ca_known) = match &expected.roots {
+        Ok(roots) => (chains_to(leaf, intermediates, roots), true),
+        Err(reason) => (ChainVerdict::Unverified { reason: reason.clone() }, false),
+    };
+    let verdict = match (&chain, ca_known, differs) {
+        (ChainVerdict::Unverified { reason }, true, _) => {
+            notes.push(format!("served certificate does not chain to the current CA ({reason}): clients that trust the current CA are refused"));
+            notes.push(match differs {
+                Some(true) => format!("the API server has not restarted since {secret} changed"),
+                Some(false) => format!("{secret} holds this same certificate: a restart will not fix it"),
+                None => String::new(),
+            });
+            ServedVerdict::Mismatch
+        }
+        (_, _, Some(true)) => {
+            notes.push(format!("served certificate differs from {secret}: the API server has not restarted since the secret changed"));
+            ServedVerdict::PendingRestart
+        }
+        _ => ServedVerdict::Ok,
+    };
+    if let ChainVerdict::Unverified { reason } = &chain
+        && !ca_known
+    {
+        notes.push(reason.clone());
+    }
+    if let Err(why) = &expected.secret_leaf {
+        notes.push(format!("not compared with {secret}: {why}"));
+    }
+    notes.retain(|n| !n.is_empty());
+    Judgement { verdict, chain, message: (!notes.is_empty()).then(|| notes.join("; ")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::testutil::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
+
+    fn expected<'a>(leaf: Result<&'a [u8], String>, roots: Result<&'a [Vec<u8>], String>) -> Expected<'a> {
+        Expected { secret_name: "k8s-api-server-certificate", secret_leaf: leaf, roots }
+    }
+
+    #[test]
+    fn served_as_in_the_secret_and_chaining_is_ok() {
+        let ca = ca("kubernetes");
+        let leaf = leaf_signed_by("kube-apiserver", &ca);
+        let roots = vec![ca.der.clone()];
+        let j = judge(&[&leaf.der], &expected(Ok(&leaf.der), Ok(&roots)));
+        assert_eq!(j, Judgement { verdict: ServedVerdict::Ok, chain: ChainVerdict::Verified { to: "kubernetes".into() }, message: None });
+    }
+
+    #[test]
+    fn a_renewed_leaf_not_yet_served_is_pending_restart() {
+        let ca = ca("kubernetes");
+        let (old, new) = (leaf_signed_by("kube-apiserver", &ca), leaf_signed_by("kube-apiserver", &ca));
+        let roots = vec![ca.der.clone()];
+        let j = judge(&[&old.der], &expected(Ok(&new.der), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::PendingRestart);
+        assert_eq!(j.chain.word(), "verified");
+        assert!(j.message.unwrap().contains("has not restarted since the secret changed"));
+    }
+
+    #[test]
+    fn an_old_ca_served_after_rotation_is_mismatch_not_pending_restart() {
+        let (old_ca, new_ca) = (ca("kubernetes"), ca("kubernetes"));
+        let served = leaf_signed_by("kube-apiserver", &old_ca);
+        let in_secret = leaf_signed_by("kube-apiserver", &new_ca);
+        let roots = vec![new_ca.der.clone()];
+        let j = judge(&[&served.der], &expected(Ok(&in_secret.der), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::Mismatch, "mismatch is the more severe");
+        assert_eq!(j.chain.word(), "unverified");
+        let msg = j.message.unwrap();
+        assert!(msg.contains("does not chain to the current CA") && msg.contains("another key"), "{msg}");
+        assert!(msg.contains("not restarted since k8s-api-server-certificate changed"), "{msg}");
+    }
+
+    #[test]
+    fn a_stale_secret_served_faithfully_is_mismatch_that_no_restart_fixes() {
+        let (old_ca, new_ca) = (ca("kubernetes"), ca("kubernetes"));
+        let leaf = leaf_signed_by("kube-apiserver", &old_ca);
+        let roots = vec![new_ca.der.clone()];
+        let j = judge(&[&leaf.der], &expected(Ok(&leaf.der), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::Mismatch);
+        assert!(j.message.unwrap().contains("a restart will not fix it"));
+    }
+
+    #[test]
+    fn served_intermediates_complete_the_chain() {
+        let root = ca("kubernetes");
+        let mid = intermediate_signed_by("mid", &root);
+        let leaf = leaf_signed_by("kube-apiserver", &mid);
+        let roots = vec![root.der.clone()];
+        let j = judge(&[&leaf.der, &mid.der], &expected(Ok(&leaf.der), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::Ok);
+        assert_eq!(judge(&[&leaf.der], &expected(Ok(&leaf.der), Ok(&roots))).verdict, ServedVerdict::Mismatch);
+    }
+
+    #[test]
+    fn unknown_ca_or_secret_are_said_not_guessed() {
+        let ca = ca("kubernetes");
+        let (old, new) = (leaf_signed_by("a", &ca), leaf_signed_by("b", &ca));
+        let j = judge(&[&old.der], &expected(Ok(&new.der), Err("CA secret k8s-ca not found".into())));
+        assert_eq!(j.verdict, ServedVerdict::PendingRestart);
+        assert_eq!(j.chain, ChainVerdict::Unverified { reason: "CA secret k8s-ca not found".into() });
+        assert!(j.message.unwrap().contains("k8s-ca not found"));
+        let roots = vec![ca.der.clone()];
+        let j = judge(&[&old.der], &expected(Err("secret not found".into()), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::Ok);
+        assert_eq!(j.message.as_deref(), Some("not compared with k8s-api-server-certificate: secret not found"));
+        let none: [&[u8]; 0] = [];
+        assert_eq!(judge(&none, &expected(Ok(&old.der), Ok(&roots))).verdict, ServedVerdict::Unreachable);
+    }
+
+    #[test]
+    fn endpoint_from_admin_kubeconfig_else_control_plane_endpoint() {
+        let root = ca("kubernetes");
+        let conf = kubeconfig_yaml(&root.pem, &leaf_signed_by("admin", &root).pem);
+        let t = target(Some(conf.as_bytes()), Some("10.9.9.9:6443")).unwrap();
+        assert_eq!((t.url.as_str(), t.from), ("https://10.0.0.1:6443", EndpointFrom::AdminKubeconfig));
+        let t = target(None, Some("10.9.9.9:6443")).unwrap();
+        assert_eq!((t.url.as_str(), t.from), ("https://10.9.9.9:6443", EndpointFrom::ControlPlaneEndpoint));
+        assert_eq!(target(Some(b"not: [a kubeconfig"), Some("h:443")).unwrap().url, "https://h:443");
+        assert_eq!(target(None, Some(" ")), None);
+        let no_context = conf.replace("current-context: admin@tenant", "");
+        assert_eq!(target(Some(no_context.as_bytes()), None).unwrap().url, "https://10.0.0.1:6443");
+    }
+
+    #[test]
+    fn schema_words() {
+        let s = Served { endpoint: None, endpoint_from: Some(EndpointFrom::AdminKubeconfig), verdict: ServedVerdict::PendingRestart, secret_sha256: None };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v, serde_json::json!({"endpoint": null, "endpointFrom": "admin-kubeconfig", "verdict": "pending-restart", "secretSha256": null}));
+        assert_eq!(ServedVerdict::Mismatch.as_str(), "mismatch");
+    }
+}
