@@ -7,6 +7,7 @@ pub mod chain;
 pub mod info;
 pub mod kubeconfig;
 pub mod parse;
+pub mod served;
 pub mod status;
 pub mod talosconfig;
 

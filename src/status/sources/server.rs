@@ -1,18 +1,15 @@
 //! The API server's serving chain, read by a TLS handshake that accepts any
 //! certificate and records it; the chain is then judged by us against the
 //! kubeconfig's CA (so a wrong CA is reported, not a failed connection).
-//! [`served_chain`] is the same handshake for any URL (a tenant's API).
+//! The handshake is [`crate::certs::served`]; [`served_chain`] is it for any URL (a tenant's API).
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls::pki_types::CertificateDer;
 
 use crate::certs::chain::ChainVerdict;
 use crate::certs::parse::certificates_in;
+use crate::certs::served::{self, Endpoint};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::status::item::{Item, Kind, Location};
@@ -31,7 +28,7 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector, timeout: Duration) -> Resul
         return Ok(());
     }
     let sni = certs.tls_server_name.clone().unwrap_or_else(|| endpoint.host.clone());
-    let chain = handshake(&endpoint, &sni, timeout).await.map_err(|reason| Error::Unreachable { server: server.clone(), reason })?;
+    let chain = served::handshake(&endpoint, &sni, timeout).await.map_err(|e| Error::Unreachable { server: server.clone(), reason: e.to_string() })?;
 
     let roots: Vec<Vec<u8>> = certs
         .ca
@@ -73,48 +70,7 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector, timeout: Duration) -> Resul
 /// the URL's host) as SNI; the error says why there is none (bad or plain
 /// HTTP URL, refused, no handshake within `timeout`).
 pub async fn served_chain(url: &str, tls_server_name: Option<&str>, timeout: Duration) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
-    let endpoint = Endpoint::parse(url)?;
-    if !endpoint.tls {
-        return Err(format!("{url} is plain HTTP: no serving certificate"));
-    }
-    let sni = tls_server_name.map_or_else(|| endpoint.host.clone(), str::to_owned);
-    handshake(&endpoint, &sni, timeout).await
-}
-
-/// Host, port and scheme of a kubeconfig `server:` URL.
-#[derive(Debug, PartialEq, Eq)]
-struct Endpoint {
-    tls: bool,
-    host: String,
-    port: u16,
-}
-
-impl Endpoint {
-    fn parse(url: &str) -> std::result::Result<Endpoint, String> {
-        let bad = || format!("server URL {url:?} is not https://host[:port]");
-        let (tls, rest) = match url.split_once("://") {
-            Some(("https", rest)) => (true, rest),
-            Some(("http", rest)) => (false, rest),
-            _ => return Err(bad()),
-        };
-        let authority = rest.split(['/', '?']).next().unwrap_or_default();
-        let authority = authority.rsplit_once('@').map_or(authority, |(_, a)| a);
-        let default_port = if tls { 443 } else { 80 };
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (host, after) = v6.split_once(']').ok_or_else(bad)?;
-            let port = after.strip_prefix(':').map(str::parse).transpose().map_err(|_| bad())?;
-            (host.to_owned(), port.unwrap_or(default_port))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_owned(), p.parse().map_err(|_| bad())?),
-                None => (authority.to_owned(), default_port),
-            }
-        };
-        if host.is_empty() {
-            return Err(bad());
-        }
-        Ok(Endpoint { tls, host, port })
-    }
+    served::served_chain(url, tls_server_name, timeout).await.map_err(|e| e.to_string())
 }
 
 /// Whether the SANs name `host` (one-label wildcards allowed).
@@ -127,87 +83,9 @@ fn covers(sans: &[String], host: &str) -> bool {
     })
 }
 
-async fn handshake(endpoint: &Endpoint, sni: &str, timeout: Duration) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let recorder = Arc::new(Recorder { chain: Mutex::default(), provider: provider.clone() });
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
-        .dangerous()
-        .with_custom_certificate_verifier(recorder.clone())
-        .with_no_client_auth();
-    let name = ServerName::try_from(sni.to_owned()).map_err(|e| format!("TLS server name {sni:?}: {e}"))?;
-    let connect = async {
-        let tcp = tokio::net::TcpStream::connect((endpoint.host.as_str(), endpoint.port)).await.map_err(|e| e.to_string())?;
-        tokio_rustls::TlsConnector::from(Arc::new(config)).connect(name, tcp).await.map_err(|e| format!("TLS handshake: {e}"))
-    };
-    match tokio::time::timeout(timeout, connect).await {
-        Err(_) => return Err(format!("no TLS handshake within {timeout:?}")),
-        Ok(result) => drop(result?),
-    }
-    let chain = recorder.chain.lock().map_err(|_| "TLS recorder poisoned".to_string())?.clone();
-    if chain.is_empty() { Err("the server sent no certificate".into()) } else { Ok(chain) }
-}
-
-/// Accepts any server certificate and keeps the chain; handshake
-/// signatures are still verified, so the peer holds the leaf's key.
-#[derive(Debug)]
-struct Recorder {
-    chain: Mutex<Vec<CertificateDer<'static>>>,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for Recorder {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        let mut chain = self.chain.lock().map_err(|_| rustls::Error::General("recorder poisoned".into()))?;
-        *chain = std::iter::once(end_entity).chain(intermediates).map(|c| c.clone().into_owned()).collect();
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider.signature_verification_algorithms.supported_schemes()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parses_server_urls() {
-        let e = |tls, host: &str, port| Endpoint { tls, host: host.into(), port };
-        assert_eq!(Endpoint::parse("https://10.0.0.1:6443").unwrap(), e(true, "10.0.0.1", 6443));
-        assert_eq!(Endpoint::parse("https://api.example.com/prefix").unwrap(), e(true, "api.example.com", 443));
-        assert_eq!(Endpoint::parse("https://[::1]:6443").unwrap(), e(true, "::1", 6443));
-        assert_eq!(Endpoint::parse("http://localhost:8080").unwrap(), e(false, "localhost", 8080));
-        assert!(Endpoint::parse("10.0.0.1:6443").is_err());
-        assert!(Endpoint::parse("https://host:port").is_err());
-    }
 
     #[test]
     fn san_coverage() {
