@@ -1,6 +1,7 @@
 //! `cargo xtask <task>`: the project's build, test, demo, bench and dist
 //! tasks, in Rust so they run wherever cargo does.
 
+mod bench;
 mod cluster;
 mod demo;
 mod dist;
@@ -17,6 +18,7 @@ tasks:
   cluster up|down|status        a long-lived local control plane for manual use
   dist [--debug] [--target T]   release archive for this platform + its sha256 + target/dist/pki.yaml (krew)
   dist manifest --from DIR      render the release krew manifest from the archives' sha256
+  bench [--sizes 1000,10000]    kubectl pki status vs kubectl get (+ openssl) on N seeded secrets; bench down stops its cluster
   kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
 ";
 
@@ -34,6 +36,7 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest),
         "cluster" => cluster::run(rest),
         "dist" => dist::run(rest),
+        "bench" => bench::run(rest),
         "kubectl" => install_kubectl(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
