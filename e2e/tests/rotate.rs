@@ -34,26 +34,37 @@ impl Drop for AbortOnDrop {
 struct Fixture {
     client: Client,
     tenant: Tenant,
+    /// Where the tenant's kubeconfigs point: a local port nothing listens on (no tenant API
+    /// runs in these tests), so rotate-ca's live check finds it unreachable.
+    endpoint: String,
     secrets: Api<Secret>,
     dir: tempfile::TempDir,
     _standin: AbortOnDrop,
 }
 
 /// A fresh namespace with a Ready tenant, its Kamaji controller Deployment (image tag =
-/// `version`) in `<ns>-kamaji`, and a stand-in playing that Kamaji version.
+/// `version`) in `<ns>-kamaji`, a stand-in playing that Kamaji version, and no tenant API.
 async fn fixture(prefix: &str, version: &str) -> Fixture {
     let cp = ControlPlane::shared();
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
     kamaji::install_crd(client.clone()).await.expect("install CRD");
     let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
-    let seed = SeedOptions { kamaji_namespace: format!("{ns}-kamaji"), kamaji_version: version.into(), ..SeedOptions::default() };
+    // A port that was free a moment ago: nothing listens there.
+    let endpoint = e2e::TenantApi::endpoint(e2e::process::free_port().expect("free port"));
+    let seed = SeedOptions {
+        kamaji_namespace: format!("{ns}-kamaji"),
+        kamaji_version: version.into(),
+        endpoint: Some(endpoint.clone()),
+        ..SeedOptions::default()
+    };
     let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
     wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
     let f = Fixture {
         secrets: Api::namespaced(client.clone(), &ns),
         client,
         tenant,
+        endpoint,
         dir: tempfile::tempdir().expect("tempdir"),
         _standin: standin,
     };
@@ -310,11 +321,19 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
     let report: Value = serde_json::from_str(&stdout).expect("JSON report");
     assert_eq!(report["result"], json!("rotated"));
     let phases = report["phases"].as_array().unwrap();
-    assert_eq!(phases.len(), 7, "{phases:?}");
-    assert!(phases.iter().all(|p| p["status"] == "done"), "{phases:?}");
-    for progress in ["[1/7] rbac+lock", "[2/7] backup", "[3/7] rotate", "[4/7] kamaji", "[5/7] regenerated", "[6/7] workloads", "[7/7] workers"] {
+    assert_eq!(phases.len(), 8, "{phases:?}");
+    assert!(phases[..7].iter().all(|p| p["status"] == "done"), "{phases:?}");
+    for progress in ["[1/8] rbac+lock", "[2/8] backup", "[3/8] rotate", "[4/8] kamaji", "[5/8] regenerated", "[6/8] workloads", "[7/8] workers", "[8/8] live-check"] {
         assert!(stderr.contains(progress), "no progress line {progress}:\n{stderr}");
     }
+    // No tenant API runs: the live check says so and is skipped, never passed; the run succeeds.
+    let live = &report["liveCheck"];
+    assert_eq!((&phases[7]["name"], &phases[7]["status"]), (&json!("live-check"), &json!("skipped")), "{phases:?}");
+    assert_eq!((&live["verdict"], &live["endpoint"], &live["endpointFrom"]), (&json!("skipped"), &json!(f.endpoint), &json!("admin-kubeconfig")), "{live}");
+    let reason = live["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("is not reachable from this machine") && reason.contains("not checked"), "{reason}");
+    assert!(reason.contains(&format!("kubectl pki status --tenant {RELEASE} -n {ns}")), "{reason}");
+    assert!(stderr.contains("- [8/8] live-check: skipped: "), "{stderr}");
     assert!(!stdout.contains("PRIVATE KEY") && !stderr.contains("PRIVATE KEY"));
 
     // A new CA (new key), and everything it signs chains to it.

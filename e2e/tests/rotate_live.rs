@@ -2,7 +2,8 @@
 //! kube-apiserver from its secrets (`e2e::TenantApi`), restarted when they change. Users and
 //! workloads see what they would see on Kamaji: the admin kubeconfig of before the rotation is
 //! refused, the new one logs in, and service-account tokens survive as long as the
-//! service-account key does.
+//! service-account key does. And rotate-ca ends by checking the live endpoint itself: it passes
+//! only once the tenant API serves the new CA, and fails, saying so, while it serves the old one.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
 use e2e::kamaji::names::*;
-use e2e::kamaji::pki::{parse_kubeconfig, verifies};
+use e2e::kamaji::pki::{fingerprint, parse_kubeconfig, verifies};
 use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
 use e2e::tenant_api::Status;
 use e2e::{TenantApi, TenantApiOptions};
@@ -114,10 +115,17 @@ impl Live {
 
     /// `kubectl-pki --kubeconfig <management> ARGS -n NS --kamaji-namespace NS-kamaji`.
     async fn pki(&self, args: &[&str]) -> std::process::Output {
+        self.pki_env(args, &[]).await
+    }
+
+    async fn pki_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let mut cmd = tokio::process::Command::new(e2e::pki_bin());
         cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig()).args(args);
         cmd.args(["-n", self.ns(), "--kamaji-namespace", &self.tenant.kamaji_namespace]);
         cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER");
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         cmd.output().await.expect("run kubectl-pki")
     }
 }
@@ -277,8 +285,18 @@ async fn rotate(f: &Live, extra: &[&str]) -> (PathBuf, String, Value) {
     assert_eq!(report["result"], json!("rotated"), "{report}");
     let new_ca = f.wait_new_ca(&old_ca).await;
     assert_eq!(parse_kubeconfig(&std::fs::read(&file).unwrap()).unwrap().ca, new_ca.as_bytes(), "FILE holds the new CA");
-    f.wait_serving(&new_ca).await;
+    let served = f.wait_serving(&new_ca).await.served.expect("serving");
+    // The run ended with its own live check: a handshake showed the new CA's certificate.
+    let live = &report["liveCheck"];
+    assert_eq!((&live["verdict"], &live["endpoint"], &live["endpointFrom"]), (&json!("passed"), &json!(f.api.url), &json!("admin-kubeconfig")), "{live}");
+    assert_eq!(same_fingerprint(live["servedSha256"].as_str().unwrap_or_default()), fingerprint(served.files.tls_cert.as_bytes()).unwrap(), "{live}");
+    assert_eq!(report["phases"].as_array().and_then(|p| p.last()).map(|p| (&p["name"], &p["status"])), Some((&json!("live-check"), &json!("done"))));
     (file, new_ca, report)
+}
+
+/// `AB:CD:...` (kubectl-pki) as lowercase hex without colons (the harness's fingerprints).
+fn same_fingerprint(colons: &str) -> String {
+    colons.replace(':', "").to_lowercase()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,4 +340,101 @@ async fn rotate_ca_without_keeping_the_sa_key_rejects_old_tokens_as_the_plan_war
     let fresh = kubectl(&file, &["create", "token", "robot", "-n", &team]).await.expect("new token");
     let me = whoami(f.dir.path(), &f.api.url, &new_ca, fresh.trim()).await;
     assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()));
+}
+
+/// What users see: the plan names the live check, and the run (table output) ends with it,
+/// passed, against the tenant API that was restarted on the new CA. Prints the run's output
+/// (README's proof).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
+    let f = live("live-check").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let first = f.api.served().expect("serving").generation;
+
+    let dry = f.pki(&["rotate-ca", RELEASE]).await;
+    let (plan, stderr) = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{plan}\n{stderr}");
+    assert!(
+        plan.contains(&format!("  8. live check: a TLS handshake with the tenant API (the server of the new {RELEASE}-admin-kubeconfig")),
+        "{plan}"
+    );
+
+    let file = f.dir.path().join("demo.kubeconfig");
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "--write-kubeconfig", file.to_str().unwrap()];
+    let out = f.pki(&args).await;
+    let (stdout, stderr) = text(&out);
+    eprintln!("$ kubectl pki {}\n{stderr}{stdout}", args.join(" "));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let new_ca = f.wait_new_ca(&old_ca).await;
+    let served = f.wait_serving(&new_ca).await.served.expect("serving");
+    assert!(served.generation > first, "the tenant API was not restarted");
+    let sha = fingerprint(served.files.tls_cert.as_bytes()).unwrap();
+    let short: String = sha[..8].to_uppercase().as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":");
+    let passed = format!("{} serves a certificate (sha256 {short}) that chains to the new CA", f.api.url);
+    assert!(stderr.contains(&format!("✓ [8/8] live-check: done: {passed}")), "{stderr}");
+    assert!(stdout.contains(&format!("  live check: passed: {passed}")), "{stdout}");
+    let listed = kubectl(&file, &["get", "namespaces", "-o", "name"]).await.expect("--write-kubeconfig FILE logs in");
+    assert!(names_of(&listed).contains(&"kube-system"), "{listed}");
+}
+
+/// A tenant API that does not restart (the rollout is held) keeps serving the old CA: the live
+/// check fails at `--timeout` with one line that says so and how to check and resume, the run
+/// stays unfinished, and once the API restarts the same command completes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_api_still_serving_the_old_ca_fails_the_live_check_until_it_restarts() {
+    let f = live("live-stale").await;
+    let ns = f.ns().to_string();
+    let old_ca = f.value(CA, "ca.crt").await;
+    let before = f.api.served().expect("serving");
+    f.api.pause();
+
+    // Phases 1-7 with time to spare, then the process ends as a crash would.
+    let long = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json"];
+    let killed = f.pki_env(&long, &[("KUBECTL_PKI_FAULT_AFTER", "workers")]).await;
+    let (_, stderr) = text(&killed);
+    assert_eq!(killed.status.code(), Some(86), "{stderr}");
+    let new_ca = f.wait_new_ca(&old_ca).await;
+    f.api.wait_for("pending restart", WAIT, |s| s.pending).await.expect("the new secrets are seen");
+
+    // The same command with a short --timeout: only the live check is left, and it fails.
+    let short = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "15s", "-o", "json"];
+    let out = f.pki(&short).await;
+    let (stdout, stderr) = text(&out);
+    eprintln!("$ kubectl pki {}\n{stderr}", short.join(" "));
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    let error = errors[0];
+    for part in [
+        format!("error: timed out after 15s: the tenant API at {} still serves a certificate from the old CA", f.api.url),
+        format!("check it with `kubectl pki status --tenant {RELEASE} -n {ns}`"),
+        "re-run the same command to continue".to_string(),
+    ] {
+        assert!(error.contains(&part), "{part:?} not in: {error}");
+    }
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!(report["result"], json!("failed"));
+    let live = &report["liveCheck"];
+    assert_eq!((&live["verdict"], &live["endpoint"]), (&json!("failed"), &json!(f.api.url)), "{live}");
+    assert_eq!(same_fingerprint(live["servedSha256"].as_str().unwrap_or_default()), fingerprint(before.files.tls_cert.as_bytes()).unwrap(), "{live}");
+    assert!(live["attempts"].as_u64().is_some_and(|n| n > 1), "retried: {live}");
+    assert_eq!(report["phases"].as_array().and_then(|p| p.last()).map(|p| (&p["name"], &p["status"])), Some((&json!("live-check"), &json!("failed"))));
+    let held = f.api.status();
+    assert!(held.pending && held.served.as_ref().is_some_and(|s| s.generation == before.generation), "the old process still serves: {held:?}");
+    // What users would see meanwhile: the new kubeconfig is refused by the old certificate.
+    let new_admin = f.save_admin_kubeconfig("new.kubeconfig").await;
+    let refused = kubectl(&new_admin, &["get", "namespaces"]).await;
+    assert!(refused.as_ref().is_err_and(|e| e.contains("certificate signed by unknown authority")), "{refused:?}");
+
+    // The rollout goes on; the same command finishes the run with the check passed.
+    f.api.resume();
+    let again = f.pki(&long).await;
+    let (stdout, stderr) = text(&again);
+    assert_eq!(again.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    assert_eq!((&report["result"], &report["liveCheck"]["verdict"]), (&json!("rotated"), &json!("passed")), "{report}");
+    assert!(report["plan"]["resume"].is_object(), "the re-run resumed the same rotation");
+    let served = f.wait_serving(&new_ca).await.served.expect("serving");
+    assert_eq!(same_fingerprint(report["liveCheck"]["servedSha256"].as_str().unwrap_or_default()), fingerprint(served.files.tls_cert.as_bytes()).unwrap());
+    kubectl(&new_admin, &["get", "namespaces"]).await.expect("the new kubeconfig logs in");
 }

@@ -192,4 +192,27 @@ mod tests {
         let plain = served_chain("http://127.0.0.1:1", None, Duration::from_secs(1)).await.unwrap_err();
         assert!(matches!(plain, NoChain::Url(ref m) if m.contains("plain HTTP")), "{plain:?}");
     }
+
+    #[tokio::test]
+    async fn records_the_served_chain_whatever_its_ca() {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(vec!["tenant.example".into()]).unwrap().self_signed(&key).unwrap();
+        let der = CertificateDer::from(cert.der().to_vec());
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![der.clone()], rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()))
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("https://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let server = tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let _ = tokio_rustls::TlsAcceptor::from(Arc::new(config)).accept(tcp).await;
+        });
+        let chain = served_chain(&url, Some("tenant.example"), Duration::from_secs(5)).await.unwrap();
+        assert_eq!(chain, vec![der]);
+        server.await.unwrap();
+    }
 }

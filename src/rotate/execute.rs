@@ -21,13 +21,15 @@ use serde_json::json;
 
 use super::backup::{self, data_hash};
 use super::inventory::{self, lease_name};
+use super::live::{self, LiveCheck, Next, Seen};
 use super::plan::{Inventory, Method, Options, Plan, SecretAction, SecretStep, WorkloadAction};
 use super::progress::{self, PhaseLine};
 use super::report::{PhaseStatus, Report, SecretResult, Verified};
 use super::state::{Phase, RunState, local_backup_path};
 use super::verify::{self, CaId};
 use crate::error::{Error, Result};
-use crate::kamaji::names;
+use crate::certs::served;
+use crate::kamaji::{names, tcp};
 use crate::lock::{self, Lock};
 use crate::restarts::{self, Verdict};
 use crate::workloads::{self, Poll, Rollout};
@@ -52,7 +54,7 @@ fn fault(point: &str) {
     }
 }
 
-/// Runs phases 1-7, filling `report`. On failure the Lease is released but
+/// Runs every phase, filling `report`. On failure the Lease is released but
 /// the recorded progress stays for the re-run.
 pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Settings, report: &mut Report) -> Result<()> {
     let started = Instant::now();
@@ -200,6 +202,7 @@ impl Run<'_> {
         phase!(Phase::Workloads, "restarting workloads", workloads);
         let seventh = if self.s.opts.restart_workers { "replacing the worker pods" } else { "waiting for the worker pods to be replaced" };
         phase!(Phase::Workers, seventh, workers);
+        phase!(Phase::LiveCheck, "checking the certificate the tenant API serves", live_check);
         Ok(())
     }
 
@@ -487,11 +490,7 @@ impl Run<'_> {
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &self.plan.namespace);
         let params = ListParams::default().labels(&opts.worker_selector);
         let original: BTreeSet<String> = state.worker_uids.iter().cloned().collect();
-        let finish = |state: &mut RunState| {
-            state.completed_at = Some(Timestamp::now());
-        };
         if original.is_empty() {
-            finish(state);
             self.record(state, Phase::Workers).await?;
             return Ok(format!("skipped: no worker pods matched {} when the rotation began", opts.worker_selector));
         }
@@ -525,11 +524,86 @@ impl Run<'_> {
         .await?;
         let n = rows.len();
         self.report.workers = rows;
-        finish(state);
         self.record(state, Phase::Workers).await?;
         Ok(format!("{n} worker pod(s) replaced and Ready"))
     }
+
+    /// Phase 8: a TLS handshake with the tenant API must show a certificate
+    /// of the new CA ([`live`]). Passed or skipped completes the run; a
+    /// failure leaves it unfinished, so the same command checks again.
+    async fn live_check(&mut self, state: &mut RunState, baseline: &[Secret], line: &mut PhaseLine) -> Result<String> {
+        let api = self.secrets();
+        let (ns, tenant) = (self.plan.namespace.as_str(), self.plan.tenant.as_str());
+        let ca_name = names::secret_name(tenant, names::CA);
+        let (new_ca, _) = verify::ca_of(&api.get(&ca_name).await.map_err(Error::kube)?).map_err(Error::Invalid)?;
+        // The backup's CA, unless it was taken after the CA changed (a resumed run).
+        let old_ca = baseline
+            .iter()
+            .filter(|s| s.metadata.name.as_deref() == Some(ca_name.as_str()))
+            .find_map(|s| verify::ca_of(s).ok())
+            .filter(|(_, id)| !id.is_rotated_from(&state.old_ca))
+            .map(|(der, _)| der);
+        let admin_name = names::secret_name(tenant, names::ADMIN_KUBECONFIG);
+        let admin_conf = api.get_opt(&admin_name).await.map_err(Error::kube)?.and_then(|s| s.data?.remove("admin.conf")).map(|b| b.0);
+        let tcp = tcp::api(self.client.clone(), ns).get_opt(tenant).await.map_err(Error::kube)?;
+        let endpoint = tcp.as_ref().and_then(|t| t.data.pointer("/status/controlPlaneEndpoint")?.as_str());
+        let Some(target) = live::target(admin_conf.as_deref(), endpoint) else {
+            let reason =
+                format!("no endpoint to check ({admin_name} names no server, the TenantControlPlane has no status.controlPlaneEndpoint): not checked");
+            self.report.live_check =
+                Some(LiveCheck { verdict: live::Verdict::Skipped, reason: reason.clone(), endpoint: None, endpoint_from: None, served_sha256: None, attempts: 0 });
+            self.complete(state).await?;
+            return Ok(format!("skipped: {reason}"));
+        };
+        let check_with = format!("kubectl pki status --tenant {tenant} -n {ns}");
+        let mut watch = live::Watch::new(&target.url, &check_with, live::REACH_BUDGET, self.s.timeout);
+        line.update(&format!("TLS handshake with {}", target.url));
+        let started = Instant::now();
+        let (verdict, reason) = loop {
+            let attempt = ATTEMPT.min(self.s.timeout.saturating_sub(started.elapsed())).max(Duration::from_millis(500));
+            let seen = match served::served_chain(&target.url, target.tls_server_name.as_deref(), attempt).await {
+                Ok(chain) => live::classify(&chain, &new_ca, old_ca.as_deref()),
+                Err(e) => Seen::NoChain(e),
+            };
+            match watch.observe(seen, started.elapsed()) {
+                Next::Wait(msg) => {
+                    line.update(&msg);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+                Next::Done(verdict, reason) => break (verdict, reason),
+            }
+        };
+        match verdict {
+            live::Verdict::Failed => {
+                let err = Error::Timeout {
+                    after: certs::status::human_duration(jiff::SignedDuration::try_from(self.s.timeout).unwrap_or_default()),
+                    waiting_for: reason,
+                };
+                self.report.live_check = Some(watch.report(verdict, err.to_string(), target.from));
+                Err(err)
+            }
+            live::Verdict::Skipped => {
+                self.report.live_check = Some(watch.report(verdict, reason.clone(), target.from));
+                self.complete(state).await?;
+                Ok(format!("skipped: {reason}"))
+            }
+            live::Verdict::Passed => {
+                self.report.live_check = Some(watch.report(verdict, reason.clone(), target.from));
+                self.complete(state).await?;
+                Ok(reason)
+            }
+        }
+    }
+
+    /// The last phase is over: the run is complete (a re-run starts a new rotation).
+    async fn complete(&self, state: &mut RunState) -> Result<()> {
+        state.completed_at = Some(Timestamp::now());
+        self.record(state, Phase::LiveCheck).await
+    }
 }
+
+/// One TLS handshake attempt at most this long (less when the timeout is near).
+const ATTEMPT: Duration = Duration::from_secs(3);
 
 /// A worker's verdict: a new UID is a replacement whatever the clocks say;
 /// an original pod counts only when all its containers restarted.
@@ -618,6 +692,13 @@ pub fn summary(report: &Report) -> String {
     ));
     if let Some(b) = &report.backup {
         out.push_str(&format!("  backup: {b} (holds the OLD private keys: keep it safe, delete it when no longer needed)\n"));
+    }
+    if let Some(live) = &report.live_check {
+        let word = match live.verdict {
+            live::Verdict::Skipped => "skipped (NOT verified)",
+            v => v.word(),
+        };
+        out.push_str(&format!("  live check: {word}: {}\n", live.reason));
     }
     match &report.kubeconfig_written {
         Some(f) => out.push_str(&format!("  new admin kubeconfig: {f}\n")),

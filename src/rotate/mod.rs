@@ -1,12 +1,14 @@
 //! `kubectl pki rotate-ca`: the Cozystack tenant CA runbook, made safe.
 //! Dry run by default: reads the tenant, builds a [`plan::Plan`] and prints
-//! it. `--dry-run=false` runs it in seven phases ([`execute`]): RBAC and
+//! it. `--dry-run=false` runs it in eight phases ([`execute`]): RBAC and
 //! lock, backup, rotate, Kamaji restart, wait for the new CA, restart
-//! consumers, workers.
+//! consumers, workers, and a TLS check that the tenant API serves the new
+//! CA ([`live`]).
 
 pub mod backup;
 pub mod execute;
 pub mod inventory;
+pub mod live;
 pub mod plan;
 pub mod progress;
 pub mod render;

@@ -119,6 +119,13 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         let verb = if plan.workers.action == "delete" { "delete and wait for replacements of" } else { "wait for the replacement of" };
         let _ = writeln!(w, "  7. workers ({}): {verb} {} pod(s): {}", plan.workers.selector, plan.workers.pods.len(), plan.workers.pods.join(", "));
     }
+    let _ = writeln!(
+        w,
+        "  8. live check: a TLS handshake with the tenant API (the server of the new {}-admin-kubeconfig, else status.controlPlaneEndpoint) must show a certificate that chains to the new CA (retried until timeout {}); not reachable from here within {}s: reported as skipped, not passed",
+        plan.tenant,
+        cx.timeout,
+        super::live::REACH_BUDGET.as_secs()
+    );
 
     let mut warnings: Vec<String> = plan.warnings.clone();
     if !cx.missing.is_empty() {
@@ -214,6 +221,8 @@ mod tests {
         assert!(text.contains("k8s-kccm") && text.contains("uses k8s-admin-kubeconfig"));
         assert!(text.contains("Missing permissions (the real run refuses): delete pods in cozy-kamaji (restart)"));
         assert!(text.contains("! runbook misses kccm"));
+        assert!(text.contains("  8. live check: a TLS handshake with the tenant API (the server of the new k8s-admin-kubeconfig"), "{text}");
+        assert!(text.contains("reported as skipped, not passed"));
         assert!(text.ends_with("Run again with --dry-run=false to execute.\n"));
     }
 }

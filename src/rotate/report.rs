@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use super::live::LiveCheck;
 use super::plan::Plan;
 use super::state::Phase;
 use super::verify::CaId;
@@ -68,6 +69,9 @@ pub struct Report {
     pub workers_deleted: Vec<String>,
     pub workers: Vec<PodRow>,
     pub kubeconfig_written: Option<String>,
+    /// The tenant API's served certificate (last phase): `passed`,
+    /// `failed` or `skipped` with a reason; `null` when not reached.
+    pub live_check: Option<LiveCheck>,
     pub seconds: f64,
 }
 
@@ -94,6 +98,7 @@ impl Report {
             workers_deleted: Vec::new(),
             workers: Vec::new(),
             kubeconfig_written: None,
+            live_check: None,
             seconds: 0.0,
         }
     }

@@ -14,9 +14,9 @@ use super::verify::CaId;
 
 const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
 
-/// The phases of a run, in order. A new phase (e.g. a TLS check of the
-/// tenant's served certificate after the workloads rolled) goes into this
-/// enum, `ALL`, and `execute::Run::phases`; progress labels count `ALL`.
+/// The phases of a run, in order. A new phase goes into this enum, `ALL`,
+/// and `execute::Run::phases`; progress labels count `ALL`. A run is
+/// complete (`completed-at`) only after the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
@@ -27,11 +27,20 @@ pub enum Phase {
     Regenerated = 5,
     Workloads = 6,
     Workers = 7,
+    LiveCheck = 8,
 }
 
 impl Phase {
-    pub const ALL: [Phase; 7] =
-        [Phase::Lock, Phase::Backup, Phase::Rotate, Phase::Kamaji, Phase::Regenerated, Phase::Workloads, Phase::Workers];
+    pub const ALL: [Phase; 8] = [
+        Phase::Lock,
+        Phase::Backup,
+        Phase::Rotate,
+        Phase::Kamaji,
+        Phase::Regenerated,
+        Phase::Workloads,
+        Phase::Workers,
+        Phase::LiveCheck,
+    ];
 
     pub fn number(self) -> u8 {
         self as u8
@@ -46,6 +55,7 @@ impl Phase {
             Phase::Regenerated => "regenerated",
             Phase::Workloads => "workloads",
             Phase::Workers => "workers",
+            Phase::LiveCheck => "live-check",
         }
     }
 
@@ -168,6 +178,7 @@ mod tests {
             assert_eq!(Phase::parse(p.name()), Some(p));
         }
         assert_eq!(Phase::Workers.number(), 7);
+        assert_eq!(Phase::ALL.last().map(|p| (p.number(), p.name())), Some((8, "live-check")));
     }
 
     #[test]

@@ -1,0 +1,362 @@
+//! The last phase: the tenant's API server, live, must present a
+//! certificate that chains to the NEW CA. Secrets that chain are not
+//! enough: users are locked out when the served certificate and the
+//! kubeconfig they download disagree (a kube-apiserver not restarted).
+//!
+//! The endpoint is the `server:` of the new `<tcp>-admin-kubeconfig`
+//! (what users dial), else `https://<status.controlPlaneEndpoint>`. It is
+//! retried until `--timeout` (the API restarts during a rollout), except
+//! when no TCP connection is ever made within [`REACH_BUDGET`]: the
+//! endpoint is not reachable from this machine, and the check is
+//! `skipped`, never `passed`. The decisions are pure ([`Watch`]); the
+//! handshake is [`crate::certs::served`].
+
+use std::time::Duration;
+
+use rustls::pki_types::CertificateDer;
+use serde::Serialize;
+
+use crate::certs::chain::{ChainVerdict, chains_to};
+use crate::certs::info::CertInfo;
+use crate::certs::kubeconfig;
+use crate::certs::served::NoChain;
+
+/// No TCP connection at all for this long: not reachable from here.
+pub const REACH_BUDGET: Duration = Duration::from_secs(10);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// The served leaf chains to the new CA.
+    Passed,
+    /// Reachable, but it did not serve a certificate of the new CA before the timeout.
+    Failed,
+    /// Not checked: no endpoint, or not reachable from this machine.
+    Skipped,
+}
+
+impl Verdict {
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Passed => "passed",
+            Verdict::Failed => "failed",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+/// Where the dialled URL came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointFrom {
+    AdminKubeconfig,
+    ControlPlaneEndpoint,
+}
+
+/// `liveCheck` of the report (a schema: keep the names stable).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LiveCheck {
+    pub verdict: Verdict,
+    /// Why, in one line.
+    pub reason: String,
+    pub endpoint: Option<String>,
+    pub endpoint_from: Option<EndpointFrom>,
+    /// SHA-256 of the last leaf served, if any was.
+    pub served_sha256: Option<String>,
+    pub attempts: u32,
+}
+
+/// The URL to dial and the TLS server name to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: String,
+    pub tls_server_name: Option<String>,
+    pub from: EndpointFrom,
+}
+
+/// The admin kubeconfig's server (current context, else first cluster),
+/// else `https://<status.controlPlaneEndpoint>`.
+pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -> Option<Target> {
+    let from_kubeconfig = admin_conf.and_then(|bytes| kubeconfig::parse(bytes).ok()).and_then(|kc| {
+        let (server, sni) = match kubeconfig::for_context(&kc, None, None) {
+            Ok(c) => (c.server, c.tls_server_name),
+            Err(_) => kc.clusters.iter().find_map(|c| c.cluster.as_ref()).map(|c| (c.server.clone(), c.tls_server_name.clone()))?,
+        };
+        let url = server.filter(|s| !s.trim().is_empty())?;
+        Some(Target { url, tls_server_name: sni, from: EndpointFrom::AdminKubeconfig })
+    });
+    from_kubeconfig.or_else(|| {
+        let ep = control_plane_endpoint.map(str::trim).filter(|e| !e.is_empty())?;
+        let url = if ep.contains("://") { ep.to_owned() } else { format!("https://{ep}") };
+        Some(Target { url, tls_server_name: None, from: EndpointFrom::ControlPlaneEndpoint })
+    })
+}
+
+/// Which CA the served leaf chains to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Issuer {
+    New,
+    Old,
+    /// Neither (or the old CA is unknown here): why it does not chain to the new one.
+    Other(String),
+}
+
+/// What one attempt saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seen {
+    NoChain(NoChain),
+    Served { sha256: String, issuer: Issuer },
+}
+
+/// Judges a recorded chain (leaf first) against the new CA, then the old one.
+pub fn classify(chain: &[CertificateDer<'_>], new_ca: &[u8], old_ca: Option<&[u8]>) -> Seen {
+    let Some((leaf, intermediates)) = chain.split_first() else {
+        return Seen::NoChain(NoChain::Handshake("the server sent no certificate".into()));
+    };
+    let sha256 = CertInfo::from_der(leaf).map_or_else(|_| "unparsable".into(), |i| i.sha256);
+    let issuer = match chains_to(leaf, intermediates, &[new_ca]) {
+        ChainVerdict::Verified { .. } => Issuer::New,
+        other => match old_ca.map(|old| chains_to(leaf, intermediates, &[old])) {
+            Some(ChainVerdict::Verified { .. }) => Issuer::Old,
+            _ => Issuer::Other(match other {
+                ChainVerdict::Unverified { reason } => reason,
+                v => v.to_string(),
+            }),
+        },
+    };
+    Seen::Served { sha256, issuer }
+}
+
+/// What to do after an attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Next {
+    /// Try again; the progress line.
+    Wait(String),
+    /// The verdict and its one-line reason.
+    Done(Verdict, String),
+}
+
+/// The state of the retries, and the rules that turn attempts into a verdict.
+#[derive(Debug)]
+pub struct Watch {
+    url: String,
+    /// `kubectl pki status --tenant ...`: how to check it later or elsewhere.
+    check_with: String,
+    reach: Duration,
+    timeout: Duration,
+    connected: bool,
+    attempts: u32,
+    last: Option<Seen>,
+}
+
+impl Watch {
+    pub fn new(url: &str, check_with: &str, reach: Duration, timeout: Duration) -> Watch {
+        Watch {
+            url: url.into(),
+            check_with: check_with.into(),
+            reach,
+            timeout,
+            connected: false,
+            attempts: 0,
+            last: None,
+        }
+    }
+
+    /// `elapsed`: since the first attempt began. A certificate of the new CA
+    /// passes at once; no TCP connection at all within the reachability
+    /// budget (or the timeout, if shorter) skips; anything else is retried
+    /// until the timeout, then fails with what was last seen (the caller
+    /// says after how long).
+    pub fn observe(&mut self, seen: Seen, elapsed: Duration) -> Next {
+        self.attempts += 1;
+        let url = self.url.clone();
+        if !matches!(seen, Seen::NoChain(NoChain::Connect(_))) {
+            self.connected = true;
+        }
+        let next = match &seen {
+            Seen::Served { sha256, issuer: Issuer::New } => {
+                Next::Done(Verdict::Passed, format!("{url} serves a certificate (sha256 {}) that chains to the new CA", short(sha256)))
+            }
+            Seen::NoChain(NoChain::Url(why)) => Next::Done(Verdict::Skipped, format!("cannot check {url}: {why}; not checked")),
+            Seen::NoChain(NoChain::Connect(why)) if !self.connected && elapsed >= self.reach.min(self.timeout) => Next::Done(
+                Verdict::Skipped,
+                format!(
+                    "{url} is not reachable from this machine ({why}; no connection in {} attempt(s) over {:.0}s): not checked; check it where it is reachable with `{}`",
+                    self.attempts,
+                    elapsed.as_secs_f64(),
+                    self.check_with
+                ),
+            ),
+            _ if elapsed >= self.timeout => Next::Done(Verdict::Failed, self.failure(&seen)),
+            Seen::Served { sha256, issuer: Issuer::Old } => Next::Wait(format!(
+                "{url} still serves a certificate from the old CA (sha256 {}): waiting for its kube-apiserver to restart",
+                short(sha256)
+            )),
+            Seen::Served { issuer: Issuer::Other(why), .. } => Next::Wait(format!("{url} serves a certificate that does not chain to the new CA ({why})")),
+            Seen::NoChain(e) if self.connected => Next::Wait(format!("{url}: {e} (restarting?)")),
+            Seen::NoChain(e) => Next::Wait(format!("{url}: {e}")),
+        };
+        self.last = Some(seen);
+        next
+    }
+
+    fn failure(&self, seen: &Seen) -> String {
+        let url = &self.url;
+        let what = match seen {
+            Seen::Served { sha256, issuer: Issuer::Old } => format!(
+                "the tenant API at {url} still serves a certificate from the old CA (sha256 {}): its kube-apiserver did not restart on the new certificate, and clients with the new kubeconfig are refused",
+                short(sha256)
+            ),
+            Seen::Served { sha256, issuer } => format!(
+                "the tenant API at {url} serves a certificate (sha256 {}) that does not chain to the new CA{}",
+                short(sha256),
+                match issuer {
+                    Issuer::Other(why) => format!(" ({why})"),
+                    _ => String::new(),
+                }
+            ),
+            Seen::NoChain(e) => format!("the tenant API at {url} was reached but served no certificate since (last: {e})"),
+        };
+        format!("{what}; check it with `{}`", self.check_with)
+    }
+
+    /// The report entry for a finished watch.
+    pub fn report(&self, verdict: Verdict, reason: String, from: EndpointFrom) -> LiveCheck {
+        let served_sha256 = match &self.last {
+            Some(Seen::Served { sha256, .. }) => Some(sha256.clone()),
+            _ => None,
+        };
+        LiveCheck { verdict, reason, endpoint: Some(self.url.clone()), endpoint_from: Some(from), served_sha256, attempts: self.attempts }
+    }
+}
+
+/// The first 4 bytes of a fingerprint, for lines.
+fn short(sha256: &str) -> String {
+    sha256.split(':').take(4).collect::<Vec<_>>().join(":")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::testutil::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
+
+    const S: fn(u64) -> Duration = Duration::from_secs;
+
+    fn watch(timeout: u64) -> Watch {
+        Watch::new("https://10.0.0.1:6443", "kubectl pki status --tenant k8s -n tenant-a", REACH_BUDGET, S(timeout))
+    }
+
+    fn refused() -> Seen {
+        Seen::NoChain(NoChain::Connect("Connection refused (os error 111)".into()))
+    }
+
+    fn served(issuer: Issuer) -> Seen {
+        Seen::Served { sha256: "AB:CD:EF:01:23".into(), issuer }
+    }
+
+    #[test]
+    fn the_new_ca_passes_at_once_even_after_restarts() {
+        let mut w = watch(60);
+        assert!(matches!(w.observe(served(Issuer::Old), S(1)), Next::Wait(m) if m.contains("still serves a certificate from the old CA (sha256 AB:CD:EF:01)")));
+        assert!(matches!(w.observe(refused(), S(3)), Next::Wait(m) if m.contains("restarting?")));
+        let Next::Done(v, why) = w.observe(served(Issuer::New), S(20)) else { panic!() };
+        assert_eq!(v, Verdict::Passed);
+        assert_eq!(why, "https://10.0.0.1:6443 serves a certificate (sha256 AB:CD:EF:01) that chains to the new CA");
+        let r = w.report(v, why, EndpointFrom::AdminKubeconfig);
+        assert_eq!((r.attempts, r.served_sha256.as_deref()), (3, Some("AB:CD:EF:01:23")));
+    }
+
+    #[test]
+    fn never_connected_within_the_budget_is_skipped_not_passed() {
+        let mut w = watch(600);
+        assert!(matches!(w.observe(refused(), S(1)), Next::Wait(_)));
+        assert!(matches!(w.observe(refused(), S(9)), Next::Wait(_)));
+        let Next::Done(v, why) = w.observe(refused(), S(10)) else { panic!() };
+        assert_eq!(v, Verdict::Skipped);
+        assert!(why.starts_with("https://10.0.0.1:6443 is not reachable from this machine (Connection refused"), "{why}");
+        assert!(why.contains("3 attempt(s) over 10s") && why.contains("`kubectl pki status --tenant k8s -n tenant-a`"), "{why}");
+        // A timeout shorter than the budget ends the wait too, still as skipped.
+        let mut w = watch(4);
+        let timed_out = Seen::NoChain(NoChain::Connect("no TCP connection within 3s".into()));
+        assert!(matches!(w.observe(timed_out, S(4)), Next::Done(Verdict::Skipped, _)));
+    }
+
+    #[test]
+    fn a_refused_connection_after_a_handshake_is_a_restart_not_unreachable() {
+        let mut w = watch(30);
+        w.observe(Seen::NoChain(NoChain::Handshake("TLS handshake: connection reset".into())), S(1));
+        assert!(matches!(w.observe(refused(), S(15)), Next::Wait(_)), "reached once: not skipped after the budget");
+        let Next::Done(v, why) = w.observe(refused(), S(30)) else { panic!() };
+        assert_eq!(v, Verdict::Failed);
+        assert!(why.contains("was reached but served no certificate since (last: Connection refused"), "{why}");
+    }
+
+    #[test]
+    fn still_the_old_ca_at_the_timeout_fails_saying_so_and_how_to_check() {
+        let mut w = watch(20);
+        let Next::Done(v, why) = w.observe(served(Issuer::Old), S(21)) else { panic!() };
+        assert_eq!(v, Verdict::Failed);
+        assert!(why.starts_with("the tenant API at https://10.0.0.1:6443 still serves a certificate from the old CA (sha256 AB:CD:EF:01): its kube-apiserver"), "{why}");
+        assert!(why.ends_with("check it with `kubectl pki status --tenant k8s -n tenant-a`"), "{why}");
+        assert!(!why.contains('\n'));
+        let mut w = watch(20);
+        let Next::Done(Verdict::Failed, why) = w.observe(served(Issuer::Other("signed by another key".into())), S(20)) else { panic!() };
+        assert!(why.contains("does not chain to the new CA (signed by another key)"), "{why}");
+    }
+
+    #[test]
+    fn a_bad_url_is_skipped_at_once() {
+        let mut w = watch(600);
+        let seen = Seen::NoChain(NoChain::Url("http://x is plain HTTP: no serving certificate".into()));
+        assert!(matches!(w.observe(seen, S(0)), Next::Done(Verdict::Skipped, m) if m.contains("plain HTTP")));
+    }
+
+    #[test]
+    fn classifies_by_signature_new_then_old() {
+        let (old, new, foreign) = (ca("kubernetes"), ca("kubernetes"), ca("kubernetes"));
+        let der = |c: &crate::certs::testutil::TestCert| CertificateDer::from(c.der.clone());
+        let on_new = leaf_signed_by("kube-apiserver", &new);
+        let on_old = leaf_signed_by("kube-apiserver", &old);
+        let is = |chain: &[CertificateDer<'_>], old_ca: Option<&[u8]>| match classify(chain, &new.der, old_ca) {
+            Seen::Served { issuer, .. } => issuer,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(is(&[der(&on_new)], Some(&old.der)), Issuer::New);
+        assert_eq!(is(&[der(&on_old)], Some(&old.der)), Issuer::Old);
+        assert!(matches!(is(&[der(&on_old)], None), Issuer::Other(_)), "old CA unknown: not claimed to be the old one");
+        assert!(matches!(is(&[der(&leaf_signed_by("x", &foreign))], Some(&old.der)), Issuer::Other(_)));
+        let mid = intermediate_signed_by("mid", &new);
+        assert_eq!(is(&[der(&leaf_signed_by("kube-apiserver", &mid)), der(&mid)], None), Issuer::New);
+        assert!(matches!(classify(&[], &new.der, None), Seen::NoChain(NoChain::Handshake(_))));
+    }
+
+    #[test]
+    fn endpoint_from_the_new_admin_kubeconfig_else_the_tcp_status() {
+        let root = ca("kubernetes");
+        let conf = kubeconfig_yaml(&root.pem, &leaf_signed_by("admin", &root).pem);
+        let t = target(Some(conf.as_bytes()), Some("10.9.9.9:6443")).unwrap();
+        assert_eq!((t.url.as_str(), t.from), ("https://10.0.0.1:6443", EndpointFrom::AdminKubeconfig));
+        let t = target(None, Some("10.9.9.9:6443")).unwrap();
+        assert_eq!((t.url.as_str(), t.from), ("https://10.9.9.9:6443", EndpointFrom::ControlPlaneEndpoint));
+        assert_eq!(target(Some(b"not: [a kubeconfig"), Some("h:443")).unwrap().url, "https://h:443");
+        assert_eq!(target(None, Some(" ")), None);
+    }
+
+    #[test]
+    fn report_schema_words() {
+        let r = LiveCheck {
+            verdict: Verdict::Skipped,
+            reason: "r".into(),
+            endpoint: None,
+            endpoint_from: Some(EndpointFrom::ControlPlaneEndpoint),
+            served_sha256: None,
+            attempts: 2,
+        };
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"verdict": "skipped", "reason": "r", "endpoint": null, "endpointFrom": "control-plane-endpoint", "servedSha256": null, "attempts": 2})
+        );
+    }
+}
