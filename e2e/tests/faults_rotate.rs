@@ -1,0 +1,312 @@
+//! `rotate-ca` killed at every phase boundary and after every deletion
+//! (`KUBECTL_PKI_FAULT_AFTER`, which exits like a crash: no cleanup, the
+//! Lease stays held), then resumed by running the same command again. After
+//! every kill the backup on disk is the first run's, unchanged; at the end
+//! every backed-up secret exists again, on the new CA, and nothing was
+//! deleted twice. A run killed mid-way can also be undone with `restore`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use e2e::ControlPlane;
+use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
+use e2e::kamaji::names::*;
+use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ListParams};
+use kube::Client;
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(90);
+const RELEASE: &str = "kubernetes-demo";
+/// The exit code of an injected fault.
+const FAULT_EXIT: i32 = 86;
+
+struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+struct Fixture {
+    client: Client,
+    tenant: Tenant,
+    secrets: Api<Secret>,
+    dir: tempfile::TempDir,
+    _standin: AbortOnDrop,
+}
+
+async fn fixture(prefix: &str, version: &str) -> Fixture {
+    let cp = ControlPlane::shared();
+    let ns = cp.namespace(prefix).await.name;
+    let client = cp.client().await;
+    kamaji::install_crd(client.clone()).await.expect("install CRD");
+    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
+    let seed = SeedOptions { kamaji_namespace: format!("{ns}-kamaji"), kamaji_version: version.into(), ..SeedOptions::default() };
+    let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
+    wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
+    let f = Fixture {
+        secrets: Api::namespaced(client.clone(), &ns),
+        client,
+        tenant,
+        dir: tempfile::tempdir().expect("tempdir"),
+        _standin: standin,
+    };
+    f.wait_settled(&f.tenant.namespace.clone()).await;
+    f.wait_settled(&f.tenant.kamaji_namespace.clone()).await;
+    f
+}
+
+impl Fixture {
+    /// `kubectl-pki rotate-ca` (or another command) in the fixture's
+    /// directory, where backups land; `fault` sets the fault point.
+    async fn pki(&self, args: &[&str], fault: Option<&str>) -> (Option<i32>, String, String) {
+        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
+        cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig()).args(args);
+        if args.first() == Some(&"rotate-ca") {
+            cmd.args(["-n", &self.tenant.namespace, "--kamaji-namespace", &self.tenant.kamaji_namespace]);
+        }
+        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER").env("NO_COLOR", "1");
+        if let Some(point) = fault {
+            cmd.env("KUBECTL_PKI_FAULT_AFTER", point);
+        }
+        let out = cmd.output().await.expect("run kubectl-pki");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    async fn value(&self, suffix: &str, key: &str) -> Vec<u8> {
+        let s = self.secrets.get(&self.tenant.secret(suffix)).await.expect("get secret");
+        s.data.and_then(|d| d.get(key).map(|v| v.0.clone())).unwrap_or_default()
+    }
+
+    fn backups(&self) -> Vec<PathBuf> {
+        std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pki-backup-"))
+            .collect()
+    }
+
+    /// The one backup file and its bytes.
+    fn backup(&self) -> (PathBuf, Vec<u8>) {
+        let backups = self.backups();
+        assert_eq!(backups.len(), 1, "exactly one backup: {backups:?}");
+        let bytes = std::fs::read(&backups[0]).unwrap();
+        (backups[0].clone(), bytes)
+    }
+
+    /// Names of the secrets present now.
+    async fn present(&self) -> BTreeSet<String> {
+        let items = self.secrets.list(&ListParams::default()).await.unwrap().items;
+        items.into_iter().filter_map(|s| s.metadata.name).collect()
+    }
+
+    /// Adds the uid of every present secret to its name's set.
+    async fn record_uids(&self, uids: &mut BTreeMap<String, BTreeSet<String>>) {
+        for s in self.secrets.list(&ListParams::default()).await.unwrap().items {
+            if let (Some(name), Some(uid)) = (s.metadata.name, s.metadata.uid) {
+                uids.entry(name).or_default().insert(uid);
+            }
+        }
+    }
+
+    /// Waits until every backed-up secret exists again (Kamaji regenerates
+    /// deleted ones), failing with the missing names.
+    async fn assert_nothing_lost(&self, backed_up: &BTreeSet<String>, when: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let names = self.present().await;
+            let missing: Vec<&String> = backed_up.difference(&names).collect();
+            if missing.is_empty() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{when}: secrets lost: {missing:?}");
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Every Deployment rolled out and every pod Ready, none terminating.
+    async fn wait_settled(&self, ns: &str) {
+        let deployments = Api::<Deployment>::namespaced(self.client.clone(), ns);
+        let pods = Api::<Pod>::namespaced(self.client.clone(), ns);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let ds = deployments.list(&ListParams::default()).await.unwrap().items;
+            let settled = |d: &Deployment| {
+                let want = d.spec.replicas.unwrap_or(1);
+                d.status.as_ref().is_some_and(|s| {
+                    s.observed_generation >= d.metadata.generation
+                        && s.updated_replicas == Some(want)
+                        && s.available_replicas == Some(want)
+                        && s.replicas == Some(want)
+                })
+            };
+            let ready = |p: &Pod| {
+                p.metadata.deletion_timestamp.is_none()
+                    && p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+            };
+            let ps = pods.list(&ListParams::default()).await.unwrap().items;
+            if !ds.is_empty() && ds.iter().all(settled) && ps.iter().all(ready) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "Deployments in {ns} not settled");
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+}
+
+/// Names of the secrets in a backup file (a `v1` List).
+fn backed_up_names(backup: &[u8]) -> BTreeSet<String> {
+    let doc: Value = serde_saphyr::from_slice(backup).expect("the backup parses as YAML");
+    let items = doc["items"].as_array().expect("a List");
+    items.iter().map(|i| i["metadata"]["name"].as_str().expect("a name").to_string()).collect()
+}
+
+fn first_cert_der(pem: &[u8]) -> Vec<u8> {
+    x509_parser::pem::Pem::iter_from_buffer(pem).next().expect("a PEM block").expect("valid PEM").contents
+}
+
+fn signed_by(leaf_pem: &[u8], ca_pem: &[u8]) -> bool {
+    let (leaf, ca) = (first_cert_der(leaf_pem), first_cert_der(ca_pem));
+    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).unwrap();
+    let (_, ca) = x509_parser::parse_x509_certificate(&ca).unwrap();
+    leaf.verify_signature(Some(ca.public_key())).is_ok()
+}
+
+/// The end state of a rotation that was resumed: a new CA, the leaves on
+/// it, the service-account key kept, every backed-up secret present.
+async fn assert_rotated(f: &Fixture, old_ca: &[u8], old_sa: &[u8], backed_up: &BTreeSet<String>) {
+    f.assert_nothing_lost(backed_up, "after the resumed run").await;
+    let new_ca = f.value(CA, "ca.crt").await;
+    assert_ne!(first_cert_der(&new_ca), first_cert_der(old_ca), "the CA did not change");
+    for (suffix, key) in [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")] {
+        assert!(signed_by(&f.value(suffix, key).await, &new_ca), "{suffix}/{key} is not on the new CA");
+    }
+    assert_eq!(f.value(SA, "sa.key").await, old_sa, "the service-account key is kept");
+}
+
+/// A killed run: the fault's exit code and message, nothing on stdout.
+fn assert_killed(code: Option<i32>, stdout: &str, stderr: &str, point: &str) {
+    assert_eq!(code, Some(FAULT_EXIT), "fault after {point}: {stdout}\n{stderr}");
+    assert!(stderr.contains(&format!("fault injected after {point}")), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_at_every_phase_boundary_and_resumed_loses_nothing() {
+    let f = fixture("faults-phases", "26.3.5-edge").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.key").await;
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json"];
+
+    let mut first_backup: Option<(PathBuf, Vec<u8>)> = None;
+    for point in ["backup", "rotate", "kamaji", "regenerated", "workloads", "workers"] {
+        let (code, stdout, stderr) = f.pki(&args, Some(point)).await;
+        assert_killed(code, &stdout, &stderr, point);
+        let backup = f.backup();
+        match &first_backup {
+            None => first_backup = Some(backup),
+            Some(first) => assert_eq!(&backup, first, "after {point}: the backup was rewritten"),
+        }
+        let names = backed_up_names(&first_backup.as_ref().unwrap().1);
+        assert!(names.contains(&f.tenant.secret(CA)), "the backup holds the CA secret: {names:?}");
+        f.assert_nothing_lost(&names, &format!("killed after {point}")).await;
+    }
+    let (path, bytes) = first_backup.unwrap();
+    let names = backed_up_names(&bytes);
+
+    let (code, stdout, stderr) = f.pki(&args, None).await;
+    assert_eq!(code, Some(0), "the resumed run: {stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    assert!(report["plan"]["resume"].is_object(), "the last run resumed: {}", report["plan"]);
+    assert_eq!(Path::new(report["backup"].as_str().unwrap()).canonicalize().unwrap(), path.canonicalize().unwrap());
+    assert_eq!(f.backup(), (path, bytes), "the backup is the first run's, unchanged");
+    assert_rotated(&f, &old_ca, &old_sa, &names).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_after_every_deletion_and_resumed_loses_nothing() {
+    let f = fixture("faults-deletes", "26.3.5-edge").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.key").await;
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--method", "delete", "--restart-workers", "--timeout", "3m", "-o", "json"];
+
+    let (code, stdout, stderr) = f.pki(&["rotate-ca", RELEASE, "--method", "delete", "-o", "json"], None).await;
+    assert_eq!(code, Some(0), "dry run: {stdout}\n{stderr}");
+    let plan: Value = serde_json::from_str(&stdout).unwrap();
+    let to_delete: BTreeSet<String> = plan["plan"]["secrets"]
+        .as_array()
+        .expect("planned secrets")
+        .iter()
+        .filter(|s| s["action"] == "delete")
+        .map(|s| s["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(to_delete.len() >= 2, "the delete method deletes several secrets: {}", plan["plan"]["secrets"]);
+
+    // Each run deletes the next secret still holding backed-up content,
+    // then dies; the first one that finds nothing left to delete completes
+    // (once the CA is regenerated, Kamaji re-issues the others in place, so
+    // fewer runs than planned deletions may be needed). A secret deleted by
+    // the tool comes back with a new uid: one deleted twice would show a
+    // third uid.
+    let mut uids: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    f.record_uids(&mut uids).await;
+    let mut first_backup: Option<(PathBuf, Vec<u8>)> = None;
+    let mut kills = 0;
+    let last = loop {
+        let (code, stdout, stderr) = f.pki(&args, Some("first-change")).await;
+        if code != Some(FAULT_EXIT) {
+            break (code, stdout, stderr);
+        }
+        assert_killed(code, &stdout, &stderr, "first-change");
+        kills += 1;
+        assert!(kills <= to_delete.len(), "more kills than planned deletions: a secret was deleted twice");
+        let backup = f.backup();
+        match &first_backup {
+            None => first_backup = Some(backup),
+            Some(first) => assert_eq!(&backup, first, "after deletion {kills}: the backup was rewritten"),
+        }
+        let names = backed_up_names(&first_backup.as_ref().unwrap().1);
+        f.assert_nothing_lost(&names, &format!("killed after deletion {kills}")).await;
+        f.record_uids(&mut uids).await;
+    };
+    let (code, stdout, stderr) = last;
+    assert_eq!(code, Some(0), "the run after {kills} kills: {stdout}\n{stderr}");
+    assert!((1..=to_delete.len()).contains(&kills), "{kills} kills for {} planned deletions", to_delete.len());
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    for step in report["secrets"].as_array().unwrap().iter().filter(|s| to_delete.contains(s["name"].as_str().unwrap_or_default())) {
+        assert!(step["result"].as_str().is_some_and(|r| r.starts_with("skipped")), "the completing run changed {step}");
+    }
+    let (path, bytes) = first_backup.expect("at least one kill");
+    assert_eq!(f.backup(), (path, bytes.clone()), "the backup is the first run's, unchanged");
+    let backed_up = backed_up_names(&bytes);
+    assert!(to_delete.is_subset(&backed_up), "every secret to delete was backed up first: {to_delete:?} vs {backed_up:?}");
+    assert_rotated(&f, &old_ca, &old_sa, &backed_up).await;
+    f.record_uids(&mut uids).await;
+    let twice: Vec<_> = uids.iter().filter(|(_, u)| u.len() > 2).collect();
+    assert!(twice.is_empty(), "deleted more than once: {twice:?}");
+    let replaced = uids.iter().filter(|(n, u)| to_delete.contains(*n) && u.len() == 2).count();
+    assert!(replaced >= kills, "{kills} deletions but {replaced} secrets were recreated: {uids:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_killed_after_the_rotation_is_undone_by_restore() {
+    let f = fixture("faults-restore", "26.3.5-edge").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--timeout", "3m"];
+    let (code, stdout, stderr) = f.pki(&args, Some("regenerated")).await;
+    assert_killed(code, &stdout, &stderr, "regenerated");
+    assert_ne!(first_cert_der(&f.value(CA, "ca.crt").await), first_cert_der(&old_ca), "the CA was rotated before the kill");
+
+    let (path, bytes) = f.backup();
+    let (code, stdout, stderr) = f.pki(&["restore", path.to_str().unwrap()], None).await;
+    assert_eq!(code, Some(0), "restore: {stdout}\n{stderr}");
+    assert_eq!(first_cert_der(&f.value(CA, "ca.crt").await), first_cert_der(&old_ca), "restore brought the old CA back");
+    f.assert_nothing_lost(&backed_up_names(&bytes), "after restore").await;
+    assert!(signed_by(&f.value(API_SERVER, "apiserver.crt").await, &old_ca), "the leaves are the old CA's again");
+}
