@@ -74,6 +74,10 @@ impl Error {
                 status.message,
                 status.reason
             )),
+            // The connection failed or dropped: say so, not "Kubernetes API: ServiceError".
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                Error::Unreachable { server: "the cluster".into(), reason: flatten(&err) }
+            }
             other => Error::Api(flatten(&other)),
         }
     }
