@@ -79,9 +79,21 @@ pub fn write(dir: &Path, namespace: &str, tenant: &str, secrets: &[Secret], at: 
     if !dir.exists() {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| Error::file(dir, e))?;
     }
-    let path = dir.join(file_name(namespace, tenant, at));
     let text = render(namespace, tenant, secrets, at)?;
-    write_atomic(&path, text.as_bytes(), false)?;
+    // A re-run within the same second (the first one cut off before it
+    // recorded its backup) gets `-2`, `-3`...: never overwrite, never fail.
+    let name = file_name(namespace, tenant, at);
+    let mut path = dir.join(&name);
+    let mut n = 1;
+    loop {
+        match write_atomic(&path, text.as_bytes(), false) {
+            Err(Error::File { reason, .. }) if path.exists() && n < 100 && reason.contains("exists") => {
+                n += 1;
+                path = dir.join(format!("{}-{n}.yaml", name.trim_end_matches(".yaml")));
+            }
+            other => break other?,
+        }
+    }
     // Read it back: a backup that does not parse is no backup.
     let back = read(&path)?;
     if back.len() != secrets.len() || back.iter().zip(secrets).any(|(a, b)| data_hash(a) != data_hash(b)) {
@@ -225,10 +237,13 @@ mod tests {
     fn never_overwrites_an_existing_backup() {
         let dir = tempfile::tempdir().unwrap();
         let at: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
-        let s = vec![secret("k8s-ca", "ca.crt", b"x")];
-        write(dir.path(), "ns", "t", &s, at).unwrap();
-        let err = write(dir.path(), "ns", "t", &s, at).unwrap_err().to_string();
-        assert!(err.contains("exists"), "{err}");
+        let first = write(dir.path(), "ns", "t", &[secret("k8s-ca", "ca.crt", b"x")], at).unwrap();
+        let before = fs::read(&first).unwrap();
+        // A second backup in the same second gets a name of its own.
+        let second = write(dir.path(), "ns", "t", &[secret("k8s-ca", "ca.crt", b"y")], at).unwrap();
+        assert_eq!(second.file_name().unwrap(), "pki-backup-ns-t-20261127T100000Z-2.yaml");
+        assert_eq!(fs::read(&first).unwrap(), before, "the first backup is untouched");
+        assert_eq!(read(&second).unwrap()[0].data.as_ref().unwrap()["ca.crt"].0, b"y");
     }
 
     #[test]
