@@ -5,14 +5,12 @@
 //! expired client certificate is also reported by `status --source
 //! kubeconfig` (exit 4), which needs no server.
 
-use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+mod faults_relay;
 
-use e2e::{ApiServer, ApiServerOptions, ControlPlane};
+use std::path::{Path, PathBuf};
+
+use e2e::{ApiServerOptions, ControlPlane};
+use faults_relay::KillingRelay;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, PostParams};
@@ -119,88 +117,6 @@ fn kubeconfig_ca_that_does_not_match_the_server() {
     assert!(line.to_lowercase().contains("certificate"), "says why: {line}");
 }
 
-/// A TCP relay in front of an API server that kills the server (and cuts
-/// every connection) once `kill_after` bytes went from server to client.
-struct KillingRelay {
-    port: u16,
-    killed: Arc<AtomicBool>,
-}
-
-impl KillingRelay {
-    fn start(server: ApiServer, kill_after: usize) -> KillingRelay {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        listener.set_nonblocking(true).unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let upstream = server.port;
-        let killed = Arc::new(AtomicBool::new(false));
-        let state = Arc::new(Relay { server: Mutex::new(Some(server)), sent: AtomicUsize::new(0), kill_after, killed: killed.clone(), sockets: Mutex::new(Vec::new()) });
-        std::thread::spawn(move || {
-            // Once the server is dead, the relay stops listening too: new
-            // connections are refused, as they would be by a dead server.
-            while !state.killed.load(Ordering::SeqCst) {
-                match listener.accept() {
-                    Ok((client, _)) => {
-                        client.set_nonblocking(false).unwrap();
-                        let Ok(server) = TcpStream::connect(("127.0.0.1", upstream)) else { continue };
-                        state.track(&client, &server);
-                        let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                        let st = state.clone();
-                        std::thread::spawn(move || pump(client, s2, &st, false));
-                        let st = state.clone();
-                        std::thread::spawn(move || pump(server, c2, &st, true));
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        KillingRelay { port, killed }
-    }
-}
-
-struct Relay {
-    server: Mutex<Option<ApiServer>>,
-    sent: AtomicUsize,
-    kill_after: usize,
-    killed: Arc<AtomicBool>,
-    sockets: Mutex<Vec<TcpStream>>,
-}
-
-impl Relay {
-    fn track(&self, a: &TcpStream, b: &TcpStream) {
-        let mut s = self.sockets.lock().unwrap();
-        s.push(a.try_clone().unwrap());
-        s.push(b.try_clone().unwrap());
-    }
-
-    fn kill(&self) {
-        if self.killed.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        drop(self.server.lock().unwrap().take()); // SIGKILL and wait
-        for s in self.sockets.lock().unwrap().iter() {
-            let _ = s.shutdown(Shutdown::Both);
-        }
-    }
-}
-
-fn pump(mut from: TcpStream, mut to: TcpStream, relay: &Relay, downstream: bool) {
-    let mut buf = [0u8; 16 * 1024];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        if relay.killed.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
-            break;
-        }
-        if downstream && relay.sent.fetch_add(n, Ordering::SeqCst) + n >= relay.kill_after {
-            relay.kill();
-            break;
-        }
-    }
-    let _ = to.shutdown(Shutdown::Both);
-}
-
 #[test]
 fn api_server_killed_while_paging() {
     let cp = ControlPlane::shared();
@@ -228,12 +144,13 @@ fn api_server_killed_while_paging() {
     assert_eq!(v["items"].as_array().unwrap().len(), 60);
 
     // ...and the server dies after ~2 pages of a 12-page run.
-    let relay = KillingRelay::start(server, 70 * 1024);
-    let via_relay = format!("https://127.0.0.1:{}", relay.port);
+    let upstream = server.port;
+    let relay = KillingRelay::start(upstream, Box::new(|served| served >= 70 * 1024), Box::new(move || drop(server)));
+    let via_relay = relay.url();
     let kc = dir.path().join("relay");
     e2e::pki::write_private(&kc, &e2e::pki::kubeconfig(&via_relay, &pki.ca_crt, &admin.0, &admin.1, "faults")).unwrap();
     let out = run_pki(&kc, &["status", "-n", "faults", "--source", "secrets", "--page-size", "5", "-o", "json"]);
-    assert!(relay.killed.load(Ordering::SeqCst), "the server was killed during the run");
+    assert!(relay.killed(), "the server was killed during the run");
     let line = one_line_error(&out, "server killed mid-run");
     assert!(line.contains(&via_relay), "names the server: {line}");
     assert!(out.stdout.is_empty(), "no partial document on stdout");

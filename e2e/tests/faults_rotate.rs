@@ -5,6 +5,8 @@
 //! every backed-up secret exists again, on the new CA, and nothing was
 //! deleted twice. A run killed mid-way can also be undone with `restore`.
 
+mod faults_relay;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,6 +19,7 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 use kube::Client;
+use faults_relay::KillingRelay;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -73,6 +76,16 @@ impl Fixture {
         if let Some(point) = fault {
             cmd.env("KUBECTL_PKI_FAULT_AFTER", point);
         }
+        let out = cmd.output().await.expect("run kubectl-pki");
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
+    /// Like [`Fixture::pki`], through another kubeconfig.
+    async fn pki_via(&self, kubeconfig: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
+        cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
+        cmd.args(["-n", &self.tenant.namespace, "--kamaji-namespace", &self.tenant.kamaji_namespace]);
+        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER").env("NO_COLOR", "1");
         let out = cmd.output().await.expect("run kubectl-pki");
         (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
     }
@@ -309,4 +322,50 @@ async fn a_run_killed_after_the_rotation_is_undone_by_restore() {
     assert_eq!(first_cert_der(&f.value(CA, "ca.crt").await), first_cert_der(&old_ca), "restore brought the old CA back");
     f.assert_nothing_lost(&backed_up_names(&bytes), "after restore").await;
     assert!(signed_by(&f.value(API_SERVER, "apiserver.crt").await, &old_ca), "the leaves are the old CA's again");
+}
+
+/// The API server "dies" (every connection cut, new ones refused) the
+/// moment the backup is on disk: the run fails with one error line, the
+/// backup stays intact, and the same command against the live server
+/// completes the rotation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_server_gone_after_the_backup_keeps_the_backup_and_the_rerun_completes() {
+    let f = fixture("faults-apigone", "26.3.5-edge").await;
+    let cp = ControlPlane::shared();
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.key").await;
+    let upstream: u16 = cp.apiserver_url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).expect("API server port");
+    let dir = f.dir.path().to_path_buf();
+    let backup_written = move |_: usize| {
+        std::fs::read_dir(&dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().starts_with("pki-backup-"))
+    };
+    let relay = KillingRelay::start(upstream, Box::new(backup_written), Box::new(|| {}));
+    let pki = cp.pki();
+    let kc = f.dir.path().join("via-relay.kubeconfig");
+    e2e::pki::write_private(&kc, &e2e::pki::kubeconfig(&relay.url(), &pki.ca_crt, &pki.admin_crt, &pki.admin_key, "relay")).unwrap();
+
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m"];
+    let (code, stdout, stderr) = f.pki_via(&kc, &args).await;
+    assert!(relay.killed(), "the server went away during the run: {stderr}");
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert_eq!(stderr.trim_end().lines().last(), Some(errors[0]), "the error comes last: {stderr}");
+    assert!(errors[0].contains("cannot reach the Kubernetes API"), "says the server is gone: {}", errors[0]);
+
+    // The backup is complete, and nothing was changed yet.
+    let (path, bytes) = f.backup();
+    let names = backed_up_names(&bytes);
+    assert!(names.contains(&f.tenant.secret(CA)), "{names:?}");
+    assert_eq!(f.value(CA, "ca.crt").await, old_ca, "no change after the backup");
+
+    // The same command against the live server completes; the first backup is untouched.
+    let direct = cp.kubeconfig().to_path_buf();
+    let (code, stdout, stderr) = f.pki_via(&direct, &[&args[..], &["-o", "json"]].concat()).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the first backup is intact");
+    assert_rotated(&f, &old_ca, &old_sa, &names).await;
 }
