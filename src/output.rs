@@ -75,8 +75,21 @@ pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
     serde_saphyr::to_string(value).map_err(|e| Error::Invalid(format!("YAML output: {e}")))
 }
 
+/// Serializes straight into stdout: a large document (status of 10,000
+/// secrets is ~20 MB) is never held as one string.
 pub fn print_json<T: Serialize>(value: &T) -> Result<()> {
-    write_stdout(&to_json(value)?)
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    let written = serde_json::to_writer_pretty(&mut out, value)
+        .map_err(|e| match e.io_error_kind() {
+            Some(kind) => std::io::Error::from(kind),
+            None => std::io::Error::other(format!("JSON output: {e}")),
+        })
+        .and_then(|()| out.write_all(b"\n"))
+        .and_then(|()| out.flush());
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Error::Io),
+    }
 }
 
 pub fn print_yaml<T: Serialize>(value: &T) -> Result<()> {

@@ -19,7 +19,6 @@ use crate::certs::status::parse_duration;
 use crate::cli::StatusArgs;
 use crate::context::Ctx;
 use crate::error::{Error, Outcome, Result};
-use crate::output;
 use row::{Collector, SourceKind};
 
 pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
@@ -51,7 +50,7 @@ pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
             }
         }
     }
-    output::write_stdout(&render::render(&col, ctx.output(), args.summary)?)?;
+    render::print(&col, ctx.output(), args.summary)?;
     Ok(col.outcome())
 }
 

@@ -33,6 +33,14 @@ struct Summary<'a> {
     total: usize,
 }
 
+/// Prints the rows; a JSON list is written as it is serialized.
+pub fn print(col: &Collector, format: OutputFormat, summary: bool) -> Result<()> {
+    if format == OutputFormat::Json && !summary {
+        return output::print_json(&List { api_version: API_VERSION, kind: "CertificateStatusList", tenants: &col.tenants, items: &col.rows });
+    }
+    output::write_stdout(&render(col, format, summary)?)
+}
+
 /// The text to print for `format`.
 pub fn render(col: &Collector, format: OutputFormat, summary: bool) -> Result<String> {
     if summary {
