@@ -90,8 +90,10 @@ struct SizeResult {
 }
 
 pub fn run(args: &[String]) -> Result<()> {
-    if args.first().map(String::as_str) == Some("down") {
-        return down();
+    match args.first().map(String::as_str) {
+        Some("down") => return down(),
+        Some(MEASURE) => return measure_child(&args[1..]),
+        _ => {}
     }
     let opts = Options::parse(args)?;
     let out_dir = e2e::target_dir().join("bench");
@@ -112,6 +114,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let client = rt.block_on(e2e::controlplane::client_for(&kubeconfig))?;
     let kc = kubeconfig.display().to_string();
     let mut results = Vec::new();
+    let load_before = loadavg();
     for &n in &opts.sizes {
         eprintln!("bench: [3/4] N={n}: seeding");
         rt.block_on(seed::ensure(&client, n, &rsa))?;
@@ -178,7 +181,8 @@ pub fn run(args: &[String]) -> Result<()> {
         c
     })?);
 
-    let report = render(&results, help_direct, help_kubectl, &opts);
+    let load = (load_before, loadavg());
+    let report = render(&results, help_direct, help_kubectl, &opts, load);
     let file = out_dir.join("results.md");
     std::fs::write(&file, &report)?;
     println!("{report}");
@@ -188,29 +192,49 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// Runs `cmd` with stdout discarded and returns its wall time and
 /// `ru_maxrss`, failing unless it exits with one of `ok`.
+///
+/// Linux carries a process's RSS high-water mark across `exec` into the
+/// new program, so a child spawned by this (large, long-lived) process
+/// would report at least our own peak. `cmd` is therefore started by a
+/// fresh, small copy of xtask ([`measure_child`]) that reports back.
 fn measure(cmd: &mut Command, ok: &[i32]) -> Result<Measure> {
-    cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
     let line = format!("{cmd:?}");
+    let report = tempfile::NamedTempFile::new()?;
+    let mut wrapper = Command::new(std::env::current_exe()?);
+    wrapper.args(["bench", MEASURE]).arg(report.path()).arg(cmd.get_program()).args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapper.env(key, v),
+            None => wrapper.env_remove(key),
+        };
+    }
+    let out = wrapper.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output().with_context(|| format!("start {line}"))?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.success(), "measuring {line} failed: {}", stderr.trim());
+    let text = std::fs::read_to_string(report.path())?;
+    let fields: Vec<i64> = text.split_whitespace().filter_map(|f| f.parse().ok()).collect();
+    let [wall_ns, rss_kib, code] = fields[..] else { bail!("measuring {line}: bad report {text:?}") };
+    ensure!(ok.contains(&(code as i32)), "{line} exited with {code}: {}", stderr.trim());
+    Ok(Measure { wall: Duration::from_nanos(wall_ns as u64), rss_kib: rss_kib as u64 })
+}
+
+const MEASURE: &str = "__measure";
+
+/// `xtask bench __measure REPORT PROGRAM ARGS...`: runs PROGRAM (stdio
+/// inherited) and writes `wall_ns maxrss_kib exit_code` to REPORT.
+fn measure_child(args: &[String]) -> Result<()> {
+    let [report, program, rest @ ..] = args else { bail!("usage: bench {MEASURE} REPORT PROGRAM [ARGS...]") };
     let started = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("start {line}"))?;
-    let stderr = child.stderr.take();
-    let reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut s) = stderr {
-            let _ = std::io::Read::read_to_string(&mut s, &mut text);
-        }
-        text
-    });
+    let child = Command::new(program).args(rest).spawn().with_context(|| format!("start {program}"))?;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
     let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     let wall = started.elapsed();
-    ensure!(pid > 0, "wait for {line}: {}", std::io::Error::last_os_error());
-    let stderr = reader.join().unwrap_or_default();
+    ensure!(pid > 0, "wait for {program}: {}", std::io::Error::last_os_error());
     let code = if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { -1 };
-    ensure!(ok.contains(&code), "{line} exited with {code} (status {status}): {}", stderr.trim());
-    Ok(Measure { wall, rss_kib: usage.ru_maxrss as u64 })
+    std::fs::write(report, format!("{} {} {code}\n", wall.as_nanos(), usage.ru_maxrss))?;
+    Ok(())
 }
 
 fn repeat(runs: usize, cmd: impl Fn() -> Command) -> Result<Vec<Measure>> {
@@ -319,9 +343,9 @@ fn read_state() -> Vec<(String, u32, PathBuf)> {
 
 // --- the report -------------------------------------------------------------
 
-fn render(results: &[SizeResult], help: Measure, help_kubectl: Measure, opts: &Options) -> String {
+fn render(results: &[SizeResult], help: Measure, help_kubectl: Measure, opts: &Options, load: (String, String)) -> String {
     let mut md = String::new();
-    md.push_str(&format!("Machine: {}\n\n", machine()));
+    md.push_str(&format!("Machine: {}; load average {} before the measurements, {} after.\n\n", machine(), load.0, load.1));
     md.push_str(&format!(
         "Median of {} runs ({} for the pipeline), interleaved; peak RSS is the largest process's `ru_maxrss`. \
          Floor: `kubectl get secrets -A -o json > /dev/null`. Pipeline: the same piped through \
@@ -389,6 +413,11 @@ fn ms(d: Duration) -> String {
 
 fn mib(kib: u64) -> String {
     format!("{:.1} MiB", kib as f64 / 1024.0)
+}
+
+/// The 1-minute load average: the machine may be shared.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg").ok().and_then(|l| l.split_whitespace().next().map(String::from)).unwrap_or_else(|| "?".into())
 }
 
 /// `nproc`, memory and CPU model, from /proc.
