@@ -81,12 +81,37 @@ pub fn external_kubeconfig(provider: Provider) -> Result<PathBuf> {
             }
             std::fs::write(&kubeconfig, output(Command::new("k3d").args(["kubeconfig", "get", CLUSTER_NAME]))?)?;
         }
-        Provider::K3sTestcontainers => bail!(
-            "E2E_PROVIDER=k3s-testcontainers: start the K3s module of testcontainers-modules \
-             (`cargo xtask test --provider k3s-testcontainers` builds e2e with the `testcontainers` feature)"
-        ),
+        Provider::K3sTestcontainers => k3s_container(&dir, &kubeconfig)?,
     }
     Ok(kubeconfig)
+}
+
+/// Starts testcontainers-modules' K3s image and writes its kubeconfig,
+/// pointed at the mapped port. The container lives as long as the test
+/// binary (testcontainers' watchdog removes it on exit signals).
+#[cfg(feature = "testcontainers")]
+fn k3s_container(dir: &std::path::Path, kubeconfig: &std::path::Path) -> Result<()> {
+    use testcontainers_modules::k3s::{K3s, KUBE_SECURE_PORT};
+    use testcontainers_modules::testcontainers::{ImageExt, runners::SyncRunner};
+    let conf = dir.join("k3s-conf");
+    std::fs::create_dir_all(&conf)?;
+    let container = K3s::default()
+        .with_conf_mount(&conf)
+        .with_privileged(true)
+        .with_userns_mode("host")
+        .start()
+        .context("start the K3s container")?;
+    let port = container.get_host_port_ipv4(KUBE_SECURE_PORT).context("K3s API port")?;
+    let yaml = container.image().read_kube_config().context("read the K3s kubeconfig")?;
+    std::fs::write(kubeconfig, yaml.replace(":6443", &format!(":{port}")))?;
+    // Keep it running for the rest of the test binary.
+    std::mem::forget(container);
+    Ok(())
+}
+
+#[cfg(not(feature = "testcontainers"))]
+fn k3s_container(_dir: &std::path::Path, _kubeconfig: &std::path::Path) -> Result<()> {
+    bail!("E2E_PROVIDER=k3s-testcontainers needs the e2e crate's `testcontainers` feature (cargo xtask test sets it)")
 }
 
 fn output(cmd: &mut Command) -> Result<String> {

@@ -20,7 +20,12 @@ pub fn run(args: &[String]) -> Result<()> {
             eprintln!("xtask test: E2E_PROVIDER={p:?} needs Docker ({why}): e2e tests are NOT run, only unit and CLI tests");
             test.args(["--exclude", "e2e"]);
         }
-        p => eprintln!("xtask test: [1/3] e2e tests run against E2E_PROVIDER={p:?}"),
+        p => {
+            eprintln!("xtask test: [1/3] e2e tests run against E2E_PROVIDER={p:?}");
+            if p == Provider::K3sTestcontainers {
+                test.args(["--features", "e2e/testcontainers"]);
+            }
+        }
     }
     eprintln!("xtask test: [2/3] building the workspace");
     run_cmd(cargo().args(["build", "--workspace", "--bins"]))?;
