@@ -172,7 +172,7 @@ fn fake_server(serve: fn(std::net::TcpStream)) -> String {
 #[test]
 fn server_that_hangs_up() {
     let dir = tempfile::tempdir().unwrap();
-    let url = fake_server(|conn| drop(conn));
+    let url = fake_server(drop);
     let path = kubeconfig(dir.path(), &url);
     for (what, line) in run_all(&path, dir.path(), &[]) {
         assert!(line.contains(&url), "{what}: names the server: {line}");

@@ -15,9 +15,12 @@ use kubectl_pki::status::row::{Collector, SourceKind};
 use kubectl_pki::status::{judge, render};
 use kubectl_pki::talos::ca_source::{self, CaPem};
 
+/// A target: bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (the names of `fuzz_targets/*.rs` and of the
 /// corpus directories).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pem_der", pem_der),
     ("private_key", private_key),
     ("kubeconfig", kubeconfig),

@@ -27,7 +27,7 @@ pub fn namespace(i: usize) -> String {
 
 /// Makes the cluster hold exactly `n` bench secrets.
 pub async fn ensure(client: &Client, n: usize, rsa_key_pem: &str) -> Result<()> {
-    if n % PER_NAMESPACE != 0 || n == 0 {
+    if !n.is_multiple_of(PER_NAMESPACE) || n == 0 {
         bail!("size {n}: must be a positive multiple of {PER_NAMESPACE}");
     }
     let have = seeded(client).await?;
