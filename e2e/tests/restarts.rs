@@ -67,7 +67,9 @@ async fn pods_older_than_since_are_not_restarted_until_a_rollout_replaces_them()
     let (ns, deployments, pods) = web("restarts").await;
     // Creation timestamps have 1 s resolution: `since` strictly after them.
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let since = jiff::Timestamp::now().round(jiff::Unit::Second).unwrap().to_string();
+    // Truncated, never rounded up: the rollout below must land in a later
+    // second than `since` (creation timestamps have 1 s resolution).
+    let since = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap().to_string();
     tokio::time::sleep(Duration::from_millis(1100)).await;
 
     let out = pki(&["restarts", "-n", &ns, "-l", "app=web", "--since", &since]).await;
