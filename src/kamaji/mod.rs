@@ -1,5 +1,6 @@
 //! Kamaji TenantControlPlanes: names, labels and the read side of the TCP.
 
+pub mod endpoint;
 pub mod names;
 pub mod tcp;
 pub mod version;

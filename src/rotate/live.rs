@@ -18,7 +18,6 @@ use serde::Serialize;
 
 use crate::certs::chain::{ChainVerdict, chains_to};
 use crate::certs::info::CertInfo;
-use crate::certs::kubeconfig;
 use crate::certs::served::NoChain;
 
 /// No TCP connection at all for this long: not reachable from here.
@@ -45,13 +44,7 @@ impl Verdict {
     }
 }
 
-/// Where the dialled URL came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EndpointFrom {
-    AdminKubeconfig,
-    ControlPlaneEndpoint,
-}
+pub use crate::kamaji::endpoint::{EndpointFrom, Target, target};
 
 /// `liveCheck` of the report (a schema: keep the names stable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,32 +58,6 @@ pub struct LiveCheck {
     /// SHA-256 of the last leaf served, if any was.
     pub served_sha256: Option<String>,
     pub attempts: u32,
-}
-
-/// The URL to dial and the TLS server name to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub url: String,
-    pub tls_server_name: Option<String>,
-    pub from: EndpointFrom,
-}
-
-/// The admin kubeconfig's server (current context, else first cluster),
-/// else `https://<status.controlPlaneEndpoint>`.
-pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -> Option<Target> {
-    let from_kubeconfig = admin_conf.and_then(|bytes| kubeconfig::parse(bytes).ok()).and_then(|kc| {
-        let (server, sni) = match kubeconfig::for_context(&kc, None, None) {
-            Ok(c) => (c.server, c.tls_server_name),
-            Err(_) => kc.clusters.iter().find_map(|c| c.cluster.as_ref()).map(|c| (c.server.clone(), c.tls_server_name.clone()))?,
-        };
-        let url = server.filter(|s| !s.trim().is_empty())?;
-        Some(Target { url, tls_server_name: sni, from: EndpointFrom::AdminKubeconfig })
-    });
-    from_kubeconfig.or_else(|| {
-        let ep = control_plane_endpoint.map(str::trim).filter(|e| !e.is_empty())?;
-        let url = if ep.contains("://") { ep.to_owned() } else { format!("https://{ep}") };
-        Some(Target { url, tls_server_name: None, from: EndpointFrom::ControlPlaneEndpoint })
-    })
 }
 
 /// Which CA the served leaf chains to.
@@ -239,7 +206,7 @@ fn short(sha256: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
+    use crate::certs::testutil::{ca, intermediate_signed_by, leaf_signed_by};
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -331,17 +298,6 @@ mod tests {
         assert!(matches!(classify(&[], &new.der, None), Seen::NoChain(NoChain::Handshake(_))));
     }
 
-    #[test]
-    fn endpoint_from_the_new_admin_kubeconfig_else_the_tcp_status() {
-        let root = ca("kubernetes");
-        let conf = kubeconfig_yaml(&root.pem, &leaf_signed_by("admin", &root).pem);
-        let t = target(Some(conf.as_bytes()), Some("10.9.9.9:6443")).unwrap();
-        assert_eq!((t.url.as_str(), t.from), ("https://10.0.0.1:6443", EndpointFrom::AdminKubeconfig));
-        let t = target(None, Some("10.9.9.9:6443")).unwrap();
-        assert_eq!((t.url.as_str(), t.from), ("https://10.9.9.9:6443", EndpointFrom::ControlPlaneEndpoint));
-        assert_eq!(target(Some(b"not: [a kubeconfig"), Some("h:443")).unwrap().url, "https://h:443");
-        assert_eq!(target(None, Some(" ")), None);
-    }
 
     #[test]
     fn report_schema_words() {

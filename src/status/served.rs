@@ -10,7 +10,6 @@
 use serde::Serialize;
 
 use crate::certs::chain::{ChainVerdict, chains_to};
-use crate::certs::kubeconfig;
 
 /// What the served-certificate check found; also the row's status when it
 /// is the worst thing about the row.
@@ -41,15 +40,7 @@ impl ServedVerdict {
     }
 }
 
-/// Where the dialled URL came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum EndpointFrom {
-    /// `server:` of `<tcp>-admin-kubeconfig`'s `admin.conf`: the URL users dial.
-    AdminKubeconfig,
-    /// The TCP's `status.controlPlaneEndpoint` (`host:port`), when there is no admin kubeconfig.
-    ControlPlaneEndpoint,
-}
+pub use crate::kamaji::endpoint::{EndpointFrom, Target, target};
 
 /// The `served` field of a row (JSON/YAML schema); `null` on other rows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -62,32 +53,6 @@ pub struct Served {
     /// SHA-256 (`AB:CD:...`) of `apiserver.crt` in `<tcp>-api-server-certificate`:
     /// what the next restart will serve. `null` when unreadable.
     pub secret_sha256: Option<String>,
-}
-
-/// The URL to dial and the TLS server name to send.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Target {
-    pub url: String,
-    pub tls_server_name: Option<String>,
-    pub from: EndpointFrom,
-}
-
-/// The admin kubeconfig's server (its current context, else its first
-/// cluster), else `https://<status.controlPlaneEndpoint>`.
-pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -> Option<Target> {
-    let from_kubeconfig = admin_conf.and_then(|bytes| kubeconfig::parse(bytes).ok()).and_then(|kc| {
-        let (server, sni) = match kubeconfig::for_context(&kc, None, None) {
-            Ok(c) => (c.server, c.tls_server_name),
-            Err(_) => kc.clusters.iter().find_map(|c| c.cluster.as_ref()).map(|c| (c.server.clone(), c.tls_server_name.clone()))?,
-        };
-        let url = server.filter(|s| !s.trim().is_empty())?;
-        Some(Target { url, tls_server_name: sni, from: EndpointFrom::AdminKubeconfig })
-    });
-    from_kubeconfig.or_else(|| {
-        let ep = control_plane_endpoint.map(str::trim).filter(|e| !e.is_empty())?;
-        let url = if ep.contains("://") { ep.to_owned() } else { format!("https://{ep}") };
-        Some(Target { url, tls_server_name: None, from: EndpointFrom::ControlPlaneEndpoint })
-    })
 }
 
 /// What the served chain is compared with.
@@ -160,7 +125,7 @@ pub fn judge(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Judgement 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
+    use crate::certs::testutil::{ca, intermediate_signed_by, leaf_signed_by};
 
     fn expected<'a>(leaf: Result<&'a [u8], String>, roots: Result<&'a [Vec<u8>], String>) -> Expected<'a> {
         Expected { secret_name: "k8s-api-server-certificate", secret_leaf: leaf, roots }
@@ -237,19 +202,6 @@ mod tests {
         assert_eq!(judge(&none, &expected(Ok(&old.der), Ok(&roots))).verdict, ServedVerdict::Unreachable);
     }
 
-    #[test]
-    fn endpoint_from_admin_kubeconfig_else_control_plane_endpoint() {
-        let root = ca("kubernetes");
-        let conf = kubeconfig_yaml(&root.pem, &leaf_signed_by("admin", &root).pem);
-        let t = target(Some(conf.as_bytes()), Some("10.9.9.9:6443")).unwrap();
-        assert_eq!((t.url.as_str(), t.from), ("https://10.0.0.1:6443", EndpointFrom::AdminKubeconfig));
-        let t = target(None, Some("10.9.9.9:6443")).unwrap();
-        assert_eq!((t.url.as_str(), t.from), ("https://10.9.9.9:6443", EndpointFrom::ControlPlaneEndpoint));
-        assert_eq!(target(Some(b"not: [a kubeconfig"), Some("h:443")).unwrap().url, "https://h:443");
-        assert_eq!(target(None, Some(" ")), None);
-        let no_context = conf.replace("current-context: admin@tenant", "");
-        assert_eq!(target(Some(no_context.as_bytes()), None).unwrap().url, "https://10.0.0.1:6443");
-    }
 
     #[test]
     fn schema_words() {

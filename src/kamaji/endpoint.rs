@@ -1,0 +1,63 @@
+//! Where a tenant's API server is dialled: the URL users get in the
+//! admin kubeconfig, else the TCP's `status.controlPlaneEndpoint`. Shared
+//! by `status --tenant` (served certificate) and `rotate-ca` (live check).
+
+use serde::Serialize;
+
+use crate::certs::kubeconfig;
+
+/// Where the dialled URL came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EndpointFrom {
+    /// `server:` of `<tcp>-admin-kubeconfig`'s `admin.conf`: the URL users dial.
+    AdminKubeconfig,
+    /// The TCP's `status.controlPlaneEndpoint` (`host:port`), when there is no admin kubeconfig.
+    ControlPlaneEndpoint,
+}
+
+/// The URL to dial and the TLS server name to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub url: String,
+    pub tls_server_name: Option<String>,
+    pub from: EndpointFrom,
+}
+
+/// The admin kubeconfig's server (its current context, else its first
+/// cluster), else `https://<status.controlPlaneEndpoint>`.
+pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -> Option<Target> {
+    let from_kubeconfig = admin_conf.and_then(|bytes| kubeconfig::parse(bytes).ok()).and_then(|kc| {
+        let (server, sni) = match kubeconfig::for_context(&kc, None, None) {
+            Ok(c) => (c.server, c.tls_server_name),
+            Err(_) => kc.clusters.iter().find_map(|c| c.cluster.as_ref()).map(|c| (c.server.clone(), c.tls_server_name.clone()))?,
+        };
+        let url = server.filter(|s| !s.trim().is_empty())?;
+        Some(Target { url, tls_server_name: sni, from: EndpointFrom::AdminKubeconfig })
+    });
+    from_kubeconfig.or_else(|| {
+        let ep = control_plane_endpoint.map(str::trim).filter(|e| !e.is_empty())?;
+        let url = if ep.contains("://") { ep.to_owned() } else { format!("https://{ep}") };
+        Some(Target { url, tls_server_name: None, from: EndpointFrom::ControlPlaneEndpoint })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
+
+    #[test]
+    fn endpoint_from_admin_kubeconfig_else_control_plane_endpoint() {
+        let root = ca("kubernetes");
+        let conf = kubeconfig_yaml(&root.pem, &leaf_signed_by("admin", &root).pem);
+        let t = target(Some(conf.as_bytes()), Some("10.9.9.9:6443")).unwrap();
+        assert_eq!((t.url.as_str(), t.from), ("https://10.0.0.1:6443", EndpointFrom::AdminKubeconfig));
+        let t = target(None, Some("10.9.9.9:6443")).unwrap();
+        assert_eq!((t.url.as_str(), t.from), ("https://10.9.9.9:6443", EndpointFrom::ControlPlaneEndpoint));
+        assert_eq!(target(Some(b"not: [a kubeconfig"), Some("h:443")).unwrap().url, "https://h:443");
+        assert_eq!(target(None, Some(" ")), None);
+        let no_context = conf.replace("current-context: admin@tenant", "");
+        assert_eq!(target(Some(no_context.as_bytes()), None).unwrap().url, "https://10.0.0.1:6443");
+    }
+}
