@@ -2,6 +2,9 @@
 //! upper-case headers, three spaces between columns), JSON and YAML on
 //! stdout; progress on stderr only when it is a terminal.
 
+pub mod spill;
+
+use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use serde::Serialize;
@@ -32,13 +35,11 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// Renders to a string: tabs and newlines inside cells are replaced so
-    /// they cannot break the columns.
+    /// Renders to a string, cells cleaned by [`clean_cell`].
     pub fn render(&self) -> String {
         let mut tw = tabwriter::TabWriter::new(Vec::new()).padding(3);
-        let clean = |s: &str| s.replace(['\t', '\n', '\r'], " ");
         let mut write_row = |cells: &[String]| {
-            let line: Vec<String> = cells.iter().map(|c| clean(c)).collect();
+            let line: Vec<Cow<'_, str>> = cells.iter().map(|c| clean_cell(c)).collect();
             let _ = writeln!(tw, "{}", line.join("\t"));
         };
         write_row(&self.headers);
@@ -53,6 +54,37 @@ impl Table {
     /// Prints to stdout.
     pub fn print(&self) -> Result<()> {
         write_stdout(&self.render())
+    }
+}
+
+/// A table cell as it may reach a terminal: tabs and line breaks become
+/// spaces (they would break the columns); other control characters (an
+/// ESC sequence in a crafted certificate CN) and bidi overrides are shown
+/// escaped, like `\u{1b}`.
+pub fn clean_cell(cell: &str) -> Cow<'_, str> {
+    fn escaped(c: char) -> bool {
+        c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+    }
+    if !cell.chars().any(escaped) {
+        return Cow::Borrowed(cell);
+    }
+    let mut out = String::with_capacity(cell.len() + 8);
+    for c in cell.chars() {
+        match c {
+            '\t' | '\n' | '\r' => out.push(' '),
+            c if escaped(c) => out.extend(c.escape_unicode()),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Writes to stdout through a buffer; a closed pipe (`| head`) is not an error.
+pub fn with_stdout(write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) -> Result<()> {
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.map_err(Error::Io),
     }
 }
 
@@ -142,5 +174,17 @@ mod tests {
         t.push(vec!["a-long-name".into(), "ok".into()]);
         t.push(vec!["b".into(), "expired\tnow".into()]);
         assert_eq!(t.render(), "NAME          STATUS\na-long-name   ok\nb             expired now\n");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal_raw() {
+        assert!(matches!(clean_cell("plain é 日本"), Cow::Borrowed(_)));
+        assert_eq!(clean_cell("a\tb\nc\rd"), "a b c d");
+        assert_eq!(clean_cell("evil\u{1b}[2J\u{7}x"), "evil\\u{1b}[2J\\u{7}x");
+        assert_eq!(clean_cell("\u{9b}31m\u{7f}"), "\\u{9b}31m\\u{7f}", "C1 controls and DEL");
+        assert_eq!(clean_cell("abc\u{202e}fed"), "abc\\u{202e}fed", "bidi override");
+        let mut t = Table::new(["cn"]);
+        t.push(vec!["\u{1b}]0;title\u{7}".into()]);
+        assert!(!t.render().contains('\u{1b}'), "{:?}", t.render());
     }
 }

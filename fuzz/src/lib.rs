@@ -103,7 +103,7 @@ pub fn talos_secrets(data: &[u8]) {
 
 /// A Secret's data as `status` reads it: the first byte picks the key name
 /// (which decides how content is read), the rest is the value; rows are
-/// judged, collected and rendered as JSON and as a table.
+/// judged, collected and rendered as JSON, YAML and as tables.
 pub fn secret_data(data: &[u8]) {
     const KEYS: &[&str] = &["tls.crt", "ca.crt", "kubeconfig", "talosconfig", "value", "bundle.pem", "admin.conf", "tls.key"];
     let Some((first, value)) = data.split_first() else { return };
@@ -115,11 +115,13 @@ pub fn secret_data(data: &[u8]) {
     ex.secret_key(&base, "ca.crt", value);
     let verdicts = judge::within_document(&ex.items);
     let now = jiff::Timestamp::from_second(1_767_225_600).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    let mut col = Collector::new(now, jiff::SignedDuration::from_hours(24 * 30));
-    col.push_items(SourceKind::Secrets, "ns/s", &ex.items, verdicts);
-    let _ = render::render(&col, OutputFormat::Json, false);
-    let _ = render::render(&col, OutputFormat::Wide, false);
-    let _ = render::render(&col, OutputFormat::Table, true);
+    for (format, summary) in [(OutputFormat::Json, false), (OutputFormat::Yaml, false), (OutputFormat::Wide, false), (OutputFormat::Table, true)] {
+        let mut out = render::Output::new(format, summary);
+        let mut col = Collector::new(now, jiff::SignedDuration::from_hours(24 * 30), &mut out);
+        col.push_items(SourceKind::Secrets, "ns/s", &ex.items, verdicts.clone());
+        let tally = col.finish();
+        let _ = out.write_to(&tally, &mut std::io::sink());
+    }
 }
 
 /// A k3s CA bundle: the file description `k3s check` prints and the token

@@ -3,7 +3,9 @@
 //! worst status (0 ok, 3 expiring or pending-restart, 4 expired/invalid/
 //! not-yet-valid/mismatch or an unverified chain).
 //!
-//! Sources push rows into a [`row::Collector`]; [`render`] prints them.
+//! Sources push rows into a [`row::Collector`], which hands each to the
+//! [`render::Output`] of the chosen format as it is judged; the document
+//! is printed once every source has succeeded.
 
 pub mod item;
 pub mod judge;
@@ -25,7 +27,8 @@ pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
     let warn_within = parse_duration(&args.warn_within).map_err(|e| Error::Invalid(format!("--warn-within: {e}")))?;
     let server_timeout = server_timeout(&args.server_timeout)?;
     let sources = plan::sources(&args)?;
-    let mut col = Collector::new(Timestamp::now(), warn_within);
+    let mut output = render::Output::new(ctx.output(), args.summary);
+    let mut col = Collector::new(Timestamp::now(), warn_within, &mut output);
     for source in &sources {
         match source {
             SourceKind::Kubeconfig => sources::kubeconfig::collect(ctx, &mut col)?,
@@ -50,8 +53,9 @@ pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
             }
         }
     }
-    render::print(&col, ctx.output(), args.summary)?;
-    Ok(col.outcome())
+    let tally = col.finish();
+    output.print(&tally)?;
+    Ok(tally.outcome)
 }
 
 /// `--server-timeout`: a positive duration (`3s`, `500ms`).

@@ -9,7 +9,7 @@ use crate::status::row::{Collector, SourceKind};
 
 /// Each file on its own: a bundle is judged within itself, a kubeconfig's
 /// client certificate against its CA. An unreadable file is an error.
-pub fn collect(paths: &[PathBuf], col: &mut Collector) -> Result<()> {
+pub fn collect(paths: &[PathBuf], col: &mut Collector<'_>) -> Result<()> {
     for path in paths {
         let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
         let mut ex = Extractor::new();

@@ -11,7 +11,7 @@ use crate::status::item::{Extractor, Location};
 use crate::status::judge;
 use crate::status::row::{Collector, SourceKind};
 
-pub fn collect(dir: &Path, col: &mut Collector) -> Result<()> {
+pub fn collect(dir: &Path, col: &mut Collector<'_>) -> Result<()> {
     let files = crt_files(dir)?;
     let mut ex = Extractor::new();
     let mut spans = Vec::new();

@@ -16,7 +16,7 @@ pub fn context_certs(ctx: &Ctx) -> Result<ContextCerts> {
         .map_err(|reason| Error::Kubeconfig { path: ctx.kubeconfig_origin(), reason })
 }
 
-pub fn collect(ctx: &Ctx, col: &mut Collector) -> Result<()> {
+pub fn collect(ctx: &Ctx, col: &mut Collector<'_>) -> Result<()> {
     let certs = context_certs(ctx)?;
     let mut ex = Extractor::new();
     ex.kubeconfig_context(&Location::default(), &certs);

@@ -24,7 +24,7 @@ pub struct Options {
     pub tenant: Option<(String, String)>,
 }
 
-pub async fn collect(ctx: &Ctx, col: &mut Collector, opts: &Options) -> Result<()> {
+pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, opts: &Options) -> Result<()> {
     let client = ctx.client().await?;
     let api: Api<Secret> = if opts.all_namespaces { Api::all(client) } else { Api::namespaced(client, &ctx.namespace().await?) };
     let bar = output::progress(None, "reading secrets");

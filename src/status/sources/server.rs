@@ -17,7 +17,7 @@ use crate::status::judge;
 use crate::status::row::{Collector, SourceKind};
 
 /// `timeout` bounds connecting plus the TLS handshake (`--server-timeout`).
-pub async fn collect(ctx: &Ctx, col: &mut Collector, timeout: Duration) -> Result<()> {
+pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, timeout: Duration) -> Result<()> {
     let certs = super::kubeconfig::context_certs(ctx)?;
     let Some(server) = certs.server.clone() else {
         return Err(Error::Kubeconfig { path: ctx.kubeconfig_origin(), reason: format!("context {} has no server", certs.context) });
@@ -54,14 +54,17 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector, timeout: Duration) -> Resul
     } else {
         judge::against(&items, &roots)
     };
-    let start = col.rows.len();
-    col.push_items(SourceKind::Server, &server, &items, verdicts);
-    if let Some(leaf) = col.rows.get_mut(start)
-        && let Some(info) = &leaf.certificate
-        && !covers(&info.sans, &sni)
-    {
-        let remark = format!("SANs do not cover {sni}");
-        leaf.message = Some(leaf.message.take().map_or(remark.clone(), |m| format!("{m}; {remark}")));
+    for (index, (item, verdict)) in items.iter().zip(verdicts).enumerate() {
+        let mut row = col.item_row(SourceKind::Server, &server, item, verdict);
+        // The leaf (served first) must name the host clients ask for.
+        if index == 0
+            && let Some(info) = &row.certificate
+            && !covers(&info.sans, &sni)
+        {
+            let remark = format!("SANs do not cover {sni}");
+            row.message = Some(row.message.take().map_or(remark.clone(), |m| format!("{m}; {remark}")));
+        }
+        col.emit(row);
     }
     Ok(())
 }

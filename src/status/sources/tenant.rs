@@ -22,7 +22,7 @@ use super::secrets::{each_secret, items_of};
 use super::tenant_api;
 
 /// `timeout` bounds the handshake with the tenant API (`--server-timeout`).
-pub async fn collect(ctx: &Ctx, col: &mut Collector, name: &str, page_size: u32, timeout: Duration) -> Result<()> {
+pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, name: &str, page_size: u32, timeout: Duration) -> Result<()> {
     let client = ctx.client().await?;
     let namespace = ctx.namespace().await?;
     let tcp_obj = match tcp::api(client.clone(), &namespace).get_opt(name).await {
