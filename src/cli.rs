@@ -79,11 +79,14 @@ pub enum RotateMethod {
 /// Exit codes: 0 done (dry run: clean plan), 1 error or refusal (nothing
 /// changed when refused), 3 dry run whose real run would refuse.
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Examples:\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root --dry-run=false --restart-workers --write-kubeconfig demo.kubeconfig\n\nRe-running the same command after an interruption or a timeout continues the rotation.")]
+#[command(after_help = "Examples:\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root --dry-run=false --restart-workers --write-kubeconfig demo.kubeconfig\n  kubectl pki rotate-ca kubernetes-a kubernetes-b kubernetes-c -n tenant-root --dry-run=false --parallel 3\n\nRe-running the same command after an interruption or a timeout continues the rotation.")]
 pub struct RotateCaArgs {
-    /// The TenantControlPlane (Cozystack: kubernetes-<cluster>; the cluster name alone works too).
-    #[arg(value_name = "TENANT")]
-    pub tenant: String,
+    /// The TenantControlPlane(s) (Cozystack: kubernetes-<cluster>; the cluster name alone works too).
+    #[arg(value_name = "TENANT", required = true, num_args = 1..)]
+    pub tenants: Vec<String>,
+    /// Rotate up to N of the given tenants at once (one Kamaji restart serves those whose secrets changed before it).
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
     /// Print the plan only (default); --dry-run=false executes it.
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub dry_run: bool,

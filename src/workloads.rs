@@ -4,7 +4,7 @@
 //! a tenant's kubeconfig keeps the old CA until its pods restart.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
@@ -110,30 +110,51 @@ pub enum Poll<T> {
     Waiting(String),
 }
 
-/// Polls `step` every `every` until it is done or `timeout` passes; on
-/// timeout the error names `what` and the last thing still pending.
-/// `on_wait` sees each pending message (progress display).
-pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, every: Duration, mut on_wait: impl FnMut(&str), mut step: F) -> Result<T>
+/// Polls `step` until it is done or `timeout` passes; on timeout the error
+/// names `what` and the last thing still pending. `on_wait` sees each
+/// pending message (progress display).
+pub async fn poll<T, F, Fut>(what: &str, timeout: Duration, every: Duration, on_wait: impl FnMut(&str), step: F) -> Result<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>>>,
 {
-    let deadline = Instant::now() + timeout;
+    poll_timed(what, timeout, every, on_wait, step).await.map(|(v, _)| v)
+}
+
+/// [`poll`], also returning how long it waited: the time until the check
+/// that found it done began (the controllers' time, not the caller's).
+/// Checks start 250 ms apart and back off to `every`, so a fast
+/// controller is not waited for a whole `every`.
+pub async fn poll_timed<T, F, Fut>(what: &str, timeout: Duration, every: Duration, mut on_wait: impl FnMut(&str), mut step: F) -> Result<(T, Duration)>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Poll<T>>>,
+{
+    // tokio's clock: tests run it paused.
+    let started = tokio::time::Instant::now();
+    let deadline = started + timeout;
+    let mut pause = FIRST_PAUSE.min(every);
     loop {
+        let checking = started.elapsed();
         let pending = match step().await? {
-            Poll::Done(v) => return Ok(v),
+            Poll::Done(v) => return Ok((v, checking)),
             Poll::Waiting(msg) => msg,
         };
         on_wait(&pending);
-        if Instant::now() >= deadline {
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
             return Err(Error::Timeout {
                 after: crate::certs::status::human_duration(jiff::SignedDuration::try_from(timeout).unwrap_or_default()),
                 waiting_for: format!("{what}: {pending}"),
             });
         }
-        tokio::time::sleep(every.min(deadline.saturating_duration_since(Instant::now())).max(Duration::from_millis(50))).await;
+        tokio::time::sleep(pause.min(deadline.saturating_duration_since(now)).max(Duration::from_millis(50))).await;
+        pause = (pause * 2).min(every);
     }
 }
+
+/// The first pause between checks of [`poll_timed`].
+const FIRST_PAUSE: Duration = Duration::from_millis(250);
 
 #[cfg(test)]
 mod tests {
@@ -204,5 +225,28 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(v, 7);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn poll_timed_counts_the_wait_until_the_last_check_began() {
+        let mut n = 0;
+        let (v, waited) = poll_timed("x", Duration::from_secs(5), Duration::from_millis(400), |_| {}, || {
+            n += 1;
+            let done = n >= 3;
+            async move {
+                // The final check is slow: that is the caller's time, not a wait.
+                if done {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                }
+                Ok(if done { Poll::Done(n) } else { Poll::Waiting("not yet".into()) })
+            }
+        })
+        .await
+        .unwrap();
+        assert_eq!(v, 3);
+        // Paused clock: pauses of 250 ms then 400 ms (backed off to `every`), not the final 300 ms check.
+        assert_eq!(waited, Duration::from_millis(650));
+        let (_, waited) = poll_timed("x", Duration::from_secs(5), Duration::from_secs(1), |_| {}, || async { Ok(Poll::Done(())) }).await.unwrap();
+        assert_eq!(waited, Duration::ZERO, "done at once is no wait");
     }
 }

@@ -11,6 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -23,7 +24,8 @@ use super::backup::{self, data_hash};
 use super::inventory::{self, lease_name};
 use super::live::{self, LiveCheck, Next, Seen};
 use super::plan::{Inventory, Method, Options, Plan, SecretAction, SecretStep, WorkloadAction};
-use super::progress::{self, PhaseLine};
+use super::kamaji_restart::{KamajiRestarts, Restart};
+use super::progress::{Display, PhaseLine};
 use super::report::{PhaseStatus, Report, SecretResult, Verified};
 use super::state::{Phase, RunState, local_backup_path};
 use super::verify::{self, CaId};
@@ -42,6 +44,10 @@ pub struct Settings {
     pub backup_dir: PathBuf,
     pub write_kubeconfig: Option<PathBuf>,
     pub force_unlock: bool,
+    /// Where phase lines go (a batch names the tenant on each).
+    pub display: Display,
+    /// Shared by the runs of a batch: one Kamaji restart serves many.
+    pub kamaji: Arc<KamajiRestarts>,
 }
 
 /// `KUBECTL_PKI_FAULT_AFTER=<point>` ends the process right after that
@@ -58,10 +64,12 @@ fn fault(point: &str) {
 /// the recorded progress stays for the re-run.
 pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Settings, report: &mut Report) -> Result<()> {
     let started = Instant::now();
+    // From now until its rotate phase ends, a Kamaji restart of the batch waits for this run.
+    let rotating = s.kamaji.enter();
     let ns = plan.namespace.as_str();
     let lease = lease_name(&plan.tenant);
 
-    let line = progress::start(Phase::Lock, "checking permissions");
+    let line = s.display.start(Phase::Lock, "checking permissions");
     let needs = inventory::needs(plan, &s.opts);
     let missing = rbac::missing(client, &needs).await.map_err(Error::kube)?;
     if !missing.is_empty() {
@@ -99,9 +107,22 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
     let took = line.done(&format!("{} permission(s) granted; Lease {ns}/{lease} held", needs.len()));
     report.phase(Phase::Lock, PhaseStatus::Done, took, format!("{} permissions, lock held", needs.len()));
 
-    let mut run = Run { client: client.clone(), plan, inv, s, report, lock: &lock, previous };
+    let mut run = Run {
+        client: client.clone(),
+        plan,
+        inv,
+        s,
+        report,
+        lock: &lock,
+        previous,
+        waited: Duration::ZERO,
+        rotated_at: None,
+        rotating: Some(rotating),
+    };
     let result = run.phases().await;
-    report.seconds = (started.elapsed().as_secs_f64() * 10.0).round() / 10.0;
+    let waited = run.waited;
+    report.seconds = tenths(started.elapsed());
+    report.waited_seconds = tenths(waited);
     match result {
         Ok(()) => {
             report.result = "rotated";
@@ -115,7 +136,7 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
             Err(match err {
                 Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}; {hint}") },
                 other => {
-                    eprintln!("{hint}");
+                    s.display.println(&hint);
                     other
                 }
             })
@@ -131,6 +152,11 @@ struct Run<'a> {
     report: &'a mut Report,
     lock: &'a Lock,
     previous: Option<RunState>,
+    /// Time spent waiting for controllers (Kamaji, rollouts, workers, the tenant API).
+    waited: Duration,
+    /// When this run's rotate phase ended: a Kamaji restart must begin after it.
+    rotated_at: Option<tokio::time::Instant>,
+    rotating: Option<super::kamaji_restart::Rotating>,
 }
 
 impl Run<'_> {
@@ -168,7 +194,7 @@ impl Run<'_> {
 
     async fn phases(&mut self) -> Result<()> {
         self.lock.check()?;
-        let line = progress::start(Phase::Backup, "writing the backup");
+        let line = self.s.display.start(Phase::Backup, "writing the backup");
         let r = self.backup(&line).await;
         let (mut state, baseline) = match r {
             Ok(v) => {
@@ -185,7 +211,7 @@ impl Run<'_> {
         macro_rules! phase {
             ($phase:expr, $what:expr, $body:ident) => {{
                 self.lock.check()?;
-                let mut line = progress::start($phase, $what);
+                let mut line = self.s.display.start($phase, $what);
                 let r = self.$body(&mut state, &baseline, &mut line).await;
                 let shown = match &r {
                     Ok(d) => Ok(d.clone()),
@@ -297,14 +323,16 @@ impl Run<'_> {
             }
         }
         self.record(state, Phase::Rotate).await?;
+        self.rotated_at = Some(tokio::time::Instant::now());
+        self.rotating = None;
         let skipped = self.report.secrets.len() - changed;
         Ok(format!("{changed} secret(s) changed{}", if skipped > 0 { format!(", {skipped} already done") } else { String::new() }))
     }
 
-    async fn wait_new_ca(&self, old: &CaId, line: &mut PhaseLine) -> Result<(Vec<u8>, CaId)> {
+    async fn wait_new_ca(&mut self, old: &CaId, line: &mut PhaseLine) -> Result<(Vec<u8>, CaId)> {
         let api = self.secrets();
         let name = names::secret_name(&self.plan.tenant, names::CA);
-        let waited = workloads::poll(&format!("a new CA in {name}"), self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
+        let waited = workloads::poll_timed(&format!("a new CA in {name}"), self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
             let (api, name, old) = (api.clone(), name.clone(), old.clone());
             async move {
                 Ok(match api.get_opt(&name).await.map_err(Error::kube)? {
@@ -319,7 +347,7 @@ impl Run<'_> {
         })
         .await;
         // Only a timeout deserves the hint: it is the one way an ignored annotation shows.
-        waited.map_err(|e| match e {
+        waited.map(|(v, took)| self.waited_for(v, took)).map_err(|e| match e {
             Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}{}", self.annotate_hint()) },
             other => other,
         })
@@ -333,17 +361,37 @@ impl Run<'_> {
         }
     }
 
-    /// Phase 4: delete the controller pods; wait for new ones (new UIDs) Ready.
+    /// Phase 4: a restart of the Kamaji controller that began after this
+    /// run's change: its own, or one a parallel run began later ([`KamajiRestarts`]).
     async fn kamaji(&mut self, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<String> {
         if self.already_done(Phase::Kamaji) {
             return Ok("skipped: done by the interrupted run".into());
         }
+        let changed_at = self.rotated_at.unwrap_or_else(tokio::time::Instant::now);
+        let tenant = format!("{}/{}", self.plan.namespace, self.plan.tenant);
+        let others = self.s.kamaji.changing();
+        if others > 0 {
+            line.update(&format!("waiting for {others} other tenant(s) of this run to finish rotating: one Kamaji restart serves all"));
+        }
+        let shared = self.s.kamaji.clone();
+        let restart = shared.after(changed_at, &tenant, || self.restart_kamaji(line)).await?;
+        self.record(state, Phase::Kamaji).await?;
+        Ok(match restart {
+            Restart::Performed(detail) => detail,
+            Restart::Joined { by, detail } => {
+                self.report.kamaji_restart_joined = Some(by.clone());
+                format!("shared the restart done for {by}: {detail}")
+            }
+        })
+    }
+
+    /// Deletes the controller pods; waits for new ones (new UIDs) Ready.
+    async fn restart_kamaji(&mut self, line: &mut PhaseLine) -> Result<String> {
         let opts = &self.s.opts;
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &opts.kamaji_namespace);
         let params = ListParams::default().labels(&opts.kamaji_selector);
         let pods: Vec<Pod> = api.list(&params).await.map_err(Error::kube)?.items.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
         if pods.is_empty() {
-            self.record(state, Phase::Kamaji).await?;
             return Ok(format!("skipped: no pods match {} in {}", opts.kamaji_selector, opts.kamaji_namespace));
         }
         let mut old = BTreeSet::new();
@@ -356,7 +404,7 @@ impl Run<'_> {
         }
         let want = old.len();
         let what = format!("the Kamaji controller pods ({} in {}) to come back Ready", opts.kamaji_selector, opts.kamaji_namespace);
-        workloads::poll(&what, self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
+        let ((), took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
             let (api, params, old) = (api.clone(), params.clone(), old.clone());
             async move {
                 let pods = api.list(&params).await.map_err(Error::kube)?.items;
@@ -373,7 +421,7 @@ impl Run<'_> {
             }
         })
         .await?;
-        self.record(state, Phase::Kamaji).await?;
+        self.waited += took;
         Ok(format!("{want} pod(s) replaced and Ready"))
     }
 
@@ -388,7 +436,7 @@ impl Run<'_> {
         let what = format!("the tenant's secrets to be regenerated on the new CA (sha256 {})", ca_id.short());
         let ca_name = names::secret_name(&self.plan.tenant, names::CA);
         let old = state.old_ca.clone();
-        let (new_ca, verified) = workloads::poll(&what, self.s.timeout, Duration::from_secs(2), |m| line.update(m), || {
+        let ((new_ca, verified), took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(2), |m| line.update(m), || {
             let (api, checks, ca_name, old) = (api.clone(), checks.clone(), ca_name.clone(), old.clone());
             async move {
                 let Some(ca) = api.get_opt(&ca_name).await.map_err(Error::kube)? else {
@@ -418,6 +466,7 @@ impl Run<'_> {
             }
         })
         .await?;
+        self.waited += took;
         let certificates: usize = verified.iter().map(|v| v.certificates).sum();
         self.report.verified = verified;
         self.report.new_ca = Some(new_ca.clone());
@@ -463,7 +512,7 @@ impl Run<'_> {
         }
         let names: Vec<String> = self.plan.workloads.iter().map(|w| w.name.clone()).collect();
         let what = format!("the rollouts of {}", names.join(", "));
-        workloads::poll(&what, self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
+        let ((), took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
             let (api, names) = (api.clone(), names.clone());
             async move {
                 let mut pending = Vec::new();
@@ -479,6 +528,7 @@ impl Run<'_> {
             }
         })
         .await?;
+        self.waited += took;
         self.record(state, Phase::Workloads).await?;
         Ok(format!("{} restarted, {} rollout(s) complete", self.report.workloads_restarted.len(), names.len()))
     }
@@ -508,7 +558,7 @@ impl Run<'_> {
         let want = original.len();
         let hint = if opts.restart_workers { "" } else { " (nothing replaces them on its own on Cozystack v1.x: re-run with --restart-workers)" };
         let what = format!("the worker pods ({}) to be replaced and Ready{hint}", opts.worker_selector);
-        let rows = workloads::poll(&what, self.s.timeout, Duration::from_secs(2), |m| line.update(m), || {
+        let (rows, took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(2), |m| line.update(m), || {
             let (api, params, original) = (api.clone(), params.clone(), original.clone());
             async move {
                 let pods = api.list(&params).await.map_err(Error::kube)?.items;
@@ -522,6 +572,7 @@ impl Run<'_> {
             }
         })
         .await?;
+        self.waited += took;
         let n = rows.len();
         self.report.workers = rows;
         self.record(state, Phase::Workers).await?;
@@ -573,6 +624,7 @@ impl Run<'_> {
                 Next::Done(verdict, reason) => break (verdict, reason),
             }
         };
+        self.waited += started.elapsed();
         match verdict {
             live::Verdict::Failed => {
                 let err = Error::Timeout {
@@ -595,11 +647,21 @@ impl Run<'_> {
         }
     }
 
+    fn waited_for<T>(&mut self, value: T, took: Duration) -> T {
+        self.waited += took;
+        value
+    }
+
     /// The last phase is over: the run is complete (a re-run starts a new rotation).
     async fn complete(&self, state: &mut RunState) -> Result<()> {
         state.completed_at = Some(Timestamp::now());
         self.record(state, Phase::LiveCheck).await
     }
+}
+
+/// Seconds with one decimal, as the report shows them.
+fn tenths(d: Duration) -> f64 {
+    (d.as_secs_f64() * 10.0).round() / 10.0
 }
 
 /// One TLS handshake attempt at most this long (less when the timeout is near).

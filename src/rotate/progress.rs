@@ -1,10 +1,12 @@
 //! One line per phase on stderr: a spinner with the elapsed time on a
 //! terminal, plain lines otherwise (logs, CI), so the run can be followed
-//! and a stuck wait says what it is waiting for.
+//! and a stuck wait says what it is waiting for. Several tenants rotated at
+//! once share one [`Display`]: each line names its tenant, and on a
+//! terminal the spinners stack instead of overwriting each other.
 
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::state::Phase;
 use crate::output::stderr_is_tty;
@@ -12,30 +14,76 @@ use crate::output::stderr_is_tty;
 /// How often a plain (non-terminal) line repeats an unchanged wait.
 const PLAIN_EVERY: Duration = Duration::from_secs(15);
 
+/// Where phase lines go: stderr, spinners only on a terminal.
+#[derive(Clone, Default)]
+pub struct Display {
+    /// Set for a batch on a terminal: the spinners of every tenant.
+    multi: Option<MultiProgress>,
+    /// `namespace/tenant` in a batch; empty for a single tenant.
+    tenant: String,
+}
+
+impl Display {
+    /// The display of one tenant of a batch (`multi` shared by the batch).
+    pub fn for_tenant(multi: Option<MultiProgress>, tenant: &str) -> Self {
+        Display { multi, tenant: tenant.to_string() }
+    }
+
+    /// A shared spinner area when stderr is a terminal.
+    pub fn batch_area() -> Option<MultiProgress> {
+        stderr_is_tty().then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()))
+    }
+
+    /// A line that stays, above any spinner.
+    pub fn println(&self, line: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(line);
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    pub fn start(&self, phase: Phase, what: &str) -> PhaseLine {
+        let mut label = format!("[{}/{}] {}", phase.number(), Phase::ALL.len(), phase.name());
+        if !self.tenant.is_empty() {
+            label = format!("{} {label}", self.tenant);
+        }
+        let bar = stderr_is_tty().then(|| {
+            let bar = ProgressBar::new_spinner();
+            let bar = match &self.multi {
+                Some(m) => m.add(bar),
+                None => {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                    bar
+                }
+            };
+            if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {wide_msg} ({elapsed})") {
+                bar.set_style(style);
+            }
+            bar.set_prefix(label.clone());
+            bar.set_message(what.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        if bar.is_none() {
+            eprintln!("{label}: {what}");
+        }
+        PhaseLine { label, started: Instant::now(), bar, last_plain: None, display: self.clone() }
+    }
+}
+
+/// A single tenant's display (no prefix, its own spinner).
+pub fn start(phase: Phase, what: &str) -> PhaseLine {
+    Display::default().start(phase, what)
+}
+
 pub struct PhaseLine {
     label: String,
     started: Instant,
     bar: Option<ProgressBar>,
     last_plain: Option<(Instant, String)>,
-}
-
-pub fn start(phase: Phase, what: &str) -> PhaseLine {
-    let label = format!("[{}/{}] {}", phase.number(), Phase::ALL.len(), phase.name());
-    let bar = stderr_is_tty().then(|| {
-        let bar = ProgressBar::new_spinner();
-        bar.set_draw_target(ProgressDrawTarget::stderr());
-        if let Ok(style) = ProgressStyle::with_template("{spinner} {prefix}: {wide_msg} ({elapsed})") {
-            bar.set_style(style);
-        }
-        bar.set_prefix(label.clone());
-        bar.set_message(what.to_string());
-        bar.enable_steady_tick(Duration::from_millis(120));
-        bar
-    });
-    if bar.is_none() {
-        eprintln!("{label}: {what}");
-    }
-    PhaseLine { label, started: Instant::now(), bar, last_plain: None }
+    display: Display,
 }
 
 impl PhaseLine {
@@ -59,9 +107,10 @@ impl PhaseLine {
 
     /// A line that stays (a path, a decision) printed above the spinner.
     pub fn note(&self, msg: &str) {
+        let indent = if self.display.tenant.is_empty() { "  ".to_string() } else { format!("  {}: ", self.display.tenant) };
         match &self.bar {
-            Some(bar) => bar.println(format!("  {msg}")),
-            None => eprintln!("  {msg}"),
+            Some(bar) => bar.println(format!("{indent}{msg}")),
+            None => eprintln!("{indent}{msg}"),
         }
     }
 
@@ -73,9 +122,12 @@ impl PhaseLine {
         let took = self.started.elapsed();
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
+            if let Some(m) = &self.display.multi {
+                m.remove(bar);
+            }
         }
         let sep = if detail.is_empty() { "" } else { ": " };
-        eprintln!("{mark} {}: {word}{sep}{detail} ({:.1}s)", self.label, took.as_secs_f64());
+        self.display.println(&format!("{mark} {}: {word}{sep}{detail} ({:.1}s)", self.label, took.as_secs_f64()));
         took
     }
 

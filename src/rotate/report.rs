@@ -65,6 +65,9 @@ pub struct Report {
     pub secrets: Vec<SecretResult>,
     pub verified: Vec<Verified>,
     pub kamaji_pods_deleted: Vec<String>,
+    /// The tenant whose Kamaji restart this run shared (a batch restarts
+    /// the controller once for every tenant whose secrets changed before).
+    pub kamaji_restart_joined: Option<String>,
     pub workloads_restarted: Vec<String>,
     pub workers_deleted: Vec<String>,
     pub workers: Vec<PodRow>,
@@ -73,6 +76,9 @@ pub struct Report {
     /// `failed` or `skipped` with a reason; `null` when not reached.
     pub live_check: Option<LiveCheck>,
     pub seconds: f64,
+    /// Of `seconds`, the time spent waiting for controllers (Kamaji, the
+    /// rollouts, the workers, the tenant API); the rest is rotate-ca's own.
+    pub waited_seconds: f64,
 }
 
 impl Report {
@@ -94,12 +100,14 @@ impl Report {
             secrets: Vec::new(),
             verified: Vec::new(),
             kamaji_pods_deleted: Vec::new(),
+            kamaji_restart_joined: None,
             workloads_restarted: Vec::new(),
             workers_deleted: Vec::new(),
             workers: Vec::new(),
             kubeconfig_written: None,
             live_check: None,
             seconds: 0.0,
+            waited_seconds: 0.0,
         }
     }
 

@@ -1,0 +1,163 @@
+//! Several tenants in one `rotate-ca`: every tenant is planned and checked
+//! (permissions, blockers, locks) before the first write, so a typo or a
+//! locked tenant refuses the whole batch with nothing changed. Then up to
+//! `--parallel` rotations run at once, each with its own Lease, backup and
+//! report; after a failure no further tenant starts (a broken Kamaji would
+//! break every one of them), and the error names the tenants left to re-run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use super::kamaji_restart::KamajiRestarts;
+use super::progress::Display;
+use super::report::Report;
+use super::{Common, Prepared, dry_run as plan_one, execute};
+use crate::cli::OutputFormat;
+use crate::error::{Error, Outcome, Result};
+use crate::output::{self, Table};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct List<'a> {
+    kind: &'static str,
+    items: &'a [Report],
+}
+
+fn print_list(reports: &[Report], format: OutputFormat) -> Result<bool> {
+    let list = List { kind: "RotateCaReportList", items: reports };
+    match format {
+        OutputFormat::Json => output::print_json(&list)?,
+        OutputFormat::Yaml => output::print_yaml(&list)?,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Every tenant's plan; exit 3 when any real run would refuse.
+pub async fn dry_run(client: &kube::Client, prepared: &[Prepared], common: &Common, format: OutputFormat) -> Result<Outcome> {
+    let mut reports = Vec::new();
+    let mut texts = Vec::new();
+    let mut refused = Vec::new();
+    for p in prepared {
+        let dry = plan_one(client, p, common).await?;
+        if !dry.clean {
+            refused.push(p.tenant.clone());
+        }
+        reports.push(dry.report);
+        texts.push(dry.text);
+    }
+    if !print_list(&reports, format)? {
+        let mut text = texts.join("\n");
+        text.push_str(&format!(
+            "\n{} tenant(s), up to {} at a time{}.\n",
+            prepared.len(),
+            common.parallel.min(prepared.len()),
+            if refused.is_empty() { String::new() } else { format!("; the real run would refuse: {}", refused.join(", ")) }
+        ));
+        output::write_stdout(&text)?;
+    }
+    Ok(if refused.is_empty() { Outcome::Ok } else { Outcome::Warning })
+}
+
+/// The real run of every tenant.
+pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common, format: OutputFormat) -> Result<Outcome> {
+    preflight(client, &prepared, common).await?;
+    let multi = Display::batch_area();
+    let kamaji = Arc::new(KamajiRestarts::default());
+    let stop = AtomicBool::new(false);
+    eprintln!(
+        "Rotating the CA of {} tenants in {}, up to {} at a time, timeout {} per wait.",
+        prepared.len(),
+        common.namespace,
+        common.parallel.min(prepared.len()),
+        common.timeout_text
+    );
+    let runs = prepared.iter().enumerate().map(|(i, p)| {
+        let display = Display::for_tenant(multi.clone(), &format!("{}/{}", common.namespace, p.tenant));
+        let settings = p.settings(common, display, kamaji.clone());
+        let stop = &stop;
+        async move {
+            let mut report = Report::new(p.plan.clone(), false, p.lease());
+            if stop.load(Ordering::SeqCst) {
+                report.result = "not-started";
+                report.error = Some("not started: an earlier tenant of the batch failed".into());
+                return (i, report, false);
+            }
+            let result = execute::execute(client, &p.inv, &p.plan, &settings, &mut report).await;
+            if let Err(e) = &result {
+                stop.store(true, Ordering::SeqCst);
+                report.error.get_or_insert_with(|| e.to_string());
+            }
+            (i, report, result.is_ok())
+        }
+    });
+    let mut done: Vec<(usize, Report, bool)> = futures::stream::iter(runs).buffer_unordered(common.parallel).collect().await;
+    done.sort_by_key(|(i, _, _)| *i);
+    let reports: Vec<Report> = done.iter().map(|(_, r, _)| r.clone()).collect();
+    if !print_list(&reports, format)? {
+        output::write_stdout(&summary(&reports))?;
+    }
+    let left: Vec<&str> = done.iter().filter(|(_, _, ok)| !ok).map(|(_, r, _)| r.plan.tenant.as_str()).collect();
+    if left.is_empty() {
+        return Ok(Outcome::Ok);
+    }
+    Err(Error::Invalid(format!(
+        "{} of {} tenant(s) not rotated ({}); re-run the same command with only: {}",
+        left.len(),
+        done.len(),
+        done.iter().filter(|(_, _, ok)| !ok).map(|(_, r, _)| format!("{}: {}", r.plan.tenant, r.result)).collect::<Vec<_>>().join(", "),
+        left.join(" ")
+    )))
+}
+
+/// Refuses the whole batch, before any write, when one tenant would refuse.
+async fn preflight(client: &kube::Client, prepared: &[Prepared], common: &Common) -> Result<()> {
+    let mut problems = Vec::new();
+    for p in prepared {
+        let dry = plan_one(client, p, common).await?;
+        if dry.clean {
+            continue;
+        }
+        let mut why: Vec<String> = p.plan.blockers.clone();
+        if !dry.report.missing_permissions.is_empty() {
+            why.push(format!("{} permission(s) missing: {}", dry.report.missing_permissions.len(), dry.report.missing_permissions.join("; ")));
+        }
+        if why.is_empty() && !common.force_unlock {
+            why.push(format!("Lease {} is held by another run", p.lease()));
+        }
+        if !why.is_empty() {
+            problems.push(format!("{}: {}", p.tenant, why.join("; ")));
+        }
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Invalid(format!("refusing to rotate {} tenant(s), nothing was changed: {}", prepared.len(), problems.join(" | "))))
+}
+
+/// The batch as a table on stdout: one row per tenant.
+fn summary(reports: &[Report]) -> String {
+    let mut t = Table::new(["tenant", "result", "time", "waited", "new ca", "live check", "backup"]);
+    for r in reports {
+        t.push(vec![
+            format!("{}/{}", r.plan.namespace, r.plan.tenant),
+            r.result.to_string(),
+            format!("{:.1}s", r.seconds),
+            format!("{:.1}s", r.waited_seconds),
+            r.new_ca.as_ref().map_or_else(|| "-".into(), |c| c.short().to_string()),
+            r.live_check.as_ref().map_or_else(|| "-".into(), |l| l.verdict.word().to_string()),
+            r.backup.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let mut text = t.render();
+    if reports.iter().any(|r| r.backup.is_some()) {
+        text.push_str("The backups hold the OLD private keys: keep them safe, delete them when no longer needed.\n");
+    }
+    for r in reports.iter().filter(|r| r.error.is_some()) {
+        text.push_str(&format!("{}: {}\n", r.plan.tenant, r.error.as_deref().unwrap_or_default()));
+    }
+    text
+}
