@@ -10,8 +10,10 @@
 //!
 //! Each is run `--runs` times (the pipeline `--pipeline-runs`; `--skip-pipeline`: not at all), interleaved; the table shows the median wall
 //! time and the peak RSS (`ru_maxrss` from `wait4`, i.e. the largest single
-//! process of a pipeline). `cargo xtask bench down` stops the control plane.
+//! process of a pipeline). Then the rotation benchmark ([`rotate`]; alone:
+//! `cargo xtask bench rotate`). `cargo xtask bench down` stops the control plane.
 
+mod rotate;
 mod seed;
 
 use std::path::{Path, PathBuf};
@@ -46,11 +48,16 @@ struct Options {
     runs: usize,
     /// The pipeline takes minutes at 10,000 secrets: fewer runs by default.
     pipeline_runs: usize,
+    /// Tenants of the rotation benchmark (0: no rotation benchmark).
+    rotate_tenants: usize,
+    rotate_runs: usize,
+    /// `bench rotate`: the rotation benchmark only.
+    rotate_only: bool,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
-        let mut opts = Options { sizes: vec![1000, 10000], runs: 5, pipeline_runs: 1 };
+        let mut opts = Options { sizes: vec![1000, 10000], runs: 5, pipeline_runs: 1, rotate_tenants: 10, rotate_runs: 3, rotate_only: false };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
@@ -63,12 +70,18 @@ impl Options {
                 }
                 "--runs" => opts.runs = value()?.parse().context("--runs: not a number")?,
                 "--pipeline-runs" => opts.pipeline_runs = value()?.parse().context("--pipeline-runs: not a number")?,
+                "--rotate-tenants" => opts.rotate_tenants = value()?.parse().context("--rotate-tenants: not a number")?,
+                "--rotate-runs" => opts.rotate_runs = value()?.parse().context("--rotate-runs: not a number")?,
+                "rotate" => opts.rotate_only = true,
                 // Minutes at 10,000 secrets; 0 runs leave it out of the report.
                 "--skip-pipeline" => opts.pipeline_runs = 0,
-                other => bail!("bench: unknown argument {other:?}; usage: cargo xtask bench [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] | down"),
+                other => bail!(
+                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] | down"
+                ),
             }
         }
-        ensure!(opts.runs > 0, "--runs must be at least 1");
+        ensure!(opts.runs > 0 && opts.rotate_runs > 0, "--runs and --rotate-runs must be at least 1");
+        ensure!(!opts.rotate_only || opts.rotate_tenants >= 2, "bench rotate needs --rotate-tenants of at least 2");
         opts.sizes.sort_unstable();
         opts.sizes.dedup();
         Ok(opts)
@@ -114,6 +127,13 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::write(&script, PIPELINE_PY)?;
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    if opts.rotate_only {
+        let results = rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs })?;
+        let report = format!("Machine: {}; load average {}.\n{}", machine(), loadavg(), rotate::render(&results));
+        std::fs::write(out_dir.join("rotate.md"), &report)?;
+        println!("{report}");
+        return Ok(());
+    }
     let client = rt.block_on(e2e::controlplane::client_for(&kubeconfig))?;
     let kc = kubeconfig.display().to_string();
     let mut results = Vec::new();
@@ -184,8 +204,17 @@ pub fn run(args: &[String]) -> Result<()> {
         c
     })?);
 
+    let rotation = if opts.rotate_tenants >= 2 {
+        eprintln!("bench: rotation ({} tenants)", opts.rotate_tenants);
+        Some(rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs })?)
+    } else {
+        None
+    };
     let load = (load_before, loadavg());
-    let report = render(&results, help_direct, help_kubectl, &opts, load);
+    let mut report = render(&results, help_direct, help_kubectl, &opts, load);
+    if let Some(r) = &rotation {
+        report.push_str(&rotate::render(r));
+    }
     let file = out_dir.join("results.md");
     std::fs::write(&file, &report)?;
     println!("{report}");
