@@ -68,6 +68,23 @@ fn rotate_ca_needs_a_tenant_and_valid_flags() {
 }
 
 #[test]
+fn several_tenants_refuse_the_one_tenant_flags_and_a_bad_parallel() {
+    for flag in [["--write-kubeconfig", "k.conf"], ["--worker-selector", "app=w"]] {
+        let out = pki().args(["rotate-ca", "a", "b"]).args(flag).assert().code(1).get_output().clone();
+        let err = one_line_error(&out);
+        assert!(err.contains(flag[0]) && err.contains("one tenant"), "{err}");
+    }
+    for bad in ["0", "many", "65"] {
+        pki().args(["rotate-ca", "a", "b", "--parallel", bad]).assert().code(2).stderr(predicate::str::contains("--parallel"));
+    }
+    // The same tenant twice is one tenant: the flags of a single rotation stay allowed.
+    let out = pki().args(["rotate-ca", "a", "a", "--write-kubeconfig", "k.conf", "-n", "x"]).assert().code(1).get_output().clone();
+    assert!(one_line_error(&out).contains("/nonexistent/kubeconfig"));
+    let help = String::from_utf8(pki().args(["rotate-ca", "--help"]).assert().success().get_output().stdout.clone()).unwrap();
+    assert!(help.contains("--parallel") && help.contains("<TENANT>..."), "{help}");
+}
+
+#[test]
 fn rotate_ca_without_a_cluster_fails_with_one_line() {
     let out = pki().args(["rotate-ca", "t", "-n", "x"]).assert().code(1).get_output().clone();
     assert!(one_line_error(&out).contains("/nonexistent/kubeconfig"));

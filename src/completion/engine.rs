@@ -249,7 +249,8 @@ fn values_of(arg: &Arg, cursor: &str) -> Want {
     let source = match arg.get_id().as_str() {
         "context" => Some(Dynamic::Contexts),
         "namespace" => Some(Dynamic::Namespaces),
-        "tenant" => Some(Dynamic::Tenants),
+        // `status --tenant`, `rotate-ca TENANT...`.
+        "tenant" | "tenants" => Some(Dynamic::Tenants),
         _ => None,
     };
     if let Some(source) = source {
@@ -423,6 +424,9 @@ mod tests {
         assert_eq!(given.get("namespace"), Some("foo"));
         assert!(matches!(want(&["status", "-n", "ku"]), Want::Dynamic { source: Dynamic::Namespaces, .. }));
         assert!(matches!(want(&["status", "--tenant="]), Want::Dynamic { source: Dynamic::Tenants, .. }));
+        // rotate-ca takes several tenants: the second one is completed too.
+        assert!(matches!(want(&["rotate-ca", "ku"]), Want::Dynamic { source: Dynamic::Tenants, .. }));
+        assert!(matches!(want(&["rotate-ca", "kubernetes-a", "ku"]), Want::Dynamic { source: Dynamic::Tenants, .. }));
     }
 
     #[test]
