@@ -48,6 +48,9 @@ pub enum Error {
     Timeout { after: String, waiting_for: String },
     #[error("missing permissions: {0}")]
     Forbidden(String),
+    /// SIGINT or SIGTERM, after the cleanup it allowed (exit 130).
+    #[error("interrupted: {0}")]
+    Interrupted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -101,7 +104,11 @@ pub fn flatten(err: &dyn std::error::Error) -> String {
 /// Prints the one-line error and returns the error exit code.
 pub fn report(err: &Error) -> ExitCode {
     eprintln!("error: {}", flatten(err));
-    ExitCode::from(ERROR_EXIT)
+    match err {
+        // A shell's convention for Ctrl-C (128 + SIGINT).
+        Error::Interrupted(_) => ExitCode::from(130),
+        _ => ExitCode::from(ERROR_EXIT),
+    }
 }
 
 #[cfg(test)]

@@ -119,7 +119,12 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
         rotated_at: None,
         rotating: Some(rotating),
     };
-    let result = run.phases().await;
+    // Ctrl-C or SIGTERM ends the phase at its next step, like a crash would,
+    // but the Lease is released and the resume hint printed.
+    let result = tokio::select! {
+        r = run.phases() => r,
+        signal = interrupted() => Err(Error::Interrupted(format!("{signal} during the rotation"))),
+    };
     let waited = run.waited;
     report.seconds = tenths(started.elapsed());
     report.waited_seconds = tenths(waited);
@@ -135,6 +140,7 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
             report.resume_hint = Some(hint.clone());
             Err(match err {
                 Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}; {hint}") },
+                Error::Interrupted(what) => Error::Interrupted(format!("{what}; the Lease was released; {hint}")),
                 other => {
                     s.display.println(&hint);
                     other
@@ -656,6 +662,19 @@ impl Run<'_> {
     async fn complete(&self, state: &mut RunState) -> Result<()> {
         state.completed_at = Some(Timestamp::now());
         self.record(state, Phase::LiveCheck).await
+    }
+}
+
+/// Resolves on the first SIGINT or SIGTERM (named); pending forever when
+/// the handlers cannot be installed, so the run goes on as before.
+async fn interrupted() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => "SIGINT",
+        _ = term.recv() => "SIGTERM",
     }
 }
 
