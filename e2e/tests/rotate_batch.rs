@@ -35,17 +35,19 @@ struct Batch {
     _standin: AbortOnDrop,
 }
 
-/// Three Ready tenants in one namespace, one Kamaji controller Deployment, no tenant API.
-async fn batch(prefix: &str) -> Batch {
+/// Three Ready tenants in one namespace, one Kamaji controller Deployment (image tag
+/// `version`, played by the stand-in), no tenant API.
+async fn batch(prefix: &str, version: &str) -> Batch {
     let cp = ControlPlane::shared();
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
     kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version("26.3.5-edge").in_namespace(&ns)));
+    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
     let kamaji_ns = format!("{ns}-kamaji");
     for release in TENANTS {
         let seed = SeedOptions {
             kamaji_namespace: kamaji_ns.clone(),
+            kamaji_version: version.into(),
             endpoint: Some(e2e::TenantApi::endpoint(e2e::process::free_port().expect("free port"))),
             workers: 1,
             other_tenant: false,
@@ -171,7 +173,7 @@ fn signed_by(leaf_pem: &[u8], ca_pem: &[u8]) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_tenants_rotate_in_parallel_with_one_kamaji_restart() {
-    let b = batch("rotate-batch").await;
+    let b = batch("rotate-batch", "26.3.5-edge").await;
     let mut old_cas = BTreeMap::new();
     for t in TENANTS {
         old_cas.insert(t, b.value(t, CA, "ca.crt").await);
@@ -225,7 +227,7 @@ async fn three_tenants_rotate_in_parallel_with_one_kamaji_restart() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_with_a_missing_tenant_or_a_locked_one_changes_nothing() {
-    let b = batch("rotate-batch-refuse").await;
+    let b = batch("rotate-batch-refuse", "26.3.5-edge").await;
     let before = b.settled_snapshot().await;
     let (code, stdout, stderr) = b.pki(&["rotate-ca", TENANTS[0], "kubernetes-nope", "--dry-run=false", "--parallel", "2"]).await;
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");
@@ -260,4 +262,27 @@ async fn a_batch_with_a_missing_tenant_or_a_locked_one_changes_nothing() {
 fn assert_unchanged(before: &BTreeMap<String, String>, after: &BTreeMap<String, String>, what: &str) {
     let changed: Vec<&String> = after.keys().chain(before.keys()).filter(|k| after.get(*k) != before.get(*k)).collect();
     assert!(changed.is_empty(), "{what} changed {changed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_failure_no_further_tenant_starts() {
+    // Kamaji edge-25.4.1 ignores the rotate annotation that the version override makes the
+    // tool use: the first tenant times out waiting for its new CA.
+    let b = batch("rotate-batch-stop", "edge-25.4.1").await;
+    let untouched = secret_name(TENANTS[1], CA);
+    let before = Api::<Secret>::namespaced(b.client.clone(), &b.ns).get(&untouched).await.unwrap().resource_version();
+    let mut args = vec!["rotate-ca"];
+    args.extend(TENANTS);
+    args.extend(["--dry-run=false", "--parallel", "1", "--method", "annotate", "--kamaji-version", "26.3.5-edge", "--timeout", "5s", "-o", "json"]);
+    let (code, stdout, stderr) = b.pki(&args).await;
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let list: Value = serde_json::from_str(&stdout).expect("the reports are printed on failure too");
+    let results: Vec<&str> = list["items"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
+    assert_eq!(results, ["failed", "not-started", "not-started"], "{stdout}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error.contains("3 of 3 tenant(s) not rotated"), "{error}");
+    assert!(error.contains(&format!("re-run the same command with only: {}", TENANTS.join(" "))), "{error}");
+    let after = Api::<Secret>::namespaced(b.client.clone(), &b.ns).get(&untouched).await.unwrap().resource_version();
+    assert_eq!(before, after, "a tenant that was not started was changed");
+    assert_eq!(b.backups().len(), 1, "only the first tenant was backed up: {:?}", b.backups());
 }
