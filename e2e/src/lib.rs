@@ -8,6 +8,7 @@ pub mod cozystack;
 pub mod kamaji;
 pub mod krew;
 pub mod pki;
+pub mod pods;
 pub mod process;
 pub mod providers;
 pub mod tenant_api;
@@ -15,7 +16,7 @@ pub mod tenant_api;
 use std::path::PathBuf;
 use std::sync::Once;
 
-pub use controlplane::{ApiServer, ApiServerOptions, ControlPlane, TestNamespace, start_apiserver};
+pub use controlplane::{ApiServer, ApiServerOptions, ControlPlane, Host, TestNamespace, start_apiserver, start_apiserver_on};
 pub use pki::Pki;
 pub use tenant_api::{TenantApi, TenantApiOptions};
 

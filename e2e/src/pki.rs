@@ -155,3 +155,17 @@ pub fn kubeconfig(server: &str, ca_pem: &str, cert_pem: &str, key_pem: &str, con
         b64(key_pem)
     )
 }
+
+/// The DER of the first PEM block of `pem` (test assertions: panics on garbage).
+pub fn cert_der(pem: &[u8]) -> Vec<u8> {
+    x509_parser::pem::Pem::iter_from_buffer(pem).next().expect("a PEM block").expect("valid PEM").contents
+}
+
+/// Whether the first certificate of `leaf_pem` verifies with the key of the first of
+/// `ca_pem`: the tests' own check, independent of kubectl-pki's code.
+pub fn signed_by(leaf_pem: &[u8], ca_pem: &[u8]) -> bool {
+    let (leaf, ca) = (cert_der(leaf_pem), cert_der(ca_pem));
+    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).expect("a certificate");
+    let (_, ca) = x509_parser::parse_x509_certificate(&ca).expect("a CA certificate");
+    leaf.verify_signature(Some(ca.public_key())).is_ok()
+}

@@ -15,8 +15,7 @@ use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
 use e2e::kamaji::names::*;
 use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
-use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Pod, Secret};
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use kube::Client;
 use faults_relay::KillingRelay;
@@ -27,19 +26,12 @@ const RELEASE: &str = "kubernetes-demo";
 /// The exit code of an injected fault.
 const FAULT_EXIT: i32 = 86;
 
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 struct Fixture {
     client: Client,
     tenant: Tenant,
     secrets: Api<Secret>,
     dir: tempfile::TempDir,
-    _standin: AbortOnDrop,
+    _standin: e2e::kamaji::StandinTask,
 }
 
 async fn fixture(prefix: &str, version: &str) -> Fixture {
@@ -47,7 +39,7 @@ async fn fixture(prefix: &str, version: &str) -> Fixture {
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
     kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
+    let standin = Standin::start(client.clone(), StandinOptions::for_version(version).in_namespace(&ns));
     let seed = SeedOptions { kamaji_namespace: format!("{ns}-kamaji"), kamaji_version: version.into(), ..SeedOptions::default() };
     let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
     wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
@@ -58,8 +50,9 @@ async fn fixture(prefix: &str, version: &str) -> Fixture {
         dir: tempfile::tempdir().expect("tempdir"),
         _standin: standin,
     };
-    f.wait_settled(&f.tenant.namespace.clone()).await;
-    f.wait_settled(&f.tenant.kamaji_namespace.clone()).await;
+    for ns in [&f.tenant.namespace, &f.tenant.kamaji_namespace] {
+        e2e::pods::settle(&f.client, ns, WAIT).await.expect("settled");
+    }
     f
 }
 
@@ -142,34 +135,6 @@ impl Fixture {
         }
     }
 
-    /// Every Deployment rolled out and every pod Ready, none terminating.
-    async fn wait_settled(&self, ns: &str) {
-        let deployments = Api::<Deployment>::namespaced(self.client.clone(), ns);
-        let pods = Api::<Pod>::namespaced(self.client.clone(), ns);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let ds = deployments.list(&ListParams::default()).await.unwrap().items;
-            let settled = |d: &Deployment| {
-                let want = d.spec.replicas.unwrap_or(1);
-                d.status.as_ref().is_some_and(|s| {
-                    s.observed_generation >= d.metadata.generation
-                        && s.updated_replicas == Some(want)
-                        && s.available_replicas == Some(want)
-                        && s.replicas == Some(want)
-                })
-            };
-            let ready = |p: &Pod| {
-                p.metadata.deletion_timestamp.is_none()
-                    && p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            };
-            let ps = pods.list(&ListParams::default()).await.unwrap().items;
-            if !ds.is_empty() && ds.iter().all(settled) && ps.iter().all(ready) {
-                return;
-            }
-            assert!(Instant::now() < deadline, "Deployments in {ns} not settled");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
 }
 
 /// Names of the secrets in a backup file (a `v1` List).
@@ -177,27 +142,14 @@ fn backed_up_names(backup: &[u8]) -> BTreeSet<String> {
     let doc: Value = serde_saphyr::from_slice(backup).expect("the backup parses as YAML");
     let items = doc["items"].as_array().expect("a List");
     items.iter().map(|i| i["metadata"]["name"].as_str().expect("a name").to_string()).collect()
-}
-
-fn first_cert_der(pem: &[u8]) -> Vec<u8> {
-    x509_parser::pem::Pem::iter_from_buffer(pem).next().expect("a PEM block").expect("valid PEM").contents
-}
-
-fn signed_by(leaf_pem: &[u8], ca_pem: &[u8]) -> bool {
-    let (leaf, ca) = (first_cert_der(leaf_pem), first_cert_der(ca_pem));
-    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).unwrap();
-    let (_, ca) = x509_parser::parse_x509_certificate(&ca).unwrap();
-    leaf.verify_signature(Some(ca.public_key())).is_ok()
-}
-
-/// The end state of a rotation that was resumed: a new CA, the leaves on
+}/// The end state of a rotation that was resumed: a new CA, the leaves on
 /// it, the service-account key kept, every backed-up secret present.
 async fn assert_rotated(f: &Fixture, old_ca: &[u8], old_sa: &[u8], backed_up: &BTreeSet<String>) {
     f.assert_nothing_lost(backed_up, "after the resumed run").await;
     let new_ca = f.value(CA, "ca.crt").await;
-    assert_ne!(first_cert_der(&new_ca), first_cert_der(old_ca), "the CA did not change");
+    assert_ne!(e2e::pki::cert_der(&new_ca), e2e::pki::cert_der(old_ca), "the CA did not change");
     for (suffix, key) in [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")] {
-        assert!(signed_by(&f.value(suffix, key).await, &new_ca), "{suffix}/{key} is not on the new CA");
+        assert!(e2e::pki::signed_by(&f.value(suffix, key).await, &new_ca), "{suffix}/{key} is not on the new CA");
     }
     assert_eq!(f.value(SA, "sa.key").await, old_sa, "the service-account key is kept");
 }
@@ -314,14 +266,14 @@ async fn a_run_killed_after_the_rotation_is_undone_by_restore() {
     let args = ["rotate-ca", RELEASE, "--dry-run=false", "--timeout", "3m"];
     let (code, stdout, stderr) = f.pki(&args, Some("regenerated")).await;
     assert_killed(code, &stdout, &stderr, "regenerated");
-    assert_ne!(first_cert_der(&f.value(CA, "ca.crt").await), first_cert_der(&old_ca), "the CA was rotated before the kill");
+    assert_ne!(e2e::pki::cert_der(&f.value(CA, "ca.crt").await), e2e::pki::cert_der(&old_ca), "the CA was rotated before the kill");
 
     let (path, bytes) = f.backup();
     let (code, stdout, stderr) = f.pki(&["restore", path.to_str().unwrap()], None).await;
     assert_eq!(code, Some(0), "restore: {stdout}\n{stderr}");
-    assert_eq!(first_cert_der(&f.value(CA, "ca.crt").await), first_cert_der(&old_ca), "restore brought the old CA back");
+    assert_eq!(e2e::pki::cert_der(&f.value(CA, "ca.crt").await), e2e::pki::cert_der(&old_ca), "restore brought the old CA back");
     f.assert_nothing_lost(&backed_up_names(&bytes), "after restore").await;
-    assert!(signed_by(&f.value(API_SERVER, "apiserver.crt").await, &old_ca), "the leaves are the old CA's again");
+    assert!(e2e::pki::signed_by(&f.value(API_SERVER, "apiserver.crt").await, &old_ca), "the leaves are the old CA's again");
 }
 
 /// The API server "dies" (every connection cut, new ones refused) the

@@ -8,19 +8,11 @@ use e2e::ControlPlane;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 async fn ready_pods(pods: &Api<Pod>, timeout: Duration) -> Vec<Pod> {
     let deadline = Instant::now() + timeout;
     loop {
         let list = pods.list(&ListParams::default().labels("app=web")).await.expect("list pods");
-        let ready: Vec<Pod> = list.items.into_iter().filter(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none()).collect();
+        let ready: Vec<Pod> = list.items.into_iter().filter(|p| e2e::pods::is_ready(p) && p.metadata.deletion_timestamp.is_none()).collect();
         if !ready.is_empty() {
             return ready;
         }
@@ -67,7 +59,7 @@ async fn deleted_pod_is_replaced_by_a_new_ready_pod() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_ne!(replacement.metadata.uid.as_deref(), Some(old_uid.as_str()));
-    assert!(is_ready(&replacement));
+    assert!(e2e::pods::is_ready(&replacement));
     // The old pod is really gone, not just terminating.
     let deadline = Instant::now() + Duration::from_secs(60);
     while pods.get_opt(&old_name).await.expect("get").is_some() {

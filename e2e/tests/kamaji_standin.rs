@@ -24,14 +24,7 @@ struct Fixture {
     client: Client,
     tenant: Tenant,
     secrets: Api<Secret>,
-    _standin: AbortOnDrop,
-}
-
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+    _standin: e2e::kamaji::StandinTask,
 }
 
 /// A namespace with a Ready seeded tenant `kubernetes-demo` and its own stand-in.
@@ -42,7 +35,7 @@ async fn fixture(prefix: &str, opts: StandinOptions) -> Fixture {
     kamaji::install_crd(client.clone())
         .await
         .expect("install CRD");
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), opts.in_namespace(&ns)));
+    let standin = Standin::start(client.clone(), opts.in_namespace(&ns));
     let seed = SeedOptions {
         kamaji_namespace: format!("{ns}-kamaji"),
         ..SeedOptions::default()

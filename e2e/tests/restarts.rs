@@ -19,11 +19,6 @@ async fn pki(args: &[&str]) -> std::process::Output {
         .await
         .expect("run kubectl-pki")
 }
-
-fn is_ready(p: &Pod) -> bool {
-    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 /// A Deployment `web` with 2 Ready pods in a fresh namespace.
 async fn web(prefix: &str) -> (String, Api<Deployment>, Api<Pod>) {
     let cp = ControlPlane::shared();
@@ -54,7 +49,7 @@ async fn wait_ready_pods(pods: &Api<Pod>, n: usize, not: Option<&[String]>) {
     loop {
         let list = pods.list(&ListParams::default().labels("app=web")).await.unwrap().items;
         let fresh = list.iter().all(|p| not.is_none_or(|old| !old.contains(&p.metadata.uid.clone().unwrap_or_default())));
-        if list.len() == n && fresh && list.iter().all(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none()) {
+        if list.len() == n && fresh && list.iter().all(|p| e2e::pods::is_ready(p) && p.metadata.deletion_timestamp.is_none()) {
             return;
         }
         assert!(Instant::now() < deadline, "pods of web not settled");

@@ -19,17 +19,9 @@ use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams, PostParams};
 use kube::{Client, ResourceExt};
 use serde_json::{Value, json};
-use x509_parser::pem::Pem;
 
 const WAIT: Duration = Duration::from_secs(90);
 const RELEASE: &str = "kubernetes-demo";
-
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 struct Fixture {
     client: Client,
@@ -39,7 +31,7 @@ struct Fixture {
     endpoint: String,
     secrets: Api<Secret>,
     dir: tempfile::TempDir,
-    _standin: AbortOnDrop,
+    _standin: e2e::kamaji::StandinTask,
 }
 
 /// A fresh namespace with a Ready tenant, its Kamaji controller Deployment (image tag =
@@ -49,7 +41,7 @@ async fn fixture(prefix: &str, version: &str) -> Fixture {
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
     kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
+    let standin = Standin::start(client.clone(), StandinOptions::for_version(version).in_namespace(&ns));
     // A port that was free a moment ago: nothing listens there.
     let endpoint = e2e::TenantApi::endpoint(e2e::process::free_port().expect("free port"));
     let seed = SeedOptions {
@@ -69,8 +61,9 @@ async fn fixture(prefix: &str, version: &str) -> Fixture {
         _standin: standin,
     };
     // Every pod Ready first, so restarts are judged against a settled tenant.
-    f.wait_pods_ready(&f.tenant.namespace.clone()).await;
-    f.wait_pods_ready(&f.tenant.kamaji_namespace.clone()).await;
+    for ns in [&f.tenant.namespace, &f.tenant.kamaji_namespace] {
+        e2e::pods::settle(&f.client, ns, WAIT).await.expect("settled");
+    }
     f
 }
 
@@ -148,33 +141,6 @@ impl Fixture {
         pods.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.uid()).collect()
     }
 
-    /// Every Deployment in `ns` fully rolled out and available, and no pod terminating: under
-    /// load the ReplicaSet controller creates pods late, so "all pods Ready" is not enough.
-    async fn wait_pods_ready(&self, ns: &str) {
-        let deployments = Api::<Deployment>::namespaced(self.client.clone(), ns);
-        let pods = Api::<Pod>::namespaced(self.client.clone(), ns);
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let ds = deployments.list(&ListParams::default()).await.unwrap().items;
-            let settled = |d: &Deployment| {
-                let want = d.spec.replicas.unwrap_or(1);
-                d.status.as_ref().is_some_and(|s| {
-                    s.observed_generation >= d.metadata.generation
-                        && s.replicas == Some(want)
-                        && s.updated_replicas == Some(want)
-                        && s.available_replicas == Some(want)
-                })
-            };
-            let ps = pods.list(&ListParams::default()).await.unwrap().items;
-            let pods_ok = ps.iter().all(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none());
-            if !ds.is_empty() && ds.iter().all(settled) && pods_ok {
-                return;
-            }
-            assert!(Instant::now() < deadline, "Deployments in {ns} not settled");
-            tokio::time::sleep(Duration::from_millis(300)).await;
-        }
-    }
-
     fn backups(&self) -> Vec<std::path::PathBuf> {
         std::fs::read_dir(self.dir.path())
             .unwrap()
@@ -194,29 +160,11 @@ fn diff(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
-
-fn is_ready(p: &Pod) -> bool {
-    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-}
-
 fn text(out: &std::process::Output) -> (String, String) {
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
-
-fn der(pem: &[u8]) -> Vec<u8> {
-    Pem::iter_from_buffer(pem).next().expect("a PEM block").expect("valid PEM").contents
-}
-
-/// Independent of kubectl-pki's code: the leaf's signature verifies with the CA's key.
-fn signed_by(leaf_pem: &[u8], ca_pem: &[u8]) -> bool {
-    let (leaf, ca) = (der(leaf_pem), der(ca_pem));
-    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).unwrap();
-    let (_, ca) = x509_parser::parse_x509_certificate(&ca).unwrap();
-    leaf.verify_signature(Some(ca.public_key())).is_ok()
-}
-
 fn public_key(pem: &[u8]) -> Vec<u8> {
-    let d = der(pem);
+    let d = e2e::pki::cert_der(pem);
     let (_, c) = x509_parser::parse_x509_certificate(&d).unwrap();
     c.public_key().raw.to_vec()
 }
@@ -232,7 +180,7 @@ fn kubeconfig_pems(yaml: &[u8]) -> (Vec<u8>, Vec<u8>) {
 /// Every tenant-CA-signed certificate and kubeconfig chains to `ca`.
 async fn assert_all_chain_to(f: &Fixture, ca: &[u8]) {
     for (suffix, key) in [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")] {
-        assert!(signed_by(&f.value(suffix, key).await, ca), "{suffix}/{key} does not chain to the new CA");
+        assert!(e2e::pki::signed_by(&f.value(suffix, key).await, ca), "{suffix}/{key} does not chain to the new CA");
     }
     for (suffix, key) in [
         (ADMIN_KUBECONFIG, "admin.conf"),
@@ -242,8 +190,8 @@ async fn assert_all_chain_to(f: &Fixture, ca: &[u8]) {
         (KONNECTIVITY_KUBECONFIG, "konnectivity-server.conf"),
     ] {
         let (kc_ca, client) = kubeconfig_pems(&f.value(suffix, key).await);
-        assert_eq!(der(&kc_ca), der(ca), "{suffix}/{key} embeds another CA");
-        assert!(signed_by(&client, ca), "{suffix}/{key} client certificate does not chain to the new CA");
+        assert_eq!(e2e::pki::cert_der(&kc_ca), e2e::pki::cert_der(ca), "{suffix}/{key} embeds another CA");
+        assert!(e2e::pki::signed_by(&client, ca), "{suffix}/{key} client certificate does not chain to the new CA");
     }
 }
 
@@ -389,8 +337,8 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
     let (rout, rerr) = text(&restore);
     assert_eq!(restore.status.code(), Some(0), "{rout}\n{rerr}");
     assert!(rout.contains(&format!("{RELEASE}-ca")) && rout.contains("replaced"), "{rout}");
-    assert_eq!(der(&f.value(CA, "ca.crt").await), der(&old_ca), "restore did not bring the old CA back");
-    assert!(signed_by(&f.value(API_SERVER, "apiserver.crt").await, &old_ca));
+    assert_eq!(e2e::pki::cert_der(&f.value(CA, "ca.crt").await), e2e::pki::cert_der(&old_ca), "restore did not bring the old CA back");
+    assert!(e2e::pki::signed_by(&f.value(API_SERVER, "apiserver.crt").await, &old_ca));
     // Owner references survive (the TCP still exists), so Kamaji keeps owning them.
     assert!(f.secret(CA).await.metadata.owner_references.is_some_and(|o| o.iter().any(|r| r.kind == "TenantControlPlane")));
 }

@@ -10,29 +10,20 @@ use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, seed_tenant};
 use e2e::kamaji::names::*;
 use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
-use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 use serde_json::Value;
-use x509_parser::pem::Pem;
 
 const WAIT: Duration = Duration::from_secs(120);
 const TENANTS: [&str; 3] = ["kubernetes-a", "kubernetes-b", "kubernetes-c"];
-
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
 
 struct Batch {
     client: Client,
     ns: String,
     kamaji_ns: String,
     dir: tempfile::TempDir,
-    _standin: AbortOnDrop,
+    _standin: e2e::kamaji::StandinTask,
 }
 
 /// Three Ready tenants in one namespace, one Kamaji controller Deployment (image tag
@@ -42,7 +33,7 @@ async fn batch(prefix: &str, version: &str) -> Batch {
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
     kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
+    let standin = Standin::start(client.clone(), StandinOptions::for_version(version).in_namespace(&ns));
     let kamaji_ns = format!("{ns}-kamaji");
     for release in TENANTS {
         let seed = SeedOptions {
@@ -57,35 +48,9 @@ async fn batch(prefix: &str, version: &str) -> Batch {
         wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
     }
     for n in [&ns, &kamaji_ns] {
-        settle(&client, n).await;
+        e2e::pods::settle(&client, n, WAIT).await.expect("settled");
     }
     Batch { client, ns, kamaji_ns, dir: tempfile::tempdir().expect("tempdir"), _standin: standin }
-}
-
-/// Every Deployment rolled out and every pod Ready, so restarts are judged on a settled namespace.
-async fn settle(client: &Client, ns: &str) {
-    let deployments = Api::<Deployment>::namespaced(client.clone(), ns);
-    let pods = Api::<Pod>::namespaced(client.clone(), ns);
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let ds = deployments.list(&ListParams::default()).await.unwrap().items;
-        let settled = ds.iter().all(|d| {
-            let want = d.spec.replicas.unwrap_or(1);
-            d.status.as_ref().is_some_and(|s| {
-                s.observed_generation >= d.metadata.generation && s.updated_replicas == Some(want) && s.available_replicas == Some(want) && s.replicas == Some(want)
-            })
-        });
-        let ps = pods.list(&ListParams::default()).await.unwrap().items;
-        if !ds.is_empty() && settled && ps.iter().all(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none()) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "{ns} never settled");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
-fn is_ready(p: &Pod) -> bool {
-    p.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 impl Batch {
@@ -158,19 +123,6 @@ impl Batch {
         names
     }
 }
-
-fn der(pem: &[u8]) -> Vec<u8> {
-    Pem::iter_from_buffer(pem).next().expect("a PEM block").expect("valid PEM").contents
-}
-
-/// Independent of kubectl-pki's code: the leaf's signature verifies with the CA's key.
-fn signed_by(leaf_pem: &[u8], ca_pem: &[u8]) -> bool {
-    let (leaf, ca) = (der(leaf_pem), der(ca_pem));
-    let (_, leaf) = x509_parser::parse_x509_certificate(&leaf).unwrap();
-    let (_, ca) = x509_parser::parse_x509_certificate(&ca).unwrap();
-    leaf.verify_signature(Some(ca.public_key())).is_ok()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_tenants_rotate_in_parallel_with_one_kamaji_restart() {
     let b = batch("rotate-batch", "26.3.5-edge").await;
@@ -203,11 +155,11 @@ async fn three_tenants_rotate_in_parallel_with_one_kamaji_restart() {
     let mut new_cas = Vec::new();
     for t in TENANTS {
         let new_ca = b.value(t, CA, "ca.crt").await;
-        assert_ne!(der(&new_ca), der(&old_cas[t]), "{t}: CA unchanged");
-        assert!(signed_by(&b.value(t, API_SERVER, "apiserver.crt").await, &new_ca), "{t}: apiserver.crt not on the new CA");
+        assert_ne!(e2e::pki::cert_der(&new_ca), e2e::pki::cert_der(&old_cas[t]), "{t}: CA unchanged");
+        assert!(e2e::pki::signed_by(&b.value(t, API_SERVER, "apiserver.crt").await, &new_ca), "{t}: apiserver.crt not on the new CA");
         new_cas.push(new_ca);
     }
-    assert!(!signed_by(&b.value(TENANTS[0], API_SERVER, "apiserver.crt").await, &new_cas[1]));
+    assert!(!e2e::pki::signed_by(&b.value(TENANTS[0], API_SERVER, "apiserver.crt").await, &new_cas[1]));
     // One Kamaji restart for the three: one report deleted the pods, the others joined it.
     let performed: Vec<&Value> = items.iter().filter(|r| !r["kamajiPodsDeleted"].as_array().unwrap().is_empty()).collect();
     assert_eq!(performed.len(), 1, "{items:?}");

@@ -90,6 +90,20 @@ impl Standin {
     pub fn spawn(client: Client, opts: StandinOptions) -> tokio::task::JoinHandle<Result<()>> {
         tokio::spawn(Self::run(client, opts))
     }
+
+    /// [`Standin::spawn`], stopped when the returned value is dropped (a test's fixture).
+    pub fn start(client: Client, opts: StandinOptions) -> StandinTask {
+        StandinTask(Self::spawn(client, opts))
+    }
+}
+
+/// A running stand-in, aborted on drop.
+pub struct StandinTask(tokio::task::JoinHandle<Result<()>>);
+
+impl Drop for StandinTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 fn error_policy(_: Arc<DynamicObject>, _: &ReconcileError, _: Arc<Ctx>) -> Action {

@@ -11,7 +11,7 @@ pub mod pki;
 mod secrets;
 mod wait;
 
-pub use controller::Standin;
+pub use controller::{Standin, StandinTask};
 pub use crd::{CRD_NAME, GROUP, KIND, PLURAL, VERSION, api_resource, definition, install_crd};
 pub use names::secret_name;
 pub use wait::{phase, wait_ready};
