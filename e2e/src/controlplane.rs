@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::core::v1::{Namespace, Node, ServiceAccount};
 use kube::api::{Api, PostParams};
+use serde::{Deserialize, Serialize};
 
 use crate::binaries::{self, Binaries};
 use crate::pki::{self, Pki};
@@ -114,6 +115,8 @@ impl ControlPlane {
             &pki::kubeconfig(&apiserver_url, &pki.ca_crt, &pki.admin_crt, &pki.admin_key, CONTEXT),
         )?;
 
+        Host { kubeconfig: kubeconfig.clone(), etcd_url: etcd_url.clone(), kube_apiserver: bins.kube_apiserver.clone(), logs: logs.clone() }
+            .write(dir)?;
         let mut cp = ControlPlane {
             dir: dir.to_path_buf(),
             kubeconfig: kubeconfig.clone(),
@@ -198,6 +201,16 @@ impl ControlPlane {
     /// The built binaries (local provider only).
     pub fn bins(&self) -> &Binaries {
         self.bins.as_ref().expect("this test needs the local provider's binaries (E2E_PROVIDER=local)")
+    }
+
+    /// What extra kube-apiservers on this control plane need (local provider only).
+    pub fn host(&self) -> Host {
+        Host {
+            kubeconfig: self.kubeconfig.clone(),
+            etcd_url: self.etcd_url.clone(),
+            kube_apiserver: self.bins().kube_apiserver.clone(),
+            logs: self.dir.join("logs"),
+        }
     }
 
     /// A new client (each `#[tokio::test]` has its own runtime, so clients
@@ -331,20 +344,70 @@ impl Drop for ApiServer {
     }
 }
 
+/// A running control plane as another process sees it: enough to add kube-apiservers to it
+/// (a tenant's, on the same etcd under its own prefix) and to read its objects.
+/// `ControlPlane::start` writes it to `<dir>/host.json`, so the detached control planes
+/// (`cargo xtask cluster up`, the bench's) can be joined from another process.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Host {
+    /// The admin kubeconfig.
+    pub kubeconfig: PathBuf,
+    pub etcd_url: String,
+    pub kube_apiserver: PathBuf,
+    /// Where the extra kube-apiservers' logs go (`kube-apiserver-<port>.log`).
+    pub logs: PathBuf,
+}
+
+impl Host {
+    const FILE: &str = "host.json";
+
+    /// The test binary's shared control plane (started on first use).
+    pub fn shared() -> Host {
+        ControlPlane::shared().host()
+    }
+
+    /// The control plane started in `dir` by `ControlPlane::start` (maybe by another process).
+    pub fn read(dir: &Path) -> Result<Host> {
+        let path = dir.join(Self::FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("no control plane description at {} (started before host.json existed? restart it)", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))
+    }
+
+    fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(Self::FILE);
+        std::fs::write(&path, serde_json::to_string_pretty(self)? + "\n").with_context(|| format!("write {}", path.display()))
+    }
+
+    /// The log file of the extra kube-apiserver on `port`.
+    pub fn log(&self, port: u16) -> PathBuf {
+        self.logs.join(format!("kube-apiserver-{port}.log"))
+    }
+
+    fn apiserver_command(&self, opts: &ApiServerOptions) -> Command {
+        let mut cmd = Command::new(&self.kube_apiserver);
+        cmd.args(apiserver_args(opts, &self.etcd_url));
+        cmd
+    }
+}
+
 /// Starts a kube-apiserver on the shared control plane's etcd and waits
 /// until `/readyz` answers (anonymously, which kube-apiserver allows).
 pub fn start_apiserver(opts: ApiServerOptions) -> Result<ApiServer> {
-    let cp = ControlPlane::shared();
+    start_apiserver_on(&Host::shared(), opts)
+}
+
+/// [`start_apiserver`] on any control plane. The process is tied to the calling thread
+/// (PR_SET_PDEATHSIG): it dies with the thread, the test or the detached process that asked.
+pub fn start_apiserver_on(host: &Host, opts: ApiServerOptions) -> Result<ApiServer> {
     let port = match opts.port {
         Some(p) => p,
         None => process::free_port()?,
     };
     let opts = ApiServerOptions { port: Some(port), ..opts };
-    let log = cp.dir.join("logs").join(format!("kube-apiserver-{port}.log"));
-    let mut cmd = Command::new(&cp.bins().kube_apiserver);
-    cmd.args(apiserver_args(&opts, &cp.etcd_url));
-    // Tied to the calling thread: a test's server dies with the test.
-    let child = process::spawn(cmd, &log, Lifetime::TiedToParent)?;
+    let log = host.log(port);
+    let child = process::spawn(host.apiserver_command(&opts), &log, Lifetime::TiedToParent)?;
     let server = ApiServer { port, url: format!("https://127.0.0.1:{port}"), log: log.clone(), child };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let url = server.url.clone();
@@ -368,7 +431,9 @@ async fn wait_ready(kubeconfig: &Path, timeout: Duration) -> Result<()> {
     poll_readyz(&client, timeout).await
 }
 
-async fn wait_ready_anonymous(url: &str, timeout: Duration) -> Result<()> {
+/// Waits until the kube-apiserver at `url` answers `/readyz` with `ok`, without credentials
+/// and without verifying its certificate (any CA: a tenant's too).
+pub async fn wait_ready_anonymous(url: &str, timeout: Duration) -> Result<()> {
     let mut cfg = kube::Config::new(url.parse()?);
     cfg.accept_invalid_certs = true;
     let client = kube::Client::try_from(cfg)?;
@@ -420,4 +485,61 @@ pub fn unique_suffix() -> String {
     static N: AtomicU32 = AtomicU32::new(0);
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     format!("{:x}{}", nanos & 0xfffff, N.fetch_add(1, Ordering::Relaxed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(dir: &Path) -> Host {
+        Host {
+            kubeconfig: dir.join("kubeconfig"),
+            etcd_url: "http://127.0.0.1:23790".into(),
+            kube_apiserver: PathBuf::from("/bin/kube-apiserver"),
+            logs: dir.join("logs"),
+        }
+    }
+
+    #[test]
+    fn host_is_read_back_from_the_control_plane_dir() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let written = host(dir.path());
+        written.write(dir.path()).expect("write");
+        assert_eq!(Host::read(dir.path()).expect("read"), written);
+        assert_eq!(written.log(4443), dir.path().join("logs/kube-apiserver-4443.log"));
+    }
+
+    #[test]
+    fn host_missing_names_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = format!("{:#}", Host::read(dir.path()).expect_err("no host.json"));
+        assert!(err.contains(&dir.path().join("host.json").display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn extra_apiserver_runs_the_hosts_binary_on_its_etcd() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let h = host(dir.path());
+        let opts = ApiServerOptions {
+            tls_cert: "t.crt".into(),
+            tls_key: "t.key".into(),
+            client_ca: "ca.crt".into(),
+            sa_public_keys: vec!["old.pub".into(), "new.pub".into()],
+            sa_signing_key: "sa.key".into(),
+            etcd_prefix: "/tenants/ns/tcp".into(),
+            port: Some(4443),
+        };
+        let cmd = h.apiserver_command(&opts);
+        assert_eq!(cmd.get_program(), Path::new("/bin/kube-apiserver"));
+        let args: Vec<String> = cmd.get_args().map(|a| a.to_string_lossy().into_owned()).collect();
+        for want in [
+            "--etcd-servers=http://127.0.0.1:23790",
+            "--etcd-prefix=/tenants/ns/tcp",
+            "--secure-port=4443",
+            "--service-account-key-file=old.pub",
+            "--service-account-key-file=new.pub",
+        ] {
+            assert!(args.iter().any(|a| a == want), "{want} missing from {args:?}");
+        }
+    }
 }

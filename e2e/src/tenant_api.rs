@@ -3,6 +3,8 @@
 //! the tenant's admin kubeconfig names. When the secrets (or the Deployment's pod template)
 //! change, the process is restarted with the new files, as a rollout would; until then the old
 //! process keeps serving the old certificate (the "pending restart" window of a rotation).
+//! It runs on the test binary's shared control plane, or on any other the harness started
+//! (`TenantApiOptions::host`: a detached one read back with `Host::read(dir)`).
 //!
 //! Files, from the secrets Kamaji mounts into the tenant pods:
 //! `<tcp>-api-server-certificate` (apiserver.crt/.key: serving), `<tcp>-ca` (ca.crt: client CA),
@@ -23,7 +25,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::Client;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 
-use crate::controlplane::{ApiServer, ApiServerOptions, ControlPlane, client_for, start_apiserver};
+use crate::controlplane::{ApiServer, ApiServerOptions, Host, client_for, start_apiserver_on};
 use crate::kamaji::names::{self, secret_name};
 
 /// How the tenant API is run.
@@ -38,6 +40,10 @@ pub struct TenantApiOptions {
     pub poll_interval: Duration,
     /// Limit of `spawn`'s waits (the kubeconfig naming the endpoint, the first start).
     pub timeout: Duration,
+    /// The control plane the process joins (its etcd, binary, logs; the secrets are read
+    /// with its admin kubeconfig); None: [`ControlPlane::shared`](crate::ControlPlane::shared).
+    /// A detached one: `Host::read(dir)`.
+    pub host: Option<Host>,
 }
 
 impl Default for TenantApiOptions {
@@ -47,6 +53,7 @@ impl Default for TenantApiOptions {
             restart_delay: Duration::from_millis(500),
             poll_interval: Duration::from_millis(250),
             timeout: Duration::from_secs(90),
+            host: None,
         }
     }
 }
@@ -119,6 +126,7 @@ pub struct TenantApi {
     pub tcp: String,
     pub port: u16,
     pub url: String,
+    host: Host,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
     _dir: tempfile::TempDir,
@@ -135,6 +143,7 @@ impl TenantApi {
             None => crate::process::free_port()?,
         };
         let url = endpoint(port);
+        let host = opts.host.clone().unwrap_or_else(Host::shared);
         let tcps: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &crate::kamaji::api_resource());
         let patch = serde_json::json!({"metadata": {"annotations": {names::ANNOTATION_ENDPOINT: url}}});
         tcps.patch(tcp, &PatchParams::default(), &Patch::Merge(&patch))
@@ -148,6 +157,7 @@ impl TenantApi {
             ns: ns.to_string(),
             tcp: tcp.to_string(),
             port,
+            host: host.clone(),
             dir: dir.path().to_path_buf(),
             opts: opts.clone(),
             shared: shared.clone(),
@@ -158,7 +168,7 @@ impl TenantApi {
             .name(format!("tenant-api-{tcp}"))
             .spawn(move || supervisor.run())
             .context("spawning the tenant API supervisor")?;
-        let api = TenantApi { namespace: ns.to_string(), tcp: tcp.to_string(), port, url, shared, thread: Some(thread), _dir: dir };
+        let api = TenantApi { namespace: ns.to_string(), tcp: tcp.to_string(), port, url, host, shared, thread: Some(thread), _dir: dir };
         api.wait_for("the first start", opts.timeout, |s| s.served.is_some()).await?;
         Ok(api)
     }
@@ -196,7 +206,7 @@ impl TenantApi {
 
     /// The kube-apiserver log (all generations append to it).
     pub fn log(&self) -> PathBuf {
-        ControlPlane::shared().dir.join("logs").join(format!("kube-apiserver-{}.log", self.port))
+        self.host.log(self.port)
     }
 
     /// Waits until `done(status)`; the error names `what`, the last status and the log.
@@ -322,6 +332,7 @@ struct Supervisor {
     ns: String,
     tcp: String,
     port: u16,
+    host: Host,
     dir: PathBuf,
     opts: TenantApiOptions,
     shared: Arc<Shared>,
@@ -333,7 +344,7 @@ impl Supervisor {
             Ok(rt) => rt,
             Err(e) => return self.shared.update(|s| s.last_error = Some(format!("runtime: {e}"))),
         };
-        let client = match rt.block_on(client_for(ControlPlane::shared().kubeconfig())) {
+        let client = match rt.block_on(client_for(&self.host.kubeconfig)) {
             Ok(c) => c,
             Err(e) => return self.shared.update(|s| s.last_error = Some(format!("client: {e:#}"))),
         };
@@ -424,7 +435,7 @@ impl Supervisor {
             crate::pki::write_private(&path(name), content)?;
         }
         let started = Instant::now();
-        let api = start_apiserver(ApiServerOptions {
+        let api = start_apiserver_on(&self.host, ApiServerOptions {
             tls_cert: path("apiserver.crt"),
             tls_key: path("apiserver.key"),
             client_ca: path("ca.crt"),
