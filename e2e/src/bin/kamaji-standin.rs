@@ -2,10 +2,13 @@
 //! tenants until SIGTERM or Ctrl-C (for `cargo xtask demo` and `cluster up`).
 //!
 //! usage: kamaji-standin [--kubeconfig FILE] [--namespace NS] [--kamaji-version TAG]
-//!                       [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE]
+//!                       [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE [--tenant-api DIR]]
 //!
 //! `--seed` also creates a Cozystack-shaped tenant (TCP, Deployments, worker pods) and waits
-//! until it is Ready, then keeps reconciling.
+//! until it is Ready, then keeps reconciling. `--tenant-api DIR` also serves that tenant's API
+//! for real ([`e2e::TenantApi`]: a kube-apiserver from its secrets, restarted when they change)
+//! on the control plane started in DIR (its `host.json`); the process is this one's child and
+//! dies with it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,12 +16,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use e2e::cozystack::{SeedOptions, ensure_namespace, seed_tenant};
 use e2e::kamaji::{Standin, StandinOptions, wait_ready};
+use e2e::{Host, TenantApi, TenantApiOptions};
 use tokio::signal::unix::{SignalKind, signal};
 
 struct Args {
     kubeconfig: Option<PathBuf>,
     opts: StandinOptions,
     seed: Option<(String, String)>,
+    /// The control plane dir the seeded tenant's API joins.
+    tenant_api: Option<PathBuf>,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
@@ -26,6 +32,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
         kubeconfig: None,
         opts: StandinOptions::default(),
         seed: None,
+        tenant_api: None,
     };
     let mut namespace = None;
     let mut delay = Duration::ZERO;
@@ -49,14 +56,18 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
                     .with_context(|| format!("--seed {v:?}: expected NAMESPACE/RELEASE"))?;
                 args.seed = Some((ns.to_string(), release.to_string()));
             }
+            "--tenant-api" => args.tenant_api = Some(value()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "usage: kamaji-standin [--kubeconfig FILE] [--namespace NS] [--kamaji-version TAG] [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE]"
+                    "usage: kamaji-standin [--kubeconfig FILE] [--namespace NS] [--kamaji-version TAG] [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE [--tenant-api DIR]]"
                 );
                 std::process::exit(0);
             }
             other => bail!("unknown argument {other:?} (see --help)"),
         }
+    }
+    if args.tenant_api.is_some() && args.seed.is_none() {
+        bail!("--tenant-api serves the seeded tenant: it needs --seed NAMESPACE/RELEASE");
     }
     args.opts.namespace = namespace;
     args.opts.rotation_delay = delay;
@@ -90,12 +101,20 @@ async fn run() -> Result<()> {
     let client = client(args.kubeconfig.as_ref()).await?;
     let version = args.opts.version.clone();
     let controller = Standin::spawn(client.clone(), args.opts);
+    let host = args.tenant_api.as_deref().map(Host::read).transpose()?;
     let work = async {
+        // Held until the end: dropping it stops the tenant's kube-apiserver.
+        let mut _tenant_api = None;
         if let Some((ns, release)) = &args.seed {
             e2e::kamaji::install_crd(client.clone()).await?;
             ensure_namespace(&client, ns).await?;
+            let port = match host {
+                Some(_) => Some(e2e::process::free_port()?),
+                None => None,
+            };
             let opts = SeedOptions {
                 kamaji_version: version,
+                endpoint: port.map(TenantApi::endpoint),
                 ..SeedOptions::default()
             };
             let tcps: kube::Api<kube::api::DynamicObject> =
@@ -105,6 +124,12 @@ async fn run() -> Result<()> {
             }
             wait_ready(&client, ns, release, Duration::from_secs(60)).await?;
             eprintln!("kamaji-standin: tenant {ns}/{release} is Ready");
+            if let (Some(host), Some(port)) = (host, port) {
+                let opts = TenantApiOptions { port: Some(port), host: Some(host), ..TenantApiOptions::default() };
+                let api = TenantApi::spawn(&client, ns, release, opts).await.context("tenant API")?;
+                eprintln!("kamaji-standin: tenant {ns}/{release} API serving on {} (log {})", api.url, api.log().display());
+                _tenant_api = Some(api);
+            }
         }
         controller.await.context("controller task")?
     };
@@ -114,4 +139,23 @@ async fn run() -> Result<()> {
         _ = tokio::signal::ctrl_c() => eprintln!("kamaji-standin: interrupted, stopping"),
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Result<Args> {
+        parse(v.iter().map(|s| s.to_string()))
+    }
+
+    #[test]
+    fn tenant_api_serves_the_seeded_tenant() {
+        let a = args(&["--seed", "tenant-root/kubernetes-demo", "--tenant-api", "target/e2e/cluster"]).expect("parse");
+        assert_eq!(a.seed, Some(("tenant-root".into(), "kubernetes-demo".into())));
+        assert_eq!(a.tenant_api, Some(PathBuf::from("target/e2e/cluster")));
+        let err = args(&["--tenant-api", "target/e2e/cluster"]).err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("needs --seed"), "{err}");
+        assert!(args(&["--seed", "x/y", "--tenant-api"]).is_err());
+    }
 }
