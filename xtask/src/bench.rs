@@ -51,13 +51,15 @@ struct Options {
     /// Tenants of the rotation benchmark (0: no rotation benchmark).
     rotate_tenants: usize,
     rotate_runs: usize,
+    /// Run each bench tenant's API for real (live checks pass instead of skipping after 10 s).
+    rotate_live: bool,
     /// `bench rotate`: the rotation benchmark only.
     rotate_only: bool,
 }
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
-        let mut opts = Options { sizes: vec![1000, 10000], runs: 5, pipeline_runs: 1, rotate_tenants: 10, rotate_runs: 3, rotate_only: false };
+        let mut opts = Options { sizes: vec![1000, 10000], runs: 5, pipeline_runs: 1, rotate_tenants: 10, rotate_runs: 3, rotate_live: true, rotate_only: false };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
@@ -73,10 +75,12 @@ impl Options {
                 "--rotate-tenants" => opts.rotate_tenants = value()?.parse().context("--rotate-tenants: not a number")?,
                 "--rotate-runs" => opts.rotate_runs = value()?.parse().context("--rotate-runs: not a number")?,
                 "rotate" => opts.rotate_only = true,
+                "--rotate-live" | "--rotate-live=true" => opts.rotate_live = true,
+                "--rotate-live=false" => opts.rotate_live = false,
                 // Minutes at 10,000 secrets; 0 runs leave it out of the report.
                 "--skip-pipeline" => opts.pipeline_runs = 0,
                 other => bail!(
-                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] | down"
+                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
                 ),
             }
         }
@@ -128,7 +132,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if opts.rotate_only {
-        let results = rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs })?;
+        let results = rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs, live: opts.rotate_live })?;
         let report = format!("Machine: {}; load average {}.\n{}", machine(), loadavg(), rotate::render(&results));
         std::fs::write(out_dir.join("rotate.md"), &report)?;
         println!("{report}");
@@ -206,7 +210,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let rotation = if opts.rotate_tenants >= 2 {
         eprintln!("bench: rotation ({} tenants)", opts.rotate_tenants);
-        Some(rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs })?)
+        Some(rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs, live: opts.rotate_live })?)
     } else {
         None
     };

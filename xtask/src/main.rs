@@ -8,7 +8,6 @@ mod dist;
 mod test;
 
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 const USAGE: &str = "\
 usage: cargo xtask <task> [args]
@@ -38,7 +37,7 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest),
         "cluster" => cluster::run(rest),
         "dist" => dist::run(rest),
-        "bench" => take_rotate_live(rest).and_then(|rest| bench::run(&rest)),
+        "bench" => bench::run(rest),
         "kubectl" => install_kubectl(),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
@@ -64,33 +63,6 @@ fn install_kubectl() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `bench --rotate-live[=BOOL]`, read by the rotation bench.
-static ROTATE_LIVE: AtomicBool = AtomicBool::new(true);
-
-pub fn rotate_live() -> bool {
-    ROTATE_LIVE.load(Ordering::Relaxed)
-}
-
-/// Takes `--rotate-live[=BOOL]` out of the bench's arguments (the rest go to bench.rs's parser).
-fn take_rotate_live(args: &[String]) -> anyhow::Result<Vec<String>> {
-    let mut rest = Vec::new();
-    for arg in args {
-        let value = match arg.as_str() {
-            "--rotate-live" => "true",
-            a => match a.strip_prefix("--rotate-live=") {
-                Some(v) => v,
-                None => {
-                    rest.push(arg.clone());
-                    continue;
-                }
-            },
-        };
-        let on = value.parse().map_err(|_| anyhow::anyhow!("--rotate-live={value}: expected true or false"))?;
-        ROTATE_LIVE.store(on, Ordering::Relaxed);
-    }
-    Ok(rest)
-}
-
 /// Runs a command, failing with its command line when it fails.
 pub fn run_cmd(cmd: &mut std::process::Command) -> anyhow::Result<()> {
     let line = format!("{cmd:?}");
@@ -106,20 +78,4 @@ pub fn cargo() -> std::process::Command {
     // Without cargo's per-crate variables ring's build script would re-run.
     e2e::krew::scrub_cargo_env(&mut cmd);
     cmd
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rotate_live_is_taken_out_of_the_bench_arguments() {
-        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(take_rotate_live(&args(&["rotate", "--rotate-live=false", "--rotate-runs", "1"])).expect("parse"), args(&["rotate", "--rotate-runs", "1"]));
-        assert!(!rotate_live());
-        assert_eq!(take_rotate_live(&args(&["--rotate-live"])).expect("parse"), args(&[]));
-        assert!(rotate_live());
-        let err = take_rotate_live(&args(&["--rotate-live=no"])).expect_err("not a bool").to_string();
-        assert!(err.contains("--rotate-live=no"), "{err}");
-    }
 }

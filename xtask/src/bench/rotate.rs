@@ -27,6 +27,8 @@ use serde_json::Value;
 pub struct Options {
     pub tenants: usize,
     pub runs: usize,
+    /// `--rotate-live`: run every tenant's API for real.
+    pub live: bool,
 }
 
 /// What the tenant APIs did: kube-apiserver starts (the first and one per restart) and their
@@ -67,7 +69,7 @@ pub struct Results {
 /// runs on `rt` for the duration.
 pub fn run(rt: &tokio::runtime::Runtime, kubeconfig: &Path, pki: &Path, opts: &Options) -> Result<Results> {
     ensure!(opts.tenants >= 2, "--rotate-tenants must be at least 2");
-    let live = crate::rotate_live();
+    let live = opts.live;
     // The bench control plane's etcd and binary, for the tenants' kube-apiservers.
     let host = if live { Some(Host::read(kubeconfig.parent().context("the bench kubeconfig's directory")?)?) } else { None };
     let client = rt.block_on(e2e::controlplane::client_for(kubeconfig))?;
