@@ -66,28 +66,48 @@ pub fn chains_to(leaf: &[u8], intermediates: &[impl AsRef<[u8]>], roots: &[impl 
         return ChainVerdict::Unverified { reason: "not a parsable certificate".into() };
     };
     let roots: Vec<X509Certificate<'_>> = roots.iter().filter_map(|r| parse(r.as_ref())).collect();
+    let intermediates: Vec<X509Certificate<'_>> = intermediates.iter().filter_map(|i| parse(i.as_ref())).collect();
+    chains_to_parsed(&leaf, &intermediates.iter().collect::<Vec<_>>(), &roots.iter().collect::<Vec<_>>())
+}
+
+/// Certificates parsed once, to judge many of them against each other: a
+/// bundle of thousands is not parsed again for every member. `None` for
+/// bytes that do not parse.
+pub fn parse_all<'a>(ders: impl IntoIterator<Item = Option<&'a [u8]>>) -> Vec<Option<X509Certificate<'a>>> {
+    ders.into_iter().map(|d| d.and_then(parse)).collect()
+}
+
+/// Whether the parsed certificate verifies with its own key.
+pub fn is_self_signed_parsed(cert: &X509Certificate<'_>) -> bool {
+    self_signed(cert)
+}
+
+/// [`chains_to`] on parsed certificates. Only certificates whose subject is
+/// the current certificate's issuer (byte for byte, as Go and OpenSSL look
+/// parents up) are tried by signature, so a bundle of n certificates costs
+/// n name comparisons per step, not n signature checks.
+pub fn chains_to_parsed(leaf: &X509Certificate<'_>, intermediates: &[&X509Certificate<'_>], roots: &[&X509Certificate<'_>]) -> ChainVerdict {
     if roots.is_empty() {
-        return if self_signed(&leaf) { ChainVerdict::SelfSigned } else { ChainVerdict::NotChecked };
+        return if self_signed(leaf) { ChainVerdict::SelfSigned } else { ChainVerdict::NotChecked };
     }
-    if let Some(root) = roots.iter().find(|r| same_certificate(r, &leaf)) {
+    if let Some(root) = roots.iter().find(|r| same_certificate(r, leaf)) {
         return ChainVerdict::Verified { to: name(root) };
     }
-    let intermediates: Vec<X509Certificate<'_>> = intermediates.iter().filter_map(|i| parse(i.as_ref())).collect();
+    let issued = |cert: &X509Certificate<'_>, by: &X509Certificate<'_>| by.subject().as_raw() == cert.issuer().as_raw();
     let mut used = vec![false; intermediates.len()];
-    let mut current = &leaf;
+    let mut current = leaf;
     let mut unsupported = false;
     for _ in 0..=intermediates.len() {
-        for root in &roots {
+        for root in roots.iter().filter(|r| issued(current, r)) {
             match signed_by(current, root) {
                 Signature::Valid => return ChainVerdict::Verified { to: name(root) },
                 Signature::Unsupported => unsupported = true,
                 Signature::Invalid => {}
             }
         }
-        let next = intermediates
-            .iter()
-            .enumerate()
-            .find(|(i, c)| !used[*i] && !same_certificate(c, current) && signed_by(current, c) == Signature::Valid);
+        let next = intermediates.iter().enumerate().find(|(i, c)| {
+            !used[*i] && issued(current, c) && !same_certificate(c, current) && signed_by(current, c) == Signature::Valid
+        });
         match next {
             Some((i, c)) => {
                 used[i] = true;
@@ -96,11 +116,11 @@ pub fn chains_to(leaf: &[u8], intermediates: &[impl AsRef<[u8]>], roots: &[impl 
             None => break,
         }
     }
-    ChainVerdict::Unverified { reason: failure_reason(&leaf, current, &roots, unsupported) }
+    ChainVerdict::Unverified { reason: failure_reason(leaf, current, roots, unsupported) }
 }
 
-fn failure_reason(leaf: &X509Certificate<'_>, top: &X509Certificate<'_>, roots: &[X509Certificate<'_>], unsupported: bool) -> String {
-    let expected = roots.iter().map(name).collect::<Vec<_>>().join(", ");
+fn failure_reason(leaf: &X509Certificate<'_>, top: &X509Certificate<'_>, roots: &[&X509Certificate<'_>], unsupported: bool) -> String {
+    let expected = roots.iter().map(|r| name(r)).collect::<Vec<_>>().join(", ");
     if unsupported {
         return format!("cannot check the signature algorithm against {expected}");
     }

@@ -1,6 +1,8 @@
 //! Chain verdicts for items: what each certificate is checked against
 //! depends on where it was found.
 
+use x509_parser::certificate::X509Certificate;
+
 use crate::certs::chain::{self, ChainVerdict};
 
 use super::item::{Item, Kind};
@@ -9,39 +11,58 @@ use super::item::{Item, Kind};
 /// client certificate against that kubeconfig's CA, a talosconfig's client
 /// certificate against its `ca`, other certificates against the `ca.crt`
 /// key beside them, and every certificate against the rest of its bundle.
-/// A CA is not checked against itself (it shows `self-signed`).
+/// A CA is not checked against itself (it shows `self-signed`). Every
+/// certificate is parsed, and tested for self-signature, once.
 pub fn within_document(items: &[Item]) -> Vec<ChainVerdict> {
+    let parsed = chain::parse_all(items.iter().map(Item::der));
+    let self_signed: Vec<bool> = parsed.iter().map(|c| c.as_ref().is_some_and(chain::is_self_signed_parsed)).collect();
     items
         .iter()
-        .map(|item| {
-            let Some(der) = item.der() else { return ChainVerdict::NotChecked };
-            let peers = peers(items, item);
-            let mut anchors: Vec<&[u8]> = items
-                .iter()
-                .filter(|o| o.group != item.group && is_anchor_for(item, o))
-                .filter_map(Item::der)
-                .collect();
-            anchors.extend(peers.iter().copied().filter(|p| chain::is_self_signed(p)));
-            anchors.retain(|a| *a != der);
-            let mut intermediates = peers.clone();
+        .enumerate()
+        .map(|(i, item)| {
+            let (Some(der), Some(leaf)) = (item.der(), &parsed[i]) else {
+                return match item.der() {
+                    Some(_) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
+                    None => ChainVerdict::NotChecked,
+                };
+            };
+            let peers: Vec<usize> = peer_indexes(items, item).collect();
+            let mut anchors: Vec<usize> = (0..items.len()).filter(|&o| items[o].group != item.group && is_anchor_for(item, &items[o])).collect();
+            // The roots of a bundle anchor its other members; a root itself is
+            // only held to an explicit anchor (a CA bundle is many roots).
+            if !self_signed[i] {
+                anchors.extend(peers.iter().copied().filter(|&p| self_signed[p]));
+            }
+            anchors.retain(|&a| items[a].der() != Some(der));
+            let mut intermediates = peers;
             intermediates.extend(anchors.iter().copied());
-            chain::chains_to(der, &intermediates, &anchors)
+            chain::chains_to_parsed(leaf, &pick(&parsed, &intermediates), &pick(&parsed, &anchors))
         })
         .collect()
+}
+
+/// The parsed certificates at `indexes` (those that parsed).
+fn pick<'p, 'a>(parsed: &'p [Option<X509Certificate<'a>>], indexes: &[usize]) -> Vec<&'p X509Certificate<'a>> {
+    indexes.iter().filter_map(|&i| parsed[i].as_ref()).collect()
 }
 
 /// Each item against fixed trusted CAs (a tenant's current CA, the
 /// kubeconfig's CA for the served chain), through the rest of its bundle.
 /// A CA that is one of the roots is `verified`.
 pub fn against(items: &[Item], roots: &[impl AsRef<[u8]>]) -> Vec<ChainVerdict> {
-    items.iter().map(|item| against_one(items, item, roots)).collect()
-}
-
-pub fn against_one(items: &[Item], item: &Item, roots: &[impl AsRef<[u8]>]) -> ChainVerdict {
-    match item.der() {
-        Some(der) => chain::chains_to(der, &peers(items, item), roots),
-        None => ChainVerdict::NotChecked,
-    }
+    let parsed = chain::parse_all(items.iter().map(Item::der));
+    let root_ders: Vec<&[u8]> = roots.iter().map(AsRef::as_ref).collect();
+    let roots = chain::parse_all(root_ders.iter().map(|r| Some(*r)));
+    let roots: Vec<&X509Certificate<'_>> = roots.iter().flatten().collect();
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match (item.der(), &parsed[i]) {
+            (Some(_), Some(leaf)) => chain::chains_to_parsed(leaf, &pick(&parsed, &peer_indexes(items, item).collect::<Vec<_>>()), &roots),
+            (Some(_), None) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
+            (None, _) => ChainVerdict::NotChecked,
+        })
+        .collect()
 }
 
 /// Each item against every CA of a pool (a k3s `server/tls` directory):
@@ -74,11 +95,12 @@ fn is_anchor_for(item: &Item, other: &Item) -> bool {
 }
 
 fn peers<'a>(items: &'a [Item], item: &Item) -> Vec<&'a [u8]> {
-    items
-        .iter()
-        .filter(|o| o.group == item.group && o.location.index != item.location.index)
-        .filter_map(Item::der)
-        .collect()
+    peer_indexes(items, item).filter_map(|i| items[i].der()).collect()
+}
+
+/// The other certificates of the item's bundle.
+fn peer_indexes<'a>(items: &'a [Item], item: &'a Item) -> impl Iterator<Item = usize> + 'a {
+    (0..items.len()).filter(move |&o| items[o].group == item.group && items[o].location.index != item.location.index)
 }
 
 fn is_ca(der: &[u8]) -> bool {
@@ -139,6 +161,27 @@ mod tests {
         assert_eq!(words(&against(&it, &[&root.der])), ["verified", "verified"]);
         let new = ca("kubernetes");
         assert_eq!(words(&against(&it, &[&new.der])), ["unverified", "unverified"]);
+    }
+
+    #[test]
+    fn a_large_bundle_is_judged_without_trying_every_pair() {
+        // 300 leaves of 3 CAs in one file: each leaf is tried only against the CA named as its issuer.
+        let cas = [ca("a"), ca("b"), ca("c")];
+        let mut pem = String::new();
+        for c in &cas {
+            pem.push_str(&c.pem);
+        }
+        for i in 0..300 {
+            pem.push_str(&leaf_signed_by(&format!("leaf-{i}"), &cas[i % 3]).pem);
+        }
+        let it = items(&[("bundle.pem", &pem)]);
+        let v = within_document(&it);
+        assert_eq!(v.len(), 303);
+        assert!(v[..3].iter().all(|v| *v == ChainVerdict::SelfSigned), "{:?}", &v[..3]);
+        for (i, verdict) in v[3..].iter().enumerate() {
+            let to = ["a", "b", "c"][i % 3];
+            assert_eq!(*verdict, ChainVerdict::Verified { to: to.into() }, "leaf-{i}");
+        }
     }
 
     #[test]
