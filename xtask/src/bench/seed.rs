@@ -110,7 +110,8 @@ async fn grow(client: &Client, from: usize, to: usize, rsa_key_pem: &str) -> Res
 }
 
 /// Removes the secrets of namespaces `from..to` (synchronously, so a
-/// following `-A` list no longer sees them), then the namespaces.
+/// following `-A` list no longer sees them), then the namespaces, and waits
+/// until they are gone (a namespace still terminating refuses new secrets).
 async fn shrink(client: &Client, from: usize, to: usize) -> Result<()> {
     futures::stream::iter(from..to)
         .map(|i| {
@@ -129,7 +130,17 @@ async fn shrink(client: &Client, from: usize, to: usize) -> Result<()> {
         })
         .try_collect::<()>()
         .await
-        .context("remove surplus bench namespaces")
+        .context("remove surplus bench namespaces")?;
+    // A later growth recreates them: wait until the namespace controller is done.
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+    for i in from..to {
+        while namespaces.get_opt(&namespace(i)).await?.is_some() {
+            anyhow::ensure!(std::time::Instant::now() < deadline, "namespace {} still terminating after 3 minutes", namespace(i));
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+    Ok(())
 }
 
 fn ignore_conflict(r: kube::Result<()>) -> Result<()> {
