@@ -238,3 +238,39 @@ async fn after_a_failure_no_further_tenant_starts() {
     assert_eq!(before, after, "a tenant that was not started was changed");
     assert_eq!(b.backups().len(), 1, "only the first tenant was backed up: {:?}", b.backups());
 }
+
+/// On a terminal (a pseudo-terminal from util-linux `script`), the tenants' spinners stack
+/// and every finished phase stays as a line naming its tenant; without one (the tests
+/// above) there are plain lines and no spinner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_a_terminal_each_tenant_has_its_spinner() {
+    let b = batch("rotate-batch-tty", "26.3.5-edge").await;
+    let typescript = b.dir.path().join("typescript");
+    let cmd = format!(
+        "'{}' --kubeconfig '{}' rotate-ca {} --dry-run=false --parallel 3 --restart-workers --timeout 2m -n {} --kamaji-namespace {}",
+        e2e::pki_bin().display(),
+        ControlPlane::shared().kubeconfig().display(),
+        TENANTS.join(" "),
+        b.ns,
+        b.kamaji_ns
+    );
+    let status = tokio::process::Command::new("script")
+        .args(["-qfec", &cmd])
+        .arg(&typescript)
+        .current_dir(b.dir.path())
+        .env("TERM", "xterm")
+        .env("COLUMNS", "200")
+        .stdout(std::process::Stdio::null())
+        .status()
+        .await
+        .expect("util-linux script");
+    let screen = String::from_utf8_lossy(&std::fs::read(&typescript).expect("typescript")).into_owned();
+    assert_eq!(status.code(), Some(0), "{screen}");
+    assert!(screen.contains("\u{1b}["), "no terminal control sequences: not drawn as spinners");
+    for t in TENANTS {
+        for phase in ["[1/8] rbac+lock: done", "[3/8] rotate: done", "[6/8] workloads: done"] {
+            assert!(screen.contains(&format!("✓ {}/{t} {phase}", b.ns)), "{t} {phase}:\n{screen}");
+        }
+    }
+    assert!(screen.contains("TENANT") && screen.contains("rotated"), "the summary table:\n{screen}");
+}
