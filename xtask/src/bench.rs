@@ -118,6 +118,10 @@ pub fn run(args: &[String]) -> Result<()> {
     let opts = Options::parse(args)?;
     let out_dir = e2e::target_dir().join("bench");
     std::fs::create_dir_all(&out_dir)?;
+    // `measure` re-runs this program; a copy survives a rebuild of xtask during the bench.
+    let copy = out_dir.join("xtask-measure");
+    std::fs::copy(std::env::current_exe()?, &copy).context("copy xtask for the measurements")?;
+    let _ = MEASURER.set(copy);
 
     eprintln!("bench: [1/4] control plane of its own ({})", dir().display());
     let kubeconfig = control_plane()?;
@@ -236,7 +240,10 @@ pub fn run(args: &[String]) -> Result<()> {
 fn measure(cmd: &mut Command, ok: &[i32]) -> Result<Measure> {
     let line = format!("{cmd:?}");
     let report = tempfile::NamedTempFile::new()?;
-    let mut wrapper = Command::new(std::env::current_exe()?);
+    let mut wrapper = Command::new(match MEASURER.get() {
+        Some(copy) => copy.clone(),
+        None => std::env::current_exe()?,
+    });
     wrapper.args(["bench", MEASURE]).arg(report.path()).arg(cmd.get_program()).args(cmd.get_args());
     for (key, value) in cmd.get_envs() {
         match value {
@@ -255,6 +262,9 @@ fn measure(cmd: &mut Command, ok: &[i32]) -> Result<Measure> {
 }
 
 const MEASURE: &str = "__measure";
+
+/// The copy of xtask that [`measure`] runs.
+static MEASURER: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
 
 /// `xtask bench __measure REPORT PROGRAM ARGS...`: runs PROGRAM (stdio
 /// inherited) and writes `wall_ns maxrss_kib exit_code` to REPORT.
