@@ -56,7 +56,9 @@ pub struct PodRow {
     pub detail: String,
 }
 
-/// The verdict of one pod relative to `since`.
+/// The verdict of one pod relative to `since`. Kubernetes keeps whole
+/// seconds: a time of exactly `since` counts as after it (the real instant
+/// is not earlier), one in the same second as a fractional `since` does not.
 pub fn judge(pod: &Pod, since: Timestamp) -> PodRow {
     let created = pod.metadata.creation_timestamp.as_ref().map(|t| t.0);
     let ready = workloads::is_ready(pod);
@@ -67,11 +69,11 @@ pub fn judge(pod: &Pod, since: Timestamp) -> PodRow {
         .map(|c| c.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()).map(|t| t.0))
         .collect();
     let containers_restarted =
-        restarts > 0 && !started.is_empty() && started.iter().all(|s| s.is_some_and(|t| t > since));
+        restarts > 0 && !started.is_empty() && started.iter().all(|s| s.is_some_and(|t| t >= since));
     let (verdict, detail) = if pod.metadata.deletion_timestamp.is_some() {
         (Verdict::Terminating, "being deleted".to_string())
-    } else if created.is_some_and(|c| c > since) || containers_restarted {
-        let how = if created.is_some_and(|c| c > since) { "created after --since" } else { "containers restarted after --since" };
+    } else if created.is_some_and(|c| c >= since) || containers_restarted {
+        let how = if created.is_some_and(|c| c >= since) { "created after --since" } else { "containers restarted after --since" };
         if ready { (Verdict::Restarted, how.to_string()) } else { (Verdict::NotReady, format!("{how}, not Ready")) }
     } else {
         let when = created.map_or_else(|| "at an unknown time".into(), |c| format!("at {c}"));
@@ -108,13 +110,16 @@ pub fn pending_summary(rows: &[PodRow]) -> String {
 }
 
 /// `--since`: RFC 3339 (`2026-11-27T10:00:00Z`) or a duration back from
-/// now (`10m`, `1h30m`).
+/// now (`10m`, `1h30m`), rounded down to the second as Kubernetes times are.
 pub fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp> {
     if let Ok(t) = text.trim().parse::<Timestamp>() {
         return Ok(t);
     }
     match parse_duration(text) {
-        Ok(d) => now.checked_sub(d).map_err(|e| Error::Invalid(format!("--since {text:?}: {e}"))),
+        Ok(d) => now
+            .checked_sub(d)
+            .and_then(|t| Timestamp::from_second(t.as_second()))
+            .map_err(|e| Error::Invalid(format!("--since {text:?}: {e}"))),
         Err(_) => Err(Error::Invalid(format!(
             "--since {text:?}: expected an RFC 3339 time (2026-11-27T10:00:00Z) or a duration back from now (10m, 2h)"
         ))),
@@ -247,6 +252,15 @@ mod tests {
     }
 
     #[test]
+    fn the_same_second_counts_only_when_since_is_a_whole_second() {
+        // Created in the second of --since: its real instant is not before it.
+        assert_eq!(judge(&pod(SINCE, true, json!([])), since()).verdict, Verdict::Restarted);
+        // A fractional --since in the same second: it may be before, so it does not count.
+        let fractional: Timestamp = "2026-11-27T10:00:00.5Z".parse().unwrap();
+        assert_eq!(judge(&pod(SINCE, true, json!([])), fractional).verdict, Verdict::NotRestarted);
+    }
+
+    #[test]
     fn a_new_pod_that_is_not_ready() {
         let r = judge(&pod("2026-11-27T10:05:00Z", false, json!([])), since());
         assert_eq!(r.verdict, Verdict::NotReady);
@@ -288,6 +302,9 @@ mod tests {
         assert_eq!(parse_since("2026-11-27T11:00:00+01:00", now).unwrap(), since());
         assert_eq!(parse_since("2h", now).unwrap(), since());
         assert_eq!(parse_since("90m", now).unwrap(), "2026-11-27T10:30:00Z".parse::<Timestamp>().unwrap());
+        // A relative --since is whole seconds, like the times it is compared with.
+        let now_frac: Timestamp = "2026-11-27T12:00:00.700Z".parse().unwrap();
+        assert_eq!(parse_since("2h", now_frac).unwrap(), since());
         let err = parse_since("yesterday", now).unwrap_err().to_string();
         assert!(err.contains("--since \"yesterday\""), "{err}");
     }
