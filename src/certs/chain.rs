@@ -77,11 +77,6 @@ pub fn parse_all<'a>(ders: impl IntoIterator<Item = Option<&'a [u8]>>) -> Vec<Op
     ders.into_iter().map(|d| d.and_then(parse)).collect()
 }
 
-/// Whether the parsed certificate verifies with its own key.
-pub fn is_self_signed_parsed(cert: &X509Certificate<'_>) -> bool {
-    self_signed(cert)
-}
-
 /// [`chains_to`] on parsed certificates. Only certificates whose subject is
 /// the current certificate's issuer (byte for byte, as Go and OpenSSL look
 /// parents up) are tried by signature, so a bundle of n certificates costs
@@ -150,7 +145,8 @@ fn signed_by(cert: &X509Certificate<'_>, issuer: &X509Certificate<'_>) -> Signat
     }
 }
 
-fn self_signed(cert: &X509Certificate<'_>) -> bool {
+/// Whether the parsed certificate names itself as issuer and verifies with its own key.
+pub fn self_signed(cert: &X509Certificate<'_>) -> bool {
     cert.subject().as_raw() == cert.issuer().as_raw() && cert.verify_signature(None).is_ok()
 }
 

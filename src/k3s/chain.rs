@@ -142,9 +142,7 @@ pub fn not_after(der: &[u8]) -> Option<i64> {
 }
 
 /// Whether the certificate names and signs itself.
-pub fn is_self_signed(der: &[u8]) -> bool {
-    parse(der).is_some_and(|c| c.subject().as_raw() == c.issuer().as_raw() && c.verify_signature(None).is_ok())
-}
+pub use crate::certs::chain::is_self_signed;
 
 /// Whether `parent` signed `child` (name and signature).
 pub fn signed_by(child: &[u8], parent: &[u8]) -> bool {

@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::kamaji_restart::KamajiRestarts;
 use super::progress::Display;
 use super::report::Report;
-use super::{Common, Prepared, dry_run as plan_one, execute};
+use super::{Common, Prepared, dry_run as plan_one, execute, readiness};
 use crate::cli::OutputFormat;
 use crate::error::{Error, Outcome, Result};
 use crate::output::{self, Table};
@@ -84,32 +84,32 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
             if stop.load(Ordering::SeqCst) {
                 report.result = "not-started";
                 report.error = Some("not started: an earlier tenant of the batch failed".into());
-                return (i, report, false);
+                return (i, report);
             }
-            let result = execute::execute(client, &p.inv, &p.plan, &settings, &mut report).await;
-            if let Err(e) = &result {
+            if let Err(e) = execute::execute(client, &p.inv, &p.plan, &settings, &mut report).await {
                 stop.store(true, Ordering::SeqCst);
                 report.error.get_or_insert_with(|| e.to_string());
             }
-            (i, report, result.is_ok())
+            (i, report)
         }
     });
-    let mut done: Vec<(usize, Report, bool)> = futures::stream::iter(runs).buffer_unordered(common.parallel).collect().await;
-    done.sort_by_key(|(i, _, _)| *i);
-    let reports: Vec<Report> = done.iter().map(|(_, r, _)| r.clone()).collect();
+    let mut done: Vec<(usize, Report)> = futures::stream::iter(runs).buffer_unordered(common.parallel).collect().await;
+    done.sort_by_key(|(i, _)| *i);
+    let reports: Vec<Report> = done.into_iter().map(|(_, r)| r).collect();
     if !print_list(&reports, format)? {
         output::write_stdout(&summary(&reports))?;
     }
-    let left: Vec<&str> = done.iter().filter(|(_, _, ok)| !ok).map(|(_, r, _)| r.plan.tenant.as_str()).collect();
+    // Every run that failed or did not start carries its error.
+    let left: Vec<&Report> = reports.iter().filter(|r| r.error.is_some()).collect();
     if left.is_empty() {
         return Ok(Outcome::Ok);
     }
     Err(Error::Invalid(format!(
         "{} of {} tenant(s) not rotated ({}); re-run the same command with only: {}",
         left.len(),
-        done.len(),
-        done.iter().filter(|(_, _, ok)| !ok).map(|(_, r, _)| format!("{}: {}", r.plan.tenant, r.result)).collect::<Vec<_>>().join(", "),
-        left.join(" ")
+        reports.len(),
+        left.iter().map(|r| format!("{}: {}", r.plan.tenant, r.result)).collect::<Vec<_>>().join(", "),
+        left.iter().map(|r| r.plan.tenant.as_str()).collect::<Vec<_>>().join(" ")
     )))
 }
 
@@ -117,15 +117,16 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
 async fn preflight(client: &kube::Client, prepared: &[Prepared], common: &Common) -> Result<()> {
     let mut problems = Vec::new();
     for p in prepared {
-        let dry = plan_one(client, p, common).await?;
-        if dry.clean {
+        let ready = readiness(client, p, common).await?;
+        if ready.clean(p) {
             continue;
         }
         let mut why: Vec<String> = p.plan.blockers.clone();
-        if !dry.report.missing_permissions.is_empty() {
-            why.push(format!("{} permission(s) missing: {}", dry.report.missing_permissions.len(), dry.report.missing_permissions.join("; ")));
+        if !ready.missing.is_empty() {
+            let missing: Vec<String> = ready.missing.iter().map(ToString::to_string).collect();
+            why.push(format!("{} permission(s) missing: {}", missing.len(), missing.join("; ")));
         }
-        if why.is_empty() && !common.force_unlock {
+        if ready.holder.is_some() && !common.force_unlock {
             why.push(format!("Lease {} is held by another run", p.lease()));
         }
         if !why.is_empty() {

@@ -353,7 +353,11 @@ impl Run<'_> {
         })
         .await;
         // Only a timeout deserves the hint: it is the one way an ignored annotation shows.
-        waited.map(|(v, took)| self.waited_for(v, took)).map_err(|e| match e {
+        let waited = waited.map(|(v, took)| {
+            self.waited += took;
+            v
+        });
+        waited.map_err(|e| match e {
             Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}{}", self.annotate_hint()) },
             other => other,
         })
@@ -651,11 +655,6 @@ impl Run<'_> {
                 Ok(reason)
             }
         }
-    }
-
-    fn waited_for<T>(&mut self, value: T, took: Duration) -> T {
-        self.waited += took;
-        value
     }
 
     /// The last phase is over: the run is complete (a re-run starts a new rotation).

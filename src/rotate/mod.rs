@@ -171,13 +171,33 @@ pub struct DryRun {
     pub text: String,
 }
 
-pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Result<DryRun> {
+/// What would stop the real run of one tenant, besides its plan's blockers.
+pub struct Readiness {
+    /// How many permissions the run needs.
+    pub needs: usize,
+    pub missing: Vec<rbac::Need>,
+    /// Who holds the tenant's Lease, and since when.
+    pub holder: Option<String>,
+}
+
+impl Readiness {
+    pub fn clean(&self, p: &Prepared) -> bool {
+        self.missing.is_empty() && self.holder.is_none() && p.plan.blockers.is_empty()
+    }
+}
+
+pub async fn readiness(client: &kube::Client, p: &Prepared, common: &Common) -> Result<Readiness> {
     let needs = inventory::needs(&p.plan, &p.opts);
     let missing = rbac::missing(client, &needs).await.map_err(Error::kube)?;
     let holder = Lock::peek(client, &common.namespace, &inventory::lease_name(&p.tenant)).await?.and_then(|l| match Lock::judge(&l) {
         Availability::Held(h) => Some(format!("{} since {}", h.identity, h.since.map_or_else(|| "?".into(), |t| t.to_string()))),
         _ => None,
     });
+    Ok(Readiness { needs: needs.len(), missing, holder })
+}
+
+pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Result<DryRun> {
+    let Readiness { needs, missing, holder } = readiness(client, p, common).await?;
     let clean = missing.is_empty() && holder.is_none() && p.plan.blockers.is_empty();
     let text = render::plan_text(&p.plan, &render::Context {
         dry_run: true,
@@ -185,7 +205,7 @@ pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Re
         lease: p.lease(),
         timeout: common.timeout_text.clone(),
         missing: &missing,
-        needs: needs.len(),
+        needs,
         lock_holder: holder,
         write_kubeconfig: common.write_kubeconfig.as_ref().map(|f| f.display().to_string()),
     });

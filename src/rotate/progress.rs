@@ -73,11 +73,6 @@ impl Display {
     }
 }
 
-/// A single tenant's display (no prefix, its own spinner).
-pub fn start(phase: Phase, what: &str) -> PhaseLine {
-    Display::default().start(phase, what)
-}
-
 pub struct PhaseLine {
     label: String,
     started: Instant,

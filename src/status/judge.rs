@@ -15,28 +15,63 @@ use super::item::{Item, Kind};
 /// certificate is parsed, and tested for self-signature, once.
 pub fn within_document(items: &[Item]) -> Vec<ChainVerdict> {
     let parsed = chain::parse_all(items.iter().map(Item::der));
-    let self_signed: Vec<bool> = parsed.iter().map(|c| c.as_ref().is_some_and(chain::is_self_signed_parsed)).collect();
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let (Some(der), Some(leaf)) = (item.der(), &parsed[i]) else {
-                return match item.der() {
-                    Some(_) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
-                    None => ChainVerdict::NotChecked,
-                };
-            };
-            let peers: Vec<usize> = peer_indexes(items, item).collect();
-            let mut anchors: Vec<usize> = (0..items.len()).filter(|&o| items[o].group != item.group && is_anchor_for(item, &items[o])).collect();
-            // The roots of a bundle anchor its other members; a root itself is
-            // only held to an explicit anchor (a CA bundle is many roots).
-            if !self_signed[i] {
-                anchors.extend(peers.iter().copied().filter(|&p| self_signed[p]));
-            }
-            anchors.retain(|&a| items[a].der() != Some(der));
-            let mut intermediates = peers;
-            intermediates.extend(anchors.iter().copied());
-            chain::chains_to_parsed(leaf, &pick(&parsed, &intermediates), &pick(&parsed, &anchors))
+    let self_signed: Vec<bool> = parsed.iter().map(|c| c.as_ref().is_some_and(chain::self_signed)).collect();
+    each(items, &parsed, |i, leaf| {
+        let item = &items[i];
+        let peers: Vec<usize> = peer_indexes(items, item).collect();
+        let mut anchors: Vec<usize> = (0..items.len()).filter(|&o| items[o].group != item.group && is_anchor_for(item, &items[o])).collect();
+        // The roots of a bundle anchor its other members; a root itself is
+        // only held to an explicit anchor (a CA bundle is many roots).
+        if !self_signed[i] {
+            anchors.extend(peers.iter().copied().filter(|&p| self_signed[p]));
+        }
+        anchors.retain(|&a| items[a].der() != item.der());
+        let mut intermediates = peers;
+        intermediates.extend(anchors.iter().copied());
+        chain::chains_to_parsed(leaf, &pick(&parsed, &intermediates), &pick(&parsed, &anchors))
+    })
+}
+
+/// Each item against fixed trusted CAs (a tenant's current CA, the
+/// kubeconfig's CA for the served chain), through the rest of its bundle.
+/// A CA that is one of the roots is `verified`.
+pub fn against(items: &[Item], roots: &[impl AsRef<[u8]>]) -> Vec<ChainVerdict> {
+    let parsed = chain::parse_all(items.iter().map(Item::der));
+    let roots = chain::parse_all(roots.iter().map(|r| Some(r.as_ref())));
+    let roots: Vec<&X509Certificate<'_>> = roots.iter().flatten().collect();
+    each(items, &parsed, |i, leaf| {
+        let peers: Vec<usize> = peer_indexes(items, &items[i]).collect();
+        chain::chains_to_parsed(leaf, &pick(&parsed, &peers), &roots)
+    })
+}
+
+/// Each item against every CA of a pool (a k3s `server/tls` directory):
+/// self-signed CAs are roots, other CAs intermediates.
+pub fn within_pool(items: &[Item]) -> Vec<ChainVerdict> {
+    let parsed = chain::parse_all(items.iter().map(Item::der));
+    let cas: Vec<usize> = (0..items.len()).filter(|&i| items[i].der().is_some_and(is_ca)).collect();
+    let self_signed = |i: usize| parsed[i].as_ref().is_some_and(chain::self_signed);
+    let roots: Vec<usize> = cas.iter().copied().filter(|&c| self_signed(c)).collect();
+    each(items, &parsed, |i, leaf| {
+        if self_signed(i) {
+            return ChainVerdict::SelfSigned;
+        }
+        let der = items[i].der();
+        let own_roots: Vec<usize> = roots.iter().copied().filter(|&r| items[r].der() != der).collect();
+        let mut intermediates: Vec<usize> = peer_indexes(items, &items[i]).collect();
+        intermediates.extend(cas.iter().copied().filter(|&c| items[c].der() != der));
+        chain::chains_to_parsed(leaf, &pick(&parsed, &intermediates), &pick(&parsed, &own_roots))
+    })
+}
+
+/// `judge(index, certificate)` for each item that parsed; an item without
+/// a certificate is not checked, one that does not parse is unverified.
+fn each<'a>(items: &[Item], parsed: &[Option<X509Certificate<'a>>], mut judge: impl FnMut(usize, &X509Certificate<'a>) -> ChainVerdict) -> Vec<ChainVerdict> {
+    (0..items.len())
+        .map(|i| match (items[i].der(), &parsed[i]) {
+            (Some(_), Some(leaf)) => judge(i, leaf),
+            (Some(_), None) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
+            (None, _) => ChainVerdict::NotChecked,
         })
         .collect()
 }
@@ -46,45 +81,6 @@ fn pick<'p, 'a>(parsed: &'p [Option<X509Certificate<'a>>], indexes: &[usize]) ->
     indexes.iter().filter_map(|&i| parsed[i].as_ref()).collect()
 }
 
-/// Each item against fixed trusted CAs (a tenant's current CA, the
-/// kubeconfig's CA for the served chain), through the rest of its bundle.
-/// A CA that is one of the roots is `verified`.
-pub fn against(items: &[Item], roots: &[impl AsRef<[u8]>]) -> Vec<ChainVerdict> {
-    let parsed = chain::parse_all(items.iter().map(Item::der));
-    let root_ders: Vec<&[u8]> = roots.iter().map(AsRef::as_ref).collect();
-    let roots = chain::parse_all(root_ders.iter().map(|r| Some(*r)));
-    let roots: Vec<&X509Certificate<'_>> = roots.iter().flatten().collect();
-    items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| match (item.der(), &parsed[i]) {
-            (Some(_), Some(leaf)) => chain::chains_to_parsed(leaf, &pick(&parsed, &peer_indexes(items, item).collect::<Vec<_>>()), &roots),
-            (Some(_), None) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
-            (None, _) => ChainVerdict::NotChecked,
-        })
-        .collect()
-}
-
-/// Each item against every CA of a pool (a k3s `server/tls` directory):
-/// self-signed CAs are roots, other CAs intermediates.
-pub fn within_pool(items: &[Item]) -> Vec<ChainVerdict> {
-    let cas: Vec<&[u8]> = items.iter().filter_map(Item::der).filter(|d| is_ca(d)).collect();
-    let roots: Vec<&[u8]> = cas.iter().copied().filter(|d| chain::is_self_signed(d)).collect();
-    items
-        .iter()
-        .map(|item| {
-            let Some(der) = item.der() else { return ChainVerdict::NotChecked };
-            if chain::is_self_signed(der) {
-                return ChainVerdict::SelfSigned;
-            }
-            let own_roots: Vec<&[u8]> = roots.iter().copied().filter(|r| *r != der).collect();
-            let mut intermediates = peers(items, item);
-            intermediates.extend(cas.iter().copied().filter(|c| *c != der));
-            chain::chains_to(der, &intermediates, &own_roots)
-        })
-        .collect()
-}
-
 fn is_anchor_for(item: &Item, other: &Item) -> bool {
     match item.kind {
         Kind::KubeconfigClient => other.kind == Kind::KubeconfigCa && other.doc == item.doc,
@@ -92,10 +88,6 @@ fn is_anchor_for(item: &Item, other: &Item) -> bool {
         Kind::Plain => other.kind == Kind::Plain && other.location.key.as_deref() == Some("ca.crt"),
         Kind::KubeconfigCa | Kind::TalosCa => false,
     }
-}
-
-fn peers<'a>(items: &'a [Item], item: &Item) -> Vec<&'a [u8]> {
-    peer_indexes(items, item).filter_map(|i| items[i].der()).collect()
 }
 
 /// The other certificates of the item's bundle.
