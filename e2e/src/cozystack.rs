@@ -291,6 +291,28 @@ fn deployment(name: &str, labels: &Value, replicas: i32, containers: &[(&str, &s
     })
 }
 
+/// A test's tenant: a fresh namespace, a Kamaji stand-in playing `seed.kamaji_version` that
+/// watches only it, and the tenant `release` seeded there (its Kamaji controller Deployment
+/// in `<ns>-kamaji`) and Ready. The stand-in stops when this is dropped.
+pub struct StandinTenant {
+    pub client: Client,
+    pub tenant: Tenant,
+    pub standin: crate::kamaji::StandinTask,
+}
+
+pub async fn standin_tenant(prefix: &str, release: &str, seed: SeedOptions, timeout: std::time::Duration) -> Result<StandinTenant> {
+    let cp = crate::ControlPlane::shared();
+    let ns = cp.namespace(prefix).await.name;
+    let client = cp.client().await;
+    crate::kamaji::install_crd(client.clone()).await?;
+    let options = crate::kamaji::StandinOptions::for_version(&seed.kamaji_version).in_namespace(&ns);
+    let standin = crate::kamaji::Standin::start(client.clone(), options);
+    let seed = SeedOptions { kamaji_namespace: format!("{ns}-kamaji"), ..seed };
+    let tenant = seed_tenant(&client, &ns, release, &seed).await?;
+    crate::kamaji::wait_ready(&client, &ns, &tenant.name, timeout).await?;
+    Ok(StandinTenant { client, tenant, standin })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,9 +12,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
+use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
 use e2e::kamaji::names::*;
-use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};
 use kube::Client;
@@ -35,14 +34,9 @@ struct Fixture {
 }
 
 async fn fixture(prefix: &str, version: &str) -> Fixture {
-    let cp = ControlPlane::shared();
-    let ns = cp.namespace(prefix).await.name;
-    let client = cp.client().await;
-    kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let standin = Standin::start(client.clone(), StandinOptions::for_version(version).in_namespace(&ns));
-    let seed = SeedOptions { kamaji_namespace: format!("{ns}-kamaji"), kamaji_version: version.into(), ..SeedOptions::default() };
-    let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
-    wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
+    let seed = SeedOptions { kamaji_version: version.into(), ..SeedOptions::default() };
+    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
+    let ns = tenant.namespace.clone();
     let f = Fixture {
         secrets: Api::namespaced(client.clone(), &ns),
         client,

@@ -10,9 +10,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
+use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
 use e2e::kamaji::names::*;
-use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -37,21 +36,11 @@ struct Fixture {
 /// A fresh namespace with a Ready tenant, its Kamaji controller Deployment (image tag =
 /// `version`) in `<ns>-kamaji`, a stand-in playing that Kamaji version, and no tenant API.
 async fn fixture(prefix: &str, version: &str) -> Fixture {
-    let cp = ControlPlane::shared();
-    let ns = cp.namespace(prefix).await.name;
-    let client = cp.client().await;
-    kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let standin = Standin::start(client.clone(), StandinOptions::for_version(version).in_namespace(&ns));
     // A port that was free a moment ago: nothing listens there.
     let endpoint = e2e::TenantApi::endpoint(e2e::process::free_port().expect("free port"));
-    let seed = SeedOptions {
-        kamaji_namespace: format!("{ns}-kamaji"),
-        kamaji_version: version.into(),
-        endpoint: Some(endpoint.clone()),
-        ..SeedOptions::default()
-    };
-    let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
-    wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
+    let seed = SeedOptions { kamaji_version: version.into(), endpoint: Some(endpoint.clone()), ..SeedOptions::default() };
+    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
+    let ns = tenant.namespace.clone();
     let f = Fixture {
         secrets: Api::namespaced(client.clone(), &ns),
         client,

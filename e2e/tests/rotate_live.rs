@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
+use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
 use e2e::kamaji::names::*;
 use e2e::kamaji::pki::{fingerprint, parse_kubeconfig, verifies};
-use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
 use e2e::tenant_api::Status;
 use e2e::{TenantApi, TenantApiOptions};
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -23,13 +22,6 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(120);
 const RELEASE: &str = "kubernetes-live";
 
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A Ready tenant whose API server runs. Fields drop in order: the tenant API first.
 struct Live {
     api: TenantApi,
@@ -37,25 +29,14 @@ struct Live {
     tenant: Tenant,
     secrets: Api<Secret>,
     dir: tempfile::TempDir,
-    _standin: AbortOnDrop,
+    _standin: e2e::kamaji::StandinTask,
 }
 
 async fn live(prefix: &str) -> Live {
-    let cp = ControlPlane::shared();
-    let ns = cp.namespace(prefix).await.name;
-    let client = cp.client().await;
-    kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let version = "26.3.5-edge";
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
     let port = e2e::process::free_port().expect("free port");
-    let seed = SeedOptions {
-        kamaji_namespace: format!("{ns}-kamaji"),
-        kamaji_version: version.into(),
-        endpoint: Some(TenantApi::endpoint(port)),
-        ..SeedOptions::default()
-    };
-    let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
-    wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
+    let seed = SeedOptions { kamaji_version: "26.3.5-edge".into(), endpoint: Some(TenantApi::endpoint(port)), ..SeedOptions::default() };
+    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
+    let ns = tenant.namespace.clone();
     let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
     let api = TenantApi::spawn(&client, &ns, &tenant.name, opts).await.expect("tenant API");
     Live { api, secrets: Api::namespaced(client.clone(), &ns), client, tenant, dir: tempfile::tempdir().expect("tempdir"), _standin: standin }

@@ -8,10 +8,10 @@
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, Tenant, seed_tenant};
+use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
 use e2e::kamaji::names::*;
 use e2e::kamaji::pki::{parse_kubeconfig, verifies};
-use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
+use e2e::kamaji;
 use e2e::{TenantApi, TenantApiOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
@@ -20,36 +20,17 @@ use serde_json::{Value, json};
 const WAIT: Duration = Duration::from_secs(120);
 const RELEASE: &str = "kubernetes-served";
 
-struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
 /// A Ready stand-in tenant whose kubeconfigs name `endpoint`.
 struct Fixture {
     tenant: Tenant,
     secrets: Api<Secret>,
-    _standin: AbortOnDrop,
+    _standin: e2e::kamaji::StandinTask,
 }
 
 async fn fixture(prefix: &str, endpoint: &str) -> Fixture {
-    let cp = ControlPlane::shared();
-    let ns = cp.namespace(prefix).await.name;
-    let client = cp.client().await;
-    kamaji::install_crd(client.clone()).await.expect("install CRD");
-    let version = "26.3.5-edge";
-    let standin = AbortOnDrop(Standin::spawn(client.clone(), StandinOptions::for_version(version).in_namespace(&ns)));
-    let seed = SeedOptions {
-        kamaji_namespace: format!("{ns}-kamaji"),
-        kamaji_version: version.into(),
-        endpoint: Some(endpoint.to_string()),
-        ..SeedOptions::default()
-    };
-    let tenant = seed_tenant(&client, &ns, RELEASE, &seed).await.expect("seed tenant");
-    wait_ready(&client, &ns, &tenant.name, WAIT).await.expect("tenant Ready");
-    Fixture { secrets: Api::namespaced(client, &ns), tenant, _standin: standin }
+    let seed = SeedOptions { kamaji_version: "26.3.5-edge".into(), endpoint: Some(endpoint.to_string()), ..SeedOptions::default() };
+    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
+    Fixture { secrets: Api::namespaced(client, &tenant.namespace), tenant, _standin: standin }
 }
 
 impl Fixture {
