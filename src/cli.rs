@@ -80,7 +80,9 @@ pub enum RotateMethod {
 /// changed when refused), 3 dry run whose real run would refuse, 130
 /// interrupted (the Lease is released; re-run to continue).
 #[derive(Debug, Clone, Args)]
-#[command(after_help = "Examples:\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root --dry-run=false --restart-workers --write-kubeconfig demo.kubeconfig\n  kubectl pki rotate-ca kubernetes-a kubernetes-b kubernetes-c -n tenant-root --dry-run=false --parallel 3\n\nRe-running the same command after an interruption or a timeout continues the rotation.")]
+#[command(
+    after_help = "Examples:\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root\n  kubectl pki rotate-ca kubernetes-demo -n tenant-root --dry-run=false --restart-workers --write-kubeconfig demo.kubeconfig\n  kubectl pki rotate-ca kubernetes-a kubernetes-b kubernetes-c -n tenant-root --dry-run=false --parallel 3\n\nRe-running the same command after an interruption or a timeout continues the rotation."
+)]
 pub struct RotateCaArgs {
     /// The TenantControlPlane(s) (Cozystack: kubernetes-<cluster>; the cluster name alone works too).
     #[arg(value_name = "TENANT", required = true, num_args = 1..)]

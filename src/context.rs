@@ -65,13 +65,11 @@ impl Ctx {
             .get_or_try_init(|| async {
                 let kc = self.kubeconfig()?;
                 let opts = KubeConfigOptions { context: self.global.context.clone(), ..Default::default() };
-                let config = kube::Config::from_custom_kubeconfig(kc, &opts).await.map_err(|e| {
-                    Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) }
-                })?;
-                let client = kube::Client::try_from(config.clone()).map_err(|e| Error::Kubeconfig {
-                    path: self.kubeconfig_origin(),
-                    reason: flatten(&e),
-                })?;
+                let config = kube::Config::from_custom_kubeconfig(kc, &opts)
+                    .await
+                    .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
+                let client = kube::Client::try_from(config.clone())
+                    .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 Ok::<_, Error>((client, config))
             })
             .await

@@ -72,11 +72,7 @@ impl Error {
                  from another CA?); `kubectl pki status --source kubeconfig` checks them",
                 status.message
             )),
-            kube::Error::Api(status) => Error::Api(format!(
-                "{} ({})",
-                status.message,
-                status.reason
-            )),
+            kube::Error::Api(status) => Error::Api(format!("{} ({})", status.message, status.reason)),
             // The connection failed or dropped: say so, not "Kubernetes API: ServiceError".
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 Error::Unreachable { server: "the cluster".into(), reason: flatten(&err) }

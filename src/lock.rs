@@ -33,7 +33,10 @@ pub struct Holder {
 pub enum Availability {
     Free,
     /// Held, but its holder is gone (expired, or a dead local process).
-    Stale { holder: Holder, why: String },
+    Stale {
+        holder: Holder,
+        why: String,
+    },
     Held(Holder),
 }
 

@@ -9,11 +9,7 @@ use kubectl_pki::{cli::Cli, error::report, run};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     kubectl_pki::logging::init(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return report(&e.into()),
     };

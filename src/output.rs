@@ -148,11 +148,8 @@ pub fn progress(len: Option<u64>, message: impl Into<String>) -> indicatif::Prog
     };
     if stderr_is_tty() {
         bar.set_draw_target(ProgressDrawTarget::stderr());
-        let template = if len.is_some() {
-            "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})"
-        } else {
-            "{spinner} {msg} {pos} ({elapsed})"
-        };
+        let template =
+            if len.is_some() { "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed})" } else { "{spinner} {msg} {pos} ({elapsed})" };
         if let Ok(style) = ProgressStyle::with_template(template) {
             bar.set_style(style.progress_chars("=> "));
         }

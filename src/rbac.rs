@@ -121,7 +121,10 @@ mod tests {
 
     #[test]
     fn refusal_lists_everything_on_one_line() {
-        let err = refusal(&[Need::new("delete", "", "secrets", "t", "delete mode"), Need::new("create", "coordination.k8s.io", "leases", "t", "lock")], "rotate-ca");
+        let err = refusal(
+            &[Need::new("delete", "", "secrets", "t", "delete mode"), Need::new("create", "coordination.k8s.io", "leases", "t", "lock")],
+            "rotate-ca",
+        );
         let text = err.to_string();
         assert!(text.contains("2 permission(s)"), "{text}");
         assert!(text.contains("delete secrets in t (delete mode); create leases.coordination.k8s.io in t (lock)"), "{text}");

@@ -68,8 +68,7 @@ pub fn judge(pod: &Pod, since: Timestamp) -> PodRow {
         .iter()
         .map(|c| c.state.as_ref().and_then(|s| s.running.as_ref()).and_then(|r| r.started_at.as_ref()).map(|t| t.0))
         .collect();
-    let containers_restarted =
-        restarts > 0 && !started.is_empty() && started.iter().all(|s| s.is_some_and(|t| t >= since));
+    let containers_restarted = restarts > 0 && !started.is_empty() && started.iter().all(|s| s.is_some_and(|t| t >= since));
     let (verdict, detail) = if pod.metadata.deletion_timestamp.is_some() {
         (Verdict::Terminating, "being deleted".to_string())
     } else if created.is_some_and(|c| c >= since) || containers_restarted {
@@ -101,7 +100,8 @@ pub fn pending_summary(rows: &[PodRow]) -> String {
     if rows.is_empty() {
         return "no pods match".into();
     }
-    let pending: Vec<String> = rows.iter().filter(|r| r.verdict != Verdict::Restarted).map(|r| format!("{} {}", r.name, r.verdict.word())).collect();
+    let pending: Vec<String> =
+        rows.iter().filter(|r| r.verdict != Verdict::Restarted).map(|r| format!("{} {}", r.name, r.verdict.word())).collect();
     if pending.is_empty() {
         format!("{} pod(s) restarted", rows.len())
     } else {
@@ -152,13 +152,19 @@ pub async fn run(args: RestartsArgs, ctx: &Ctx) -> Result<Outcome> {
     };
     if args.wait && !all_restarted(&rows) {
         let bar = output::progress(None, "waiting for pods to restart");
-        let waited = workloads::poll("pods newer than --since and Ready", timeout, Duration::from_secs(1), |m| bar.set_message(m.to_string()), || {
-            let (api, selector) = (api.clone(), selector.clone());
-            async move {
-                let rows = list(api, selector).await.map_err(Error::kube)?;
-                Ok(if all_restarted(&rows) { Poll::Done(rows) } else { Poll::Waiting(pending_summary(&rows)) })
-            }
-        })
+        let waited = workloads::poll(
+            "pods newer than --since and Ready",
+            timeout,
+            Duration::from_secs(1),
+            |m| bar.set_message(m.to_string()),
+            || {
+                let (api, selector) = (api.clone(), selector.clone());
+                async move {
+                    let rows = list(api, selector).await.map_err(Error::kube)?;
+                    Ok(if all_restarted(&rows) { Poll::Done(rows) } else { Poll::Waiting(pending_summary(&rows)) })
+                }
+            },
+        )
         .await;
         bar.finish_and_clear();
         match waited {
@@ -274,7 +280,14 @@ mod tests {
         let all = judge(&pod(old, true, json!([running("2026-11-27T10:01:00Z", 1)])), since());
         assert_eq!(all.verdict, Verdict::Restarted);
         assert!(all.detail.contains("containers restarted"));
-        let one_of_two = judge(&pod(old, true, json!([running("2026-11-27T10:01:00Z", 1), {"name": "d", "image": "x", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-27T09:00:01Z"}}}])), since());
+        let one_of_two = judge(
+            &pod(
+                old,
+                true,
+                json!([running("2026-11-27T10:01:00Z", 1), {"name": "d", "image": "x", "imageID": "", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-27T09:00:01Z"}}}]),
+            ),
+            since(),
+        );
         assert_eq!(one_of_two.verdict, Verdict::NotRestarted);
         let restarted_not_ready = judge(&pod(old, false, json!([running("2026-11-27T10:01:00Z", 2)])), since());
         assert_eq!(restarted_not_ready.verdict, Verdict::NotReady);

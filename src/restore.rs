@@ -122,7 +122,9 @@ pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
             };
             match exists {
                 Some(true) => kept.push(r),
-                Some(false) => notes.push(format!("ownerReference to {} {} dropped: that owner (uid {}) no longer exists", r.kind, r.name, r.uid)),
+                Some(false) => {
+                    notes.push(format!("ownerReference to {} {} dropped: that owner (uid {}) no longer exists", r.kind, r.name, r.uid))
+                }
                 None => notes.push(format!("ownerReference to {} {} dropped: could not check that it still exists", r.kind, r.name)),
             }
         }
@@ -166,7 +168,9 @@ pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
             if args.dry_run {
                 eprintln!("Dry run: nothing was changed. Run again without --dry-run to restore.");
             } else {
-                eprintln!("Restored. Pods that loaded the rotated material still hold it: restart the Kamaji controller and the workloads that mount these secrets.");
+                eprintln!(
+                    "Restored. Pods that loaded the rotated material still hold it: restart the Kamaji controller and the workloads that mount these secrets."
+                );
             }
         }
     }

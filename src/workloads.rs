@@ -33,11 +33,8 @@ pub fn secret_references(spec: &PodSpec, secret: &str) -> Vec<String> {
     let containers = spec.init_containers.iter().flatten().chain(spec.containers.iter());
     for c in containers {
         let from = c.env_from.iter().flatten().any(|e| e.secret_ref.as_ref().is_some_and(|s| s.name == secret));
-        let env = c
-            .env
-            .iter()
-            .flatten()
-            .any(|e| e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).is_some_and(|s| s.name == secret));
+        let env =
+            c.env.iter().flatten().any(|e| e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).is_some_and(|s| s.name == secret));
         if from || env {
             refs.push(format!("env of container {}", c.name));
         }
@@ -77,7 +74,11 @@ pub fn rollout(d: &Deployment) -> Rollout {
     if status.observed_generation.unwrap_or(0) < generation {
         return Rollout::Progressing(format!("{name}: waiting for the controller to see the new spec"));
     }
-    let failed = status.conditions.iter().flatten().find(|c| c.type_.as_deref() == Some("Progressing") && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
+    let failed = status
+        .conditions
+        .iter()
+        .flatten()
+        .find(|c| c.type_.as_deref() == Some("Progressing") && c.reason.as_deref() == Some("ProgressDeadlineExceeded"));
     if let Some(c) = failed {
         return Rollout::Failed(format!("{name}: {}", c.message.as_deref().unwrap_or("progress deadline exceeded")));
     }
@@ -98,10 +99,7 @@ pub fn rollout(d: &Deployment) -> Rollout {
 
 /// A pod is Ready when its `Ready` condition is `True`.
 pub fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    pod.status.as_ref().and_then(|s| s.conditions.as_ref()).is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// What a poll step found: done, or still waiting (and on what).
@@ -125,7 +123,13 @@ where
 /// that found it done began (the controllers' time, not the caller's).
 /// Checks start 250 ms apart and back off to `every`, so a fast
 /// controller is not waited for a whole `every`.
-pub async fn poll_timed<T, F, Fut>(what: &str, timeout: Duration, every: Duration, mut on_wait: impl FnMut(&str), mut step: F) -> Result<(T, Duration)>
+pub async fn poll_timed<T, F, Fut>(
+    what: &str,
+    timeout: Duration,
+    every: Duration,
+    mut on_wait: impl FnMut(&str),
+    mut step: F,
+) -> Result<(T, Duration)>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Poll<T>>>,
@@ -179,7 +183,10 @@ mod tests {
             }}}
         }));
         let spec = d.spec.template.spec.unwrap();
-        assert_eq!(secret_references(&spec, "t-admin-kubeconfig"), vec!["volume kubeconfig", "projected volume bundle", "env of container c"]);
+        assert_eq!(
+            secret_references(&spec, "t-admin-kubeconfig"),
+            vec!["volume kubeconfig", "projected volume bundle", "env of container c"]
+        );
         assert_eq!(secret_references(&spec, "t-ca"), vec!["env of container init"]);
         assert!(secret_references(&spec, "t-sa-certificate").is_empty());
     }
@@ -209,19 +216,29 @@ mod tests {
     #[tokio::test]
     async fn poll_times_out_naming_what_it_waited_for() {
         let mut seen = Vec::new();
-        let err = poll::<(), _, _>("the new CA", Duration::from_millis(120), Duration::from_millis(40), |m| seen.push(m.to_string()), || async {
-            Ok(Poll::Waiting("t-ca unchanged".into()))
-        })
+        let err = poll::<(), _, _>(
+            "the new CA",
+            Duration::from_millis(120),
+            Duration::from_millis(40),
+            |m| seen.push(m.to_string()),
+            || async { Ok(Poll::Waiting("t-ca unchanged".into())) },
+        )
         .await
         .unwrap_err();
         assert!(err.to_string().contains("the new CA: t-ca unchanged"), "{err}");
         assert!(seen.len() >= 2);
         let mut n = 0;
-        let v = poll("x", Duration::from_secs(5), Duration::from_millis(1), |_| {}, || {
-            n += 1;
-            let done = n >= 3;
-            async move { Ok(if done { Poll::Done(7) } else { Poll::Waiting("not yet".into()) }) }
-        })
+        let v = poll(
+            "x",
+            Duration::from_secs(5),
+            Duration::from_millis(1),
+            |_| {},
+            || {
+                n += 1;
+                let done = n >= 3;
+                async move { Ok(if done { Poll::Done(7) } else { Poll::Waiting("not yet".into()) }) }
+            },
+        )
         .await
         .unwrap();
         assert_eq!(v, 7);
@@ -230,23 +247,30 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn poll_timed_counts_the_wait_until_the_last_check_began() {
         let mut n = 0;
-        let (v, waited) = poll_timed("x", Duration::from_secs(5), Duration::from_millis(400), |_| {}, || {
-            n += 1;
-            let done = n >= 3;
-            async move {
-                // The final check is slow: that is the caller's time, not a wait.
-                if done {
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+        let (v, waited) = poll_timed(
+            "x",
+            Duration::from_secs(5),
+            Duration::from_millis(400),
+            |_| {},
+            || {
+                n += 1;
+                let done = n >= 3;
+                async move {
+                    // The final check is slow: that is the caller's time, not a wait.
+                    if done {
+                        tokio::time::sleep(Duration::from_millis(300)).await;
+                    }
+                    Ok(if done { Poll::Done(n) } else { Poll::Waiting("not yet".into()) })
                 }
-                Ok(if done { Poll::Done(n) } else { Poll::Waiting("not yet".into()) })
-            }
-        })
+            },
+        )
         .await
         .unwrap();
         assert_eq!(v, 3);
         // Paused clock: pauses of 250 ms then 400 ms (backed off to `every`), not the final 300 ms check.
         assert_eq!(waited, Duration::from_millis(650));
-        let (_, waited) = poll_timed("x", Duration::from_secs(5), Duration::from_secs(1), |_| {}, || async { Ok(Poll::Done(())) }).await.unwrap();
+        let (_, waited) =
+            poll_timed("x", Duration::from_secs(5), Duration::from_secs(1), |_| {}, || async { Ok(Poll::Done(())) }).await.unwrap();
         assert_eq!(waited, Duration::ZERO, "done at once is no wait");
     }
 }

@@ -90,12 +90,7 @@ fn generate_ca_never_overwrites_ca_data_in_use() {
     let data = dir.path().join("k3s");
     default_k3s(&data);
     let before = fs::read(data.join("server/tls/server-ca.crt")).unwrap();
-    pki()
-        .args(["k3s", "generate-ca", "--data-dir"])
-        .arg(&data)
-        .assert()
-        .code(1)
-        .stderr(contains("--out").and(contains("client-ca.crt")));
+    pki().args(["k3s", "generate-ca", "--data-dir"]).arg(&data).assert().code(1).stderr(contains("--out").and(contains("client-ca.crt")));
     assert_eq!(fs::read(data.join("server/tls/server-ca.crt")).unwrap(), before);
     assert!(!data.join("server/tls/root-ca.pem").exists());
     // Staged elsewhere, with the key in use appended to the new service.key.
@@ -125,7 +120,10 @@ fn generate_ca_uses_a_given_root_or_intermediate() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
     openssl(d, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "corp-root.key"]);
-    openssl(d, &["req", "-x509", "-new", "-key", "corp-root.key", "-subj", "/O=Corp/CN=Corp Root", "-days", "3650", "-out", "corp-root.pem"]);
+    openssl(
+        d,
+        &["req", "-x509", "-new", "-key", "corp-root.key", "-subj", "/O=Corp/CN=Corp Root", "-days", "3650", "-out", "corp-root.pem"],
+    );
     pki()
         .args(["k3s", "generate-ca", "--data-dir", "a", "--root-ca", "corp-root.pem", "--root-key", "corp-root.key"])
         .current_dir(d)
@@ -204,12 +202,8 @@ fn cross_sign_default_cas() {
         verify(dir.path(), &format!("{}/{t}-ca.crt", old.display()), None, &format!("{}/{t}-root-xsigned.pem", tls.display()));
     }
     // k3s hashes the DER of the root the server CA chains to.
-    let der = Std::new("openssl")
-        .args(["x509", "-in", "server-root-ssigned.pem", "-outform", "DER"])
-        .current_dir(&tls)
-        .output()
-        .unwrap()
-        .stdout;
+    let der =
+        Std::new("openssl").args(["x509", "-in", "server-root-ssigned.pem", "-outform", "DER"]).current_dir(&tls).output().unwrap().stdout;
     let hash: String = Sha256::digest(&der).iter().map(|b| format!("{b:02x}")).collect();
     assert!(stdout.contains(&format!("K10{hash}::server:supersecret")), "{stdout}");
     assert!(stdout.contains(&format!("K10{hash}::node:agentsecret")), "{stdout}");
@@ -236,7 +230,11 @@ fn cross_sign_custom_cas_and_rotate_again() {
         .stdout(contains("\"serverCaHash\"").and(contains("::server:plainsecret")));
     pki().args(["k3s", "check", "--data-dir", "r1", "--current", "k3s"]).current_dir(d).assert().success();
     // New intermediate -> cross-signed root -> old leaf CA -> old intermediate -> old root.
-    let path = [fs::read_to_string(d.join("r1/tls/client-root-xsigned.pem")).unwrap(), fs::read_to_string(d.join("k3s/server/tls/client-ca.crt")).unwrap()].concat();
+    let path = [
+        fs::read_to_string(d.join("r1/tls/client-root-xsigned.pem")).unwrap(),
+        fs::read_to_string(d.join("k3s/server/tls/client-ca.crt")).unwrap(),
+    ]
+    .concat();
     fs::write(d.join("r1-client-path.pem"), path).unwrap();
     verify(d, "k3s/server/tls/root-ca.pem", Some("r1-client-path.pem"), "r1/tls/client-ca.pem");
 
@@ -274,7 +272,13 @@ fn rotate_sa_key_keeps_old_keys() {
         .assert()
         .code(4)
         .stdout(contains("including the current signing key").and(contains("not staged: k3s keeps the current file")));
-    pki().args(["k3s", "rotate-sa-key", "--data-dir"]).arg(dir.path().join("missing")).arg("--out").arg(dir.path().join("x")).assert().code(1);
+    pki()
+        .args(["k3s", "rotate-sa-key", "--data-dir"])
+        .arg(dir.path().join("missing"))
+        .arg("--out")
+        .arg(dir.path().join("x"))
+        .assert()
+        .code(1);
     assert!(!dir.path().join("x").exists());
 }
 
@@ -364,7 +368,19 @@ fn issue_leaf_makes_client_and_serving_certificates() {
         .current_dir(d)
         .assert()
         .success();
-    let out = openssl(d, &["verify", "-purpose", "sslserver", "-CAfile", &format!("{tls}/root-ca.pem"), "-untrusted", &format!("{tls}/server-ca.crt"), "srv.crt"]);
+    let out = openssl(
+        d,
+        &[
+            "verify",
+            "-purpose",
+            "sslserver",
+            "-CAfile",
+            &format!("{tls}/root-ca.pem"),
+            "-untrusted",
+            &format!("{tls}/server-ca.crt"),
+            "srv.crt",
+        ],
+    );
     assert!(out.contains("OK"));
     assert!(openssl(d, &["x509", "-in", "srv.crt", "-noout", "-ext", "subjectAltName"]).contains("IP Address:127.0.0.1"));
 }

@@ -261,12 +261,24 @@ fn kubeconfig_and_talosconfig_files_and_no_private_key_output() {
     );
     let talos_path = write(dir.path(), "talosconfig", &talos);
     let with_key = write(dir.path(), "with-key.pem", &format!("{}{}", admin.pem, admin.key_pem));
-    let (code, v) = json(dir.path(), &["--file", kc_path.to_str().unwrap(), "--file", talos_path.to_str().unwrap(), "--file", with_key.to_str().unwrap()]);
+    let (code, v) = json(
+        dir.path(),
+        &["--file", kc_path.to_str().unwrap(), "--file", talos_path.to_str().unwrap(), "--file", with_key.to_str().unwrap()],
+    );
     assert_eq!(code, 0, "{v}");
     let names: Vec<&str> = v["items"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap()).collect();
     let kcs = kc_path.display().to_string();
     let ts = talos_path.display().to_string();
-    assert_eq!(names, [format!("{kcs}:ca"), format!("{kcs}:client"), format!("{ts}:prod/ca"), format!("{ts}:prod/client"), with_key.display().to_string()]);
+    assert_eq!(
+        names,
+        [
+            format!("{kcs}:ca"),
+            format!("{kcs}:client"),
+            format!("{ts}:prod/ca"),
+            format!("{ts}:prod/client"),
+            with_key.display().to_string()
+        ]
+    );
     assert_eq!(v["items"][1]["chain"]["verdict"], "verified");
     assert_eq!(v["items"][3]["chain"], serde_json::json!({"verdict": "verified", "to": "talos"}));
     for format in ["table", "wide", "json", "yaml"] {
@@ -302,9 +314,7 @@ fn k3s_layout_lists_leaves_and_their_cas() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|i| {
-            (i["name"].as_str().unwrap().into(), i["chain"]["verdict"].as_str().unwrap().into(), i["status"].as_str().unwrap().into())
-        })
+        .map(|i| (i["name"].as_str().unwrap().into(), i["chain"]["verdict"].as_str().unwrap().into(), i["status"].as_str().unwrap().into()))
         .collect();
     let expect = [
         ("server/tls/client-admin.crt[0]", "verified", "ok"),
@@ -361,8 +371,13 @@ fn kubeconfig_source_follows_file_paths_without_contacting_the_cluster() {
               users:\n- name: jane\n  user:\n    client-certificate: pki/jane.crt\n    client-key: pki/jane.key\n- name: nobody\n  user:\n    client-certificate: pki/missing.crt\n";
     let kc_path = write(dir.path(), "config", kc);
     let run = |extra: &[&str]| {
-        let out = pki(dir.path()).arg("--kubeconfig").arg(&kc_path).args(["--source", "kubeconfig", "-o", "json"]).args(extra).output().unwrap();
-        (out.status.code().unwrap(), serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null), String::from_utf8_lossy(&out.stderr).into_owned())
+        let out =
+            pki(dir.path()).arg("--kubeconfig").arg(&kc_path).args(["--source", "kubeconfig", "-o", "json"]).args(extra).output().unwrap();
+        (
+            out.status.code().unwrap(),
+            serde_json::from_slice::<Value>(&out.stdout).unwrap_or(Value::Null),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, v, err) = run(&[]);
     assert_eq!(code, 0, "{err}");

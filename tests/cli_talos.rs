@@ -171,7 +171,8 @@ fn refuses_to_overwrite_unless_forced() {
 fn fails_writing_nothing(d: &Path, args: &[&str], message: &str) {
     pki().current_dir(d).args(args).arg("out-tc").assert().code(1).stderr(contains("error: ").and(contains(message)));
     assert!(!d.join("out-tc").exists(), "{args:?} wrote a file");
-    let leftovers: Vec<PathBuf> = fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().contains("out-tc")).collect();
+    let leftovers: Vec<PathBuf> =
+        fs::read_dir(d).unwrap().map(|e| e.unwrap().path()).filter(|p| p.to_string_lossy().contains("out-tc")).collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
@@ -186,10 +187,18 @@ fn bad_inputs_are_explained_and_write_nothing() {
     // An RSA CA (e.g. the Kubernetes CA of an old cluster) and an ECDSA one.
     openssl(d, &["genrsa", "-out", "rsa.key", "2048"]);
     openssl(d, &["req", "-x509", "-new", "-key", "rsa.key", "-subj", "/O=kubernetes", "-days", "30", "-out", "rsa.crt"]);
-    fails_writing_nothing(d, &["talos", "config", "new", "--ca", "rsa.crt", "--ca-key", "rsa.key"], "must be Ed25519, this is an RSA-2048 key");
+    fails_writing_nothing(
+        d,
+        &["talos", "config", "new", "--ca", "rsa.crt", "--ca-key", "rsa.key"],
+        "must be Ed25519, this is an RSA-2048 key",
+    );
     openssl(d, &["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.key"]);
     openssl(d, &["req", "-x509", "-new", "-key", "ec.key", "-subj", "/O=etcd", "-days", "30", "-out", "ec.crt"]);
-    fails_writing_nothing(d, &["talos", "config", "new", "--ca", "ec.crt", "--ca-key", "ec.key"], "must be Ed25519, this is an ECDSA P-256 key");
+    fails_writing_nothing(
+        d,
+        &["talos", "config", "new", "--ca", "ec.crt", "--ca-key", "ec.key"],
+        "must be Ed25519, this is an ECDSA P-256 key",
+    );
     // Missing file, unreadable YAML, no CA in it, unknown role, bad TTL.
     fails_writing_nothing(d, &["talos", "config", "new", "--ca", "nope.crt", "--ca-key", "ca.key"], "nope.crt");
     fs::write(d.join("broken.yaml"), "certs: {os: [unclosed\n").unwrap();
@@ -197,7 +206,11 @@ fn bad_inputs_are_explained_and_write_nothing() {
     fs::write(d.join("empty.yaml"), "cluster:\n  id: x\n").unwrap();
     fails_writing_nothing(d, &["talos", "config", "new", "--from-secrets", "empty.yaml"], "certs.os is missing");
     fails_writing_nothing(d, &["talos", "config", "new", "--from-machine-config", "empty.yaml"], ".machine.ca is missing");
-    fails_writing_nothing(d, &["talos", "config", "new", "--ca", "ca.crt", "--ca-key", "ca.key", "--roles", "os:root"], "unknown Talos role");
+    fails_writing_nothing(
+        d,
+        &["talos", "config", "new", "--ca", "ca.crt", "--ca-key", "ca.key", "--roles", "os:root"],
+        "unknown Talos role",
+    );
     fails_writing_nothing(d, &["talos", "config", "new", "--ca", "ca.crt", "--ca-key", "ca.key", "--crt-ttl", "soon"], "--crt-ttl");
 }
 

@@ -39,11 +39,7 @@ fn yaml_has_the_same_keys() {
 
 #[test]
 fn version_needs_no_kubeconfig() {
-    pki()
-        .args(["version", "--kubeconfig", "/nonexistent/kubeconfig"])
-        .env("KUBECONFIG", "/nonexistent/too")
-        .assert()
-        .success();
+    pki().args(["version", "--kubeconfig", "/nonexistent/kubeconfig"]).env("KUBECONFIG", "/nonexistent/too").assert().success();
 }
 
 /// The commit comes from `build.rs` (the same run serves the binary and

@@ -45,7 +45,8 @@ impl Rng {
     }
 }
 
-const INTERESTING: &[u8] = &[0x00, 0xff, 0x7f, 0x80, 0x81, 0x82, 0x30, 0x02, 0x04, 0x05, 0x06, b'-', b':', b'\n', b' ', b'"', b'[', b'{', b'=', b'A'];
+const INTERESTING: &[u8] =
+    &[0x00, 0xff, 0x7f, 0x80, 0x81, 0x82, 0x30, 0x02, 0x04, 0x05, 0x06, b'-', b':', b'\n', b' ', b'"', b'[', b'{', b'=', b'A'];
 
 fn mutate(rng: &mut Rng, input: &[u8], others: &[(String, Vec<u8>)]) -> Vec<u8> {
     let mut v = input.to_vec();

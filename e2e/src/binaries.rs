@@ -63,24 +63,14 @@ fn steps() -> Vec<Step> {
     let dir = cache_dir();
     let k8s = dir.join(format!("kubernetes-{KUBERNETES_VERSION}"));
     vec![
-        Step {
-            name: "kube-apiserver",
-            out: k8s.join("kube-apiserver"),
-            cold: "~4 min",
-            build: |o| k8s_build("kube-apiserver")(o),
-        },
+        Step { name: "kube-apiserver", out: k8s.join("kube-apiserver"), cold: "~4 min", build: |o| k8s_build("kube-apiserver")(o) },
         Step {
             name: "kube-controller-manager",
             out: k8s.join("kube-controller-manager"),
             cold: "~1.5 min",
             build: |o| k8s_build("kube-controller-manager")(o),
         },
-        Step {
-            name: "kube-scheduler",
-            out: k8s.join("kube-scheduler"),
-            cold: "~10 s",
-            build: |o| k8s_build("kube-scheduler")(o),
-        },
+        Step { name: "kube-scheduler", out: k8s.join("kube-scheduler"), cold: "~10 s", build: |o| k8s_build("kube-scheduler")(o) },
         Step {
             name: "etcd",
             out: dir.join(format!("etcd-{ETCD_VERSION}")).join("etcd"),
@@ -101,8 +91,7 @@ fn steps() -> Vec<Step> {
             build: |o| {
                 let mut cmd = go();
                 // `go install` puts the binary in GOBIN, named after the command.
-                cmd.env("GOBIN", o.parent().unwrap_or(o))
-                    .args(["install", &format!("sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}")]);
+                cmd.env("GOBIN", o.parent().unwrap_or(o)).args(["install", &format!("sigs.k8s.io/kwok/cmd/kwok@{KWOK_VERSION}")]);
                 cmd
             },
         },
@@ -138,17 +127,9 @@ pub fn ensure() -> Result<Binaries> {
         let start = Instant::now();
         let tmp = step.out.with_extension("partial");
         let target = if step.name == "kwok" { step.out.clone() } else { tmp.clone() };
-        let output = (step.build)(&target)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("run go to build {}", step.name))?;
+        let output = (step.build)(&target).stdin(Stdio::null()).output().with_context(|| format!("run go to build {}", step.name))?;
         if !output.status.success() {
-            bail!(
-                "building {} failed ({}):\n{}",
-                step.name,
-                output.status,
-                String::from_utf8_lossy(&output.stderr)
-            );
+            bail!("building {} failed ({}):\n{}", step.name, output.status, String::from_utf8_lossy(&output.stderr));
         }
         if target == tmp {
             std::fs::rename(&tmp, &step.out)?;

@@ -110,13 +110,15 @@ impl ControlPlane {
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let apiserver_url = format!("https://127.0.0.1:{api_port}");
         let kubeconfig = dir.join("kubeconfig");
-        pki::write_private(
-            &kubeconfig,
-            &pki::kubeconfig(&apiserver_url, &pki.ca_crt, &pki.admin_crt, &pki.admin_key, CONTEXT),
-        )?;
+        pki::write_private(&kubeconfig, &pki::kubeconfig(&apiserver_url, &pki.ca_crt, &pki.admin_crt, &pki.admin_key, CONTEXT))?;
 
-        Host { kubeconfig: kubeconfig.clone(), etcd_url: etcd_url.clone(), kube_apiserver: bins.kube_apiserver.clone(), logs: logs.clone() }
-            .write(dir)?;
+        Host {
+            kubeconfig: kubeconfig.clone(),
+            etcd_url: etcd_url.clone(),
+            kube_apiserver: bins.kube_apiserver.clone(),
+            logs: logs.clone(),
+        }
+        .write(dir)?;
         let mut cp = ControlPlane {
             dir: dir.to_path_buf(),
             kubeconfig: kubeconfig.clone(),
@@ -140,15 +142,18 @@ impl ControlPlane {
         let pki_dir = cp.pki().dir.clone();
         let p = |f: &str| pki_dir.join(f).display().to_string();
         let mut api = Command::new(&bins.kube_apiserver);
-        api.args(apiserver_args(&ApiServerOptions {
-            tls_cert: pki_dir.join("apiserver.crt"),
-            tls_key: pki_dir.join("apiserver.key"),
-            client_ca: pki_dir.join("ca.crt"),
-            sa_public_keys: vec![pki_dir.join("sa.pub")],
-            sa_signing_key: pki_dir.join("sa.key"),
-            etcd_prefix: "/registry".into(),
-            port: Some(api_port),
-        }, &etcd_url));
+        api.args(apiserver_args(
+            &ApiServerOptions {
+                tls_cert: pki_dir.join("apiserver.crt"),
+                tls_key: pki_dir.join("apiserver.key"),
+                client_ca: pki_dir.join("ca.crt"),
+                sa_public_keys: vec![pki_dir.join("sa.pub")],
+                sa_signing_key: pki_dir.join("sa.key"),
+                etcd_prefix: "/registry".into(),
+                port: Some(api_port),
+            },
+            &etcd_url,
+        ));
         cp.spawn("kube-apiserver", api, &logs, lifetime)?;
 
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
@@ -224,8 +229,7 @@ impl ControlPlane {
     pub async fn namespace(&self, prefix: &str) -> TestNamespace {
         let client = self.client().await;
         let name = format!("{prefix}-{}", unique_suffix());
-        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}}))
-            .expect("namespace object");
+        let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": name}})).expect("namespace object");
         Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.expect("create namespace");
         let sas: Api<ServiceAccount> = Api::namespaced(client, &name);
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -250,12 +254,7 @@ impl ControlPlane {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             let n = nodes.get(NODE_NAME).await?;
-            let ready = n
-                .status
-                .and_then(|s| s.conditions)
-                .unwrap_or_default()
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True");
+            let ready = n.status.and_then(|s| s.conditions).unwrap_or_default().iter().any(|c| c.type_ == "Ready" && c.status == "True");
             if ready {
                 return Ok(());
             }
@@ -370,8 +369,9 @@ impl Host {
     /// The control plane started in `dir` by `ControlPlane::start` (maybe by another process).
     pub fn read(dir: &Path) -> Result<Host> {
         let path = dir.join(Self::FILE);
-        let text = std::fs::read_to_string(&path)
-            .with_context(|| format!("no control plane description at {} (started before host.json existed? restart it)", path.display()))?;
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!("no control plane description at {} (started before host.json existed? restart it)", path.display())
+        })?;
         serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))
     }
 
@@ -411,11 +411,9 @@ pub fn start_apiserver_on(host: &Host, opts: ApiServerOptions) -> Result<ApiServ
     let server = ApiServer { port, url: format!("https://127.0.0.1:{port}"), log: log.clone(), child };
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let url = server.url.clone();
-    std::thread::scope(|s| {
-        s.spawn(|| rt.block_on(wait_ready_anonymous(&url, Duration::from_secs(60)))).join()
-    })
-    .map_err(|_| anyhow::anyhow!("readiness thread panicked"))?
-    .with_context(|| format!("kube-apiserver on port {port} not ready; see {}", log.display()))?;
+    std::thread::scope(|s| s.spawn(|| rt.block_on(wait_ready_anonymous(&url, Duration::from_secs(60)))).join())
+        .map_err(|_| anyhow::anyhow!("readiness thread panicked"))?
+        .with_context(|| format!("kube-apiserver on port {port} not ready; see {}", log.display()))?;
     Ok(server)
 }
 

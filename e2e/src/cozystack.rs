@@ -66,11 +66,7 @@ impl Tenant {
     /// Names of the Deployments that mount `<release>-admin-kubeconfig`.
     pub fn admin_kubeconfig_consumers(&self) -> [String; 3] {
         let r = &self.name;
-        [
-            format!("{r}-kcsi-controller"),
-            format!("{r}-kccm"),
-            format!("{r}-cluster-autoscaler"),
-        ]
+        [format!("{r}-kcsi-controller"), format!("{r}-kccm"), format!("{r}-cluster-autoscaler")]
     }
 }
 
@@ -78,12 +74,7 @@ impl Tenant {
 /// (owned by the TCP, 3 containers), kcsi/kccm/cluster-autoscaler Deployments mounting the admin
 /// kubeconfig, CAPK-labelled worker pods, and the Kamaji controller Deployment (2 replicas) in
 /// `opts.kamaji_namespace` unless it exists. Needs the CRD (`kamaji::install_crd`).
-pub async fn seed_tenant(
-    client: &Client,
-    ns: &str,
-    release: &str,
-    opts: &SeedOptions,
-) -> Result<Tenant> {
+pub async fn seed_tenant(client: &Client, ns: &str, release: &str, opts: &SeedOptions) -> Result<Tenant> {
     ensure_namespace(client, &opts.kamaji_namespace).await?;
     create_kamaji_controller(client, &opts.kamaji_namespace, &opts.kamaji_version).await?;
     let tcp = create_tcp(client, ns, release, opts).await?;
@@ -92,10 +83,7 @@ pub async fn seed_tenant(
         let deployments = deployments.clone();
         async move {
             let d: Deployment = serde_json::from_value(d).context("fixture Deployment")?;
-            deployments
-                .create(&PostParams::default(), &d)
-                .await
-                .with_context(|| format!("creating Deployment {ns}/{}", d.name_any()))
+            deployments.create(&PostParams::default(), &d).await.with_context(|| format!("creating Deployment {ns}/{}", d.name_any()))
         }
     };
 
@@ -105,10 +93,7 @@ pub async fn seed_tenant(
         2,
         &[
             ("kube-apiserver", "registry.k8s.io/kube-apiserver"),
-            (
-                "kube-controller-manager",
-                "registry.k8s.io/kube-controller-manager",
-            ),
+            ("kube-controller-manager", "registry.k8s.io/kube-controller-manager"),
             ("kube-scheduler", "registry.k8s.io/kube-scheduler"),
         ],
     );
@@ -116,49 +101,25 @@ pub async fn seed_tenant(
         "apiVersion": format!("{}/{}", kamaji::GROUP, kamaji::VERSION), "kind": kamaji::KIND,
         "name": release, "uid": tcp.uid(), "controller": true, "blockOwnerDeletion": true,
     }]);
-    let tenant_secrets = [
-        names::CA,
-        names::API_SERVER,
-        names::SA,
-        names::CONTROLLER_MANAGER_KUBECONFIG,
-        names::SCHEDULER_KUBECONFIG,
-    ];
-    tenant["spec"]["template"]["spec"]["volumes"] = tenant_secrets
-        .iter()
-        .map(|s| json!({"name": s, "secret": {"secretName": names::secret_name(release, s)}}))
-        .collect();
+    let tenant_secrets = [names::CA, names::API_SERVER, names::SA, names::CONTROLLER_MANAGER_KUBECONFIG, names::SCHEDULER_KUBECONFIG];
+    tenant["spec"]["template"]["spec"]["volumes"] =
+        tenant_secrets.iter().map(|s| json!({"name": s, "secret": {"secretName": names::secret_name(release, s)}})).collect();
     create(tenant).await?;
 
     let admin = names::secret_name(release, names::ADMIN_KUBECONFIG);
     let consumers = [
-        (
-            format!("{release}-kcsi-controller"),
-            json!({"app": format!("{release}-kcsi-driver")}),
-            "csi-driver",
-        ),
-        (
-            format!("{release}-kccm"),
-            json!({"k8s-app": format!("{release}-kccm")}),
-            "kubevirt-cloud-controller-manager",
-        ),
-        (
-            format!("{release}-cluster-autoscaler"),
-            json!({"app": format!("{release}-cluster-autoscaler")}),
-            "cluster-autoscaler",
-        ),
+        (format!("{release}-kcsi-controller"), json!({"app": format!("{release}-kcsi-driver")}), "csi-driver"),
+        (format!("{release}-kccm"), json!({"k8s-app": format!("{release}-kccm")}), "kubevirt-cloud-controller-manager"),
+        (format!("{release}-cluster-autoscaler"), json!({"app": format!("{release}-cluster-autoscaler")}), "cluster-autoscaler"),
     ];
     for (name, labels, container) in consumers {
-        let mut d = deployment(
-            &name,
-            &labels,
-            1,
-            &[(container, "ghcr.io/cozystack/cozystack/fixture")],
-        );
+        let mut d = deployment(&name, &labels, 1, &[(container, "ghcr.io/cozystack/cozystack/fixture")]);
         d["spec"]["template"]["spec"]["volumes"] = json!([{
             "name": "kubeconfig",
             "secret": {"secretName": admin, "items": [{"key": "super-admin.svc", "path": "super-admin.svc"}]},
         }]);
-        d["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = json!([{"name": "kubeconfig", "mountPath": "/etc/kubernetes/kubeconfig", "readOnly": true}]);
+        d["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] =
+            json!([{"name": "kubeconfig", "mountPath": "/etc/kubernetes/kubeconfig", "readOnly": true}]);
         create(d).await?;
     }
 
@@ -194,32 +155,18 @@ async fn create_kamaji_controller(client: &Client, ns: &str, version: &str) -> R
         "app.kubernetes.io/instance": "kamaji",
         "app.kubernetes.io/component": "controller-manager",
     });
-    let mut d = deployment(
-        "kamaji",
-        &labels,
-        2,
-        &[("manager", "ghcr.io/clastix/kamaji")],
-    );
-    d["spec"]["template"]["spec"]["containers"][0]["image"] =
-        json!(format!("ghcr.io/clastix/kamaji:{version}"));
+    let mut d = deployment("kamaji", &labels, 2, &[("manager", "ghcr.io/clastix/kamaji")]);
+    d["spec"]["template"]["spec"]["containers"][0]["image"] = json!(format!("ghcr.io/clastix/kamaji:{version}"));
     d["spec"]["template"]["spec"]["containers"][0]["args"] = json!(["manager", "--leader-elect"]);
     let d: Deployment = serde_json::from_value(d)?;
-    match Api::<Deployment>::namespaced(client.clone(), ns)
-        .create(&PostParams::default(), &d)
-        .await
-    {
+    match Api::<Deployment>::namespaced(client.clone(), ns).create(&PostParams::default(), &d).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
         Err(e) => Err(e).with_context(|| format!("creating Deployment {ns}/kamaji")),
     }
 }
 
-async fn create_tcp(
-    client: &Client,
-    ns: &str,
-    release: &str,
-    opts: &SeedOptions,
-) -> Result<DynamicObject> {
+async fn create_tcp(client: &Client, ns: &str, release: &str, opts: &SeedOptions) -> Result<DynamicObject> {
     let mut annotations = json!({"kamaji.clastix.io/kubeconfig-secret-key": "super-admin.svc"});
     if let Some(endpoint) = &opts.endpoint {
         annotations[names::ANNOTATION_ENDPOINT] = json!(endpoint);
@@ -244,9 +191,7 @@ async fn create_tcp(
         },
     }))?;
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &kamaji::api_resource());
-    api.create(&PostParams::default(), &tcp)
-        .await
-        .with_context(|| format!("creating TenantControlPlane {ns}/{release}"))
+    api.create(&PostParams::default(), &tcp).await.with_context(|| format!("creating TenantControlPlane {ns}/{release}"))
 }
 
 /// Stand-ins for CAPK's virt-launcher pods: the pod names match `virt-launcher-<release>-*`
@@ -258,20 +203,12 @@ fn workers(release: &str, replicas: i32) -> Value {
         "cluster.x-k8s.io/cluster-name": release,
         "cluster.x-k8s.io/deployment-name": format!("{release}-md0"),
     });
-    deployment(
-        &format!("virt-launcher-{release}-md0"),
-        &labels,
-        replicas,
-        &[("compute", "quay.io/kubevirt/virt-launcher")],
-    )
+    deployment(&format!("virt-launcher-{release}-md0"), &labels, replicas, &[("compute", "quay.io/kubevirt/virt-launcher")])
 }
 
 /// A Deployment whose pods carry `labels` (also its selector) and run on the kwok node.
 fn deployment(name: &str, labels: &Value, replicas: i32, containers: &[(&str, &str)]) -> Value {
-    let containers: Vec<Value> = containers
-        .iter()
-        .map(|(n, image)| json!({"name": n, "image": format!("{image}:fixture")}))
-        .collect();
+    let containers: Vec<Value> = containers.iter().map(|(n, image)| json!({"name": n, "image": format!("{image}:fixture")})).collect();
     json!({
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -322,9 +259,6 @@ mod tests {
         let d: Deployment = serde_json::from_value(workers("kubernetes-demo", 2)).unwrap();
         let labels = d.spec.template.metadata.unwrap().labels.unwrap();
         assert_eq!(labels["cluster.x-k8s.io/cluster-name"], "kubernetes-demo");
-        assert_eq!(
-            d.metadata.name.as_deref(),
-            Some("virt-launcher-kubernetes-demo-md0")
-        );
+        assert_eq!(d.metadata.name.as_deref(), Some("virt-launcher-kubernetes-demo-md0"));
     }
 }

@@ -35,7 +35,11 @@ pub fn krew_bins() -> Result<(PathBuf, PathBuf)> {
             .output()
             .with_context(|| format!("run go install for {cmd} (is Go on PATH?)"))?;
         if !out.status.success() || !bin.exists() {
-            bail!("go install sigs.k8s.io/krew/cmd/{cmd}@{KREW_VERSION} failed ({}):\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "go install sigs.k8s.io/krew/cmd/{cmd}@{KREW_VERSION} failed ({}):\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     Ok((krew, validate))

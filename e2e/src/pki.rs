@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 
 /// Files written by [`Pki::generate`], with their PEM contents.
@@ -35,11 +35,8 @@ impl Pki {
         std::fs::create_dir_all(dir)?;
         let (ca_crt, ca_key) = new_ca("e2e-kubernetes-ca")?;
         let issuer = Issuer::from_ca_cert_pem(&ca_crt, KeyPair::from_pem(&ca_key)?)?;
-        let (apiserver_crt, apiserver_key) = serving_cert(
-            &issuer,
-            "kube-apiserver",
-            &["127.0.0.1", "localhost", "10.0.0.1", "kubernetes.default.svc", "kubernetes"],
-        )?;
+        let (apiserver_crt, apiserver_key) =
+            serving_cert(&issuer, "kube-apiserver", &["127.0.0.1", "localhost", "10.0.0.1", "kubernetes.default.svc", "kubernetes"])?;
         let (admin_crt, admin_key) = client_cert(&issuer, "e2e-admin", &["system:masters"])?;
         let sa = KeyPair::generate()?;
         let pki = Pki {

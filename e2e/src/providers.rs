@@ -95,12 +95,8 @@ fn k3s_container(dir: &std::path::Path, kubeconfig: &std::path::Path) -> Result<
     use testcontainers_modules::testcontainers::{ImageExt, runners::SyncRunner};
     let conf = dir.join("k3s-conf");
     std::fs::create_dir_all(&conf)?;
-    let container = K3s::default()
-        .with_conf_mount(&conf)
-        .with_privileged(true)
-        .with_userns_mode("host")
-        .start()
-        .context("start the K3s container")?;
+    let container =
+        K3s::default().with_conf_mount(&conf).with_privileged(true).with_userns_mode("host").start().context("start the K3s container")?;
     let port = container.get_host_port_ipv4(KUBE_SECURE_PORT).context("K3s API port")?;
     let yaml = container.image().read_kube_config().context("read the K3s kubeconfig")?;
     std::fs::write(kubeconfig, yaml.replace(":6443", &format!(":{port}")))?;

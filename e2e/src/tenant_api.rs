@@ -152,7 +152,8 @@ impl TenantApi {
         wait_admin_kubeconfig_names(client, ns, tcp, &url, opts.timeout).await?;
 
         let dir = tempfile::Builder::new().prefix("tenant-api-").tempdir()?;
-        let shared = Arc::new(Shared { status: Mutex::new(Status::default()), stop: AtomicBool::new(false), paused: AtomicBool::new(false) });
+        let shared =
+            Arc::new(Shared { status: Mutex::new(Status::default()), stop: AtomicBool::new(false), paused: AtomicBool::new(false) });
         let supervisor = Supervisor {
             ns: ns.to_string(),
             tcp: tcp.to_string(),
@@ -318,14 +319,7 @@ async fn read_desired(client: &Client, ns: &str, tcp: &str) -> Result<Desired> {
         .unwrap_or_default();
     let mut it = got.into_iter();
     let mut next = || it.next().unwrap_or_default();
-    Ok(Desired::Complete(Files {
-        tls_cert: next(),
-        tls_key: next(),
-        client_ca: next(),
-        sa_public: next(),
-        sa_key: next(),
-        template,
-    }))
+    Ok(Desired::Complete(Files { tls_cert: next(), tls_key: next(), client_ca: next(), sa_public: next(), sa_key: next(), template }))
 }
 
 struct Supervisor {
@@ -388,7 +382,10 @@ impl Supervisor {
                                 Ok((api, ready_in)) => {
                                     eprintln!(
                                         "tenant-api {}/{}: generation {generation} serving on {} (pid {}, ready in {ready_in:.1?})",
-                                        self.ns, self.tcp, api.url, api.pid()
+                                        self.ns,
+                                        self.tcp,
+                                        api.url,
+                                        api.pid()
                                     );
                                     let pid = api.pid();
                                     server = Some(api);
@@ -435,15 +432,18 @@ impl Supervisor {
             crate::pki::write_private(&path(name), content)?;
         }
         let started = Instant::now();
-        let api = start_apiserver_on(&self.host, ApiServerOptions {
-            tls_cert: path("apiserver.crt"),
-            tls_key: path("apiserver.key"),
-            client_ca: path("ca.crt"),
-            sa_public_keys: vec![path("sa.pub")],
-            sa_signing_key: path("sa.key"),
-            etcd_prefix: etcd_prefix(&self.ns, &self.tcp),
-            port: Some(self.port),
-        })?;
+        let api = start_apiserver_on(
+            &self.host,
+            ApiServerOptions {
+                tls_cert: path("apiserver.crt"),
+                tls_key: path("apiserver.key"),
+                client_ca: path("ca.crt"),
+                sa_public_keys: vec![path("sa.pub")],
+                sa_signing_key: path("sa.key"),
+                etcd_prefix: etcd_prefix(&self.ns, &self.tcp),
+                port: Some(self.port),
+            },
+        )?;
         Ok((api, started.elapsed()))
     }
 }

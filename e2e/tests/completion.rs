@@ -30,11 +30,8 @@ async fn namespaces_come_from_the_api() {
     let kubeconfig = cp.kubeconfig().display().to_string();
     let prefix = &ns.name[..ns.name.len() - 2];
 
-    let out = Command::new(completer())
-        .args(["--kubeconfig", &kubeconfig, "status", "-n", prefix])
-        .env_remove("KUBECONFIG")
-        .output()
-        .unwrap();
+    let out =
+        Command::new(completer()).args(["--kubeconfig", &kubeconfig, "status", "-n", prefix]).env_remove("KUBECONFIG").output().unwrap();
     let got = values(&out);
     assert!(got.contains(&ns.name), "{} in {got:?}", ns.name);
     assert!(got.iter().all(|n| n.starts_with(prefix)), "filtered by the typed prefix: {got:?}");
@@ -48,10 +45,8 @@ async fn namespaces_through_kubectl_plugin_completion() {
     let cp = ControlPlane::shared();
     let ns = cp.namespace("complete-kubectl").await;
     let bin_dir = completer().parent().unwrap().to_path_buf();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
-    .unwrap();
+    let path =
+        std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()))).unwrap();
     // kubectl hands its environment to the completer: KUBECONFIG picks the cluster.
     let out = Command::new("kubectl")
         .args(["__complete", "pki", "status", "--namespace", "complete-kub"])
@@ -79,16 +74,12 @@ async fn tenants_come_from_the_namespace_given() {
     }
     let kubeconfig = cp.kubeconfig().display().to_string();
     let ask = |word: &str| {
-        Command::new(completer())
-            .args(["--kubeconfig", &kubeconfig, "status", "-n", &ns.name, "--tenant", word])
-            .output()
-            .unwrap()
+        Command::new(completer()).args(["--kubeconfig", &kubeconfig, "status", "-n", &ns.name, "--tenant", word]).output().unwrap()
     };
     assert_eq!(values(&ask("")), ["alpha", "beta"]);
     assert_eq!(values(&ask("b")), ["beta"]);
     // Another namespace has none.
-    let other = values(
-        &Command::new(completer()).args(["--kubeconfig", &kubeconfig, "-n", "default", "status", "--tenant", ""]).output().unwrap(),
-    );
+    let other =
+        values(&Command::new(completer()).args(["--kubeconfig", &kubeconfig, "-n", "default", "status", "--tenant", ""]).output().unwrap());
     assert!(other.is_empty(), "{other:?}");
 }

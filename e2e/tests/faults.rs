@@ -162,10 +162,14 @@ async fn seed_secrets(kubeconfig: &Path, pki: &e2e::Pki) {
     let ns: Namespace = serde_json::from_value(serde_json::json!({"metadata": {"name": "faults"}})).unwrap();
     Api::<Namespace>::all(client.clone()).create(&PostParams::default(), &ns).await.unwrap();
     let secrets: Api<Secret> = Api::namespaced(client, "faults");
-    let data = [("tls.crt", pki.apiserver_crt.as_str()), ("tls.key", "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"), ("padding", &"x".repeat(5000))]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
-        .collect();
+    let data = [
+        ("tls.crt", pki.apiserver_crt.as_str()),
+        ("tls.key", "-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n"),
+        ("padding", &"x".repeat(5000)),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec())))
+    .collect();
     let mut s = Secret { type_: Some("kubernetes.io/tls".into()), data: Some(data), ..Default::default() };
     for i in 0..60 {
         s.metadata.name = Some(format!("s{i:02}"));

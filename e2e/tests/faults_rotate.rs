@@ -14,10 +14,10 @@ use std::time::{Duration, Instant};
 use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
 use e2e::kamaji::names::*;
-use k8s_openapi::api::core::v1::Secret;
-use kube::api::{Api, ListParams};
-use kube::Client;
 use faults_relay::KillingRelay;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Client;
+use kube::api::{Api, ListParams};
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -128,7 +128,6 @@ impl Fixture {
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     }
-
 }
 
 /// Names of the secrets in a backup file (a `v1` List).
@@ -136,13 +135,16 @@ fn backed_up_names(backup: &[u8]) -> BTreeSet<String> {
     let doc: Value = serde_saphyr::from_slice(backup).expect("the backup parses as YAML");
     let items = doc["items"].as_array().expect("a List");
     items.iter().map(|i| i["metadata"]["name"].as_str().expect("a name").to_string()).collect()
-}/// The end state of a rotation that was resumed: a new CA, the leaves on
+}
+/// The end state of a rotation that was resumed: a new CA, the leaves on
 /// it, the service-account key kept, every backed-up secret present.
 async fn assert_rotated(f: &Fixture, old_ca: &[u8], old_sa: &[u8], backed_up: &BTreeSet<String>) {
     f.assert_nothing_lost(backed_up, "after the resumed run").await;
     let new_ca = f.value(CA, "ca.crt").await;
     assert_ne!(e2e::pki::cert_der(&new_ca), e2e::pki::cert_der(old_ca), "the CA did not change");
-    for (suffix, key) in [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")] {
+    for (suffix, key) in
+        [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")]
+    {
         assert!(e2e::pki::signed_by(&f.value(suffix, key).await, &new_ca), "{suffix}/{key} is not on the new CA");
     }
     assert_eq!(f.value(SA, "sa.key").await, old_sa, "the service-account key is kept");

@@ -12,7 +12,8 @@ async fn ready_pods(pods: &Api<Pod>, timeout: Duration) -> Vec<Pod> {
     let deadline = Instant::now() + timeout;
     loop {
         let list = pods.list(&ListParams::default().labels("app=web")).await.expect("list pods");
-        let ready: Vec<Pod> = list.items.into_iter().filter(|p| e2e::pods::is_ready(p) && p.metadata.deletion_timestamp.is_none()).collect();
+        let ready: Vec<Pod> =
+            list.items.into_iter().filter(|p| e2e::pods::is_ready(p) && p.metadata.deletion_timestamp.is_none()).collect();
         if !ready.is_empty() {
             return ready;
         }

@@ -39,11 +39,7 @@ fn dist() -> &'static Dist {
         assert_eq!(archives.len(), 1, "one archive expected: {archives:?}");
         let manifest = dir.join("pki.yaml");
         let text = std::fs::read_to_string(&manifest).expect("read rendered manifest");
-        let version = text
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("version: "))
-            .expect("spec.version in the manifest")
-            .to_string();
+        let version = text.lines().find_map(|l| l.trim().strip_prefix("version: ")).expect("spec.version in the manifest").to_string();
         Dist { dir, archive: archives[0].clone(), manifest, version, _dir: tmp }
     })
 }
@@ -69,8 +65,7 @@ impl Krew {
         }
         std::os::unix::fs::symlink(&krew, tools.join("kubectl-krew")).expect("link kubectl-krew");
         let system = std::env::var_os("PATH").unwrap_or_default();
-        let others = std::env::split_paths(&system)
-            .filter(|d| !d.join("kubectl-pki").exists() && !d.join("kubectl_complete-pki").exists());
+        let others = std::env::split_paths(&system).filter(|d| !d.join("kubectl-pki").exists() && !d.join("kubectl_complete-pki").exists());
         let path = std::env::join_paths([root.join("bin"), tools].into_iter().chain(others)).expect("PATH");
         Krew { _tmp: tmp, root, home, path }
     }

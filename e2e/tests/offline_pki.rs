@@ -48,13 +48,7 @@ fn kubeconfig(dir: &Path, name: &str, server: &ApiServer, ca_bundle: &Path, crt:
 
 fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
     let bin = e2e::binaries::kubectl().expect("kubectl");
-    let out = Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--request-timeout=30s")
-        .args(args)
-        .output()
-        .expect("run kubectl");
+    let out = Command::new(bin).arg("--kubeconfig").arg(kubeconfig).arg("--request-timeout=30s").args(args).output().expect("run kubectl");
     if out.status.success() {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     } else {
@@ -112,11 +106,16 @@ fn k3s_pki_runs_a_real_apiserver_through_both_rotations() {
     assert!(me.starts_with("admin ") && me.contains("system:masters"), "{me}");
     assert_eq!(kubectl(&admin, &["get", "namespace", "default", "-o", "name"]).unwrap().trim(), "namespace/default");
     // Authenticated but not authorized: the client CA really maps identities.
-    let nobody = kubectl(&kubeconfig(d, "nobody.kubeconfig", &first, &tls.join("server-ca.crt"), &nobody_crt, &nobody_key), &["get", "namespaces"]);
+    let nobody =
+        kubectl(&kubeconfig(d, "nobody.kubeconfig", &first, &tls.join("server-ca.crt"), &nobody_crt, &nobody_key), &["get", "namespaces"]);
     assert!(nobody.as_ref().is_err_and(|e| e.contains("User \"nobody\" cannot list")), "{nobody:?}");
     // A certificate from a CA the server does not trust is refused.
-    let (stranger_crt, stranger_key) = issue(d, "k3s/server/tls/request-header-ca", "stranger", &["--cn", "admin", "--org", "system:masters"]);
-    let stranger = kubectl(&kubeconfig(d, "stranger.kubeconfig", &first, &tls.join("server-ca.crt"), &stranger_crt, &stranger_key), &["get", "namespaces"]);
+    let (stranger_crt, stranger_key) =
+        issue(d, "k3s/server/tls/request-header-ca", "stranger", &["--cn", "admin", "--org", "system:masters"]);
+    let stranger = kubectl(
+        &kubeconfig(d, "stranger.kubeconfig", &first, &tls.join("server-ca.crt"), &stranger_crt, &stranger_key),
+        &["get", "namespaces"],
+    );
     assert!(stranger.as_ref().is_err_and(|e| e.contains("Unauthorized")), "{stranger:?}");
 
     kubectl(&admin, &["create", "serviceaccount", "robot", "-n", "default"]).expect("create serviceaccount");

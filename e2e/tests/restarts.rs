@@ -73,7 +73,8 @@ async fn pods_older_than_since_are_not_restarted_until_a_rollout_replaces_them()
     assert_eq!(stdout.matches("not-restarted").count(), 2, "{stdout}");
     assert!(stdout.starts_with("NAME") && stdout.contains("VERDICT"), "{stdout}");
 
-    let old: Vec<String> = pods.list(&ListParams::default().labels("app=web")).await.unwrap().items.iter().filter_map(|p| p.metadata.uid.clone()).collect();
+    let old: Vec<String> =
+        pods.list(&ListParams::default().labels("app=web")).await.unwrap().items.iter().filter_map(|p| p.metadata.uid.clone()).collect();
     let patch = json!({"spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": since}}}}});
     deployments.patch("web", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
 

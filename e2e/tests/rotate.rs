@@ -168,7 +168,9 @@ fn kubeconfig_pems(yaml: &[u8]) -> (Vec<u8>, Vec<u8>) {
 
 /// Every tenant-CA-signed certificate and kubeconfig chains to `ca`.
 async fn assert_all_chain_to(f: &Fixture, ca: &[u8]) {
-    for (suffix, key) in [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")] {
+    for (suffix, key) in
+        [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt"), (KONNECTIVITY_CERT, "tls.crt")]
+    {
         assert!(e2e::pki::signed_by(&f.value(suffix, key).await, ca), "{suffix}/{key} does not chain to the new CA");
     }
     for (suffix, key) in [
@@ -249,7 +251,18 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
 
     let out = f
         .pki(
-            &["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json", "--write-kubeconfig", kubeconfig_file.to_str().unwrap()],
+            &[
+                "rotate-ca",
+                RELEASE,
+                "--dry-run=false",
+                "--restart-workers",
+                "--timeout",
+                "3m",
+                "-o",
+                "json",
+                "--write-kubeconfig",
+                kubeconfig_file.to_str().unwrap(),
+            ],
             &[],
         )
         .await;
@@ -260,13 +273,26 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
     let phases = report["phases"].as_array().unwrap();
     assert_eq!(phases.len(), 8, "{phases:?}");
     assert!(phases[..7].iter().all(|p| p["status"] == "done"), "{phases:?}");
-    for progress in ["[1/8] rbac+lock", "[2/8] backup", "[3/8] rotate", "[4/8] kamaji", "[5/8] regenerated", "[6/8] workloads", "[7/8] workers", "[8/8] live-check"] {
+    for progress in [
+        "[1/8] rbac+lock",
+        "[2/8] backup",
+        "[3/8] rotate",
+        "[4/8] kamaji",
+        "[5/8] regenerated",
+        "[6/8] workloads",
+        "[7/8] workers",
+        "[8/8] live-check",
+    ] {
         assert!(stderr.contains(progress), "no progress line {progress}:\n{stderr}");
     }
     // No tenant API runs: the live check says so and is skipped, never passed; the run succeeds.
     let live = &report["liveCheck"];
     assert_eq!((&phases[7]["name"], &phases[7]["status"]), (&json!("live-check"), &json!("skipped")), "{phases:?}");
-    assert_eq!((&live["verdict"], &live["endpoint"], &live["endpointFrom"]), (&json!("skipped"), &json!(f.endpoint), &json!("admin-kubeconfig")), "{live}");
+    assert_eq!(
+        (&live["verdict"], &live["endpoint"], &live["endpointFrom"]),
+        (&json!("skipped"), &json!(f.endpoint), &json!("admin-kubeconfig")),
+        "{live}"
+    );
     let reason = live["reason"].as_str().unwrap_or_default();
     assert!(reason.contains("is not reachable from this machine") && reason.contains("not checked"), "{reason}");
     assert!(reason.contains(&format!("kubectl pki status --tenant {RELEASE} -n {ns}")), "{reason}");
@@ -301,7 +327,11 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
         "workers {workers_before:?} -> {workers_after:?}; report: {}",
         report["workers"]
     );
-    assert_eq!(f.pod_uids(&ns, &format!("cluster.x-k8s.io/cluster-name={other}")).await, others_before, "another cluster's workers were touched");
+    assert_eq!(
+        f.pod_uids(&ns, &format!("cluster.x-k8s.io/cluster-name={other}")).await,
+        others_before,
+        "another cluster's workers were touched"
+    );
 
     // The new admin kubeconfig, 0600.
     let written = std::fs::read(&kubeconfig_file).expect("--write-kubeconfig file");
@@ -343,9 +373,17 @@ async fn an_old_kamaji_is_rotated_by_deletion_keeping_sa_and_datastore_config() 
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap();
     assert_eq!(report["plan"]["method"], json!("delete"));
-    let deleted: Vec<&str> = report["secrets"].as_array().unwrap().iter().filter(|s| s["result"] == "deleted").map(|s| s["name"].as_str().unwrap()).collect();
-    assert!(deleted.contains(&format!("{RELEASE}-ca").as_str()) && deleted.contains(&format!("{RELEASE}-admin-kubeconfig").as_str()), "{deleted:?}");
-    assert!(!deleted.iter().any(|d| d.ends_with("-sa-certificate") || d.ends_with("-datastore-config") || d.ends_with("-front-proxy-ca-certificate")));
+    let deleted: Vec<&str> =
+        report["secrets"].as_array().unwrap().iter().filter(|s| s["result"] == "deleted").map(|s| s["name"].as_str().unwrap()).collect();
+    assert!(
+        deleted.contains(&format!("{RELEASE}-ca").as_str()) && deleted.contains(&format!("{RELEASE}-admin-kubeconfig").as_str()),
+        "{deleted:?}"
+    );
+    assert!(
+        !deleted
+            .iter()
+            .any(|d| d.ends_with("-sa-certificate") || d.ends_with("-datastore-config") || d.ends_with("-front-proxy-ca-certificate"))
+    );
     let new_ca = f.value(CA, "ca.crt").await;
     assert_ne!(public_key(&new_ca), public_key(&old_ca));
     assert_all_chain_to(&f, &new_ca).await;
@@ -372,17 +410,28 @@ async fn missing_rbac_refuses_before_any_change() {
         let client = f.client.clone();
         let (ns, kind) = (ns.clone(), kind.to_string());
         async move {
-            let ar = kube::api::ApiResource::from_gvk_with_plural(&kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", &kind), &format!("{}s", kind.to_lowercase()));
+            let ar = kube::api::ApiResource::from_gvk_with_plural(
+                &kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", &kind),
+                &format!("{}s", kind.to_lowercase()),
+            );
             let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client, &ns, &ar);
             let obj: kube::api::DynamicObject = serde_json::from_value(body).unwrap();
             api.create(&PostParams::default(), &obj).await.unwrap();
         }
     };
-    rbac("Role", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "secrets-reader"},
-        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]})).await;
-    rbac("RoleBinding", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "secrets-reader"},
+    rbac(
+        "Role",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "secrets-reader"},
+        "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list"]}]}),
+    )
+    .await;
+    rbac(
+        "RoleBinding",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "secrets-reader"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secrets-reader"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]})).await;
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+    )
+    .await;
 
     let before = f.settled_snapshot().await;
     let out = f.pki_as(&kubeconfig, &["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers"], &[]).await;
@@ -449,10 +498,13 @@ async fn a_run_killed_after_its_first_deletion_is_completed_by_running_it_again(
     assert_ne!(public_key(&new_ca), public_key(&old_ca));
     assert_all_chain_to(&f, &new_ca).await;
     assert_eq!(f.value(SA, "sa.key").await, old_sa);
-    assert!(backup.contains(&{
-        use base64::Engine;
-        base64::engine::general_purpose::STANDARD.encode(&old_ca)
-    }), "the backup holds the old CA");
+    assert!(
+        backup.contains(&{
+            use base64::Engine;
+            base64::engine::general_purpose::STANDARD.encode(&old_ca)
+        }),
+        "the backup holds the old CA"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -225,7 +225,19 @@ async fn after_a_failure_no_further_tenant_starts() {
     let before = Api::<Secret>::namespaced(b.client.clone(), &b.ns).get(&untouched).await.unwrap().resource_version();
     let mut args = vec!["rotate-ca"];
     args.extend(TENANTS);
-    args.extend(["--dry-run=false", "--parallel", "1", "--method", "annotate", "--kamaji-version", "26.3.5-edge", "--timeout", "5s", "-o", "json"]);
+    args.extend([
+        "--dry-run=false",
+        "--parallel",
+        "1",
+        "--method",
+        "annotate",
+        "--kamaji-version",
+        "26.3.5-edge",
+        "--timeout",
+        "5s",
+        "-o",
+        "json",
+    ]);
     let (code, stdout, stderr) = b.pki(&args).await;
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");
     let list: Value = serde_json::from_str(&stdout).expect("the reports are printed on failure too");

@@ -39,7 +39,14 @@ async fn live(prefix: &str) -> Live {
     let ns = tenant.namespace.clone();
     let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
     let api = TenantApi::spawn(&client, &ns, &tenant.name, opts).await.expect("tenant API");
-    Live { api, secrets: Api::namespaced(client.clone(), &ns), client, tenant, dir: tempfile::tempdir().expect("tempdir"), _standin: standin }
+    Live {
+        api,
+        secrets: Api::namespaced(client.clone(), &ns),
+        client,
+        tenant,
+        dir: tempfile::tempdir().expect("tempdir"),
+        _standin: standin,
+    }
 }
 
 impl Live {
@@ -88,7 +95,8 @@ impl Live {
         let what = "process serving the new CA";
         self.api
             .wait_for(what, WAIT, |s| {
-                !s.pending && s.served.as_ref().is_some_and(|x| x.files.client_ca == ca && verifies(x.files.tls_cert.as_bytes(), ca.as_bytes()))
+                !s.pending
+                    && s.served.as_ref().is_some_and(|x| x.files.client_ca == ca && verifies(x.files.tls_cert.as_bytes(), ca.as_bytes()))
             })
             .await
             .expect("tenant API restarted on the new CA")
@@ -257,7 +265,8 @@ async fn rotate(f: &Live, extra: &[&str]) -> (PathBuf, String, Value) {
     let old_ca = f.value(CA, "ca.crt").await;
     let file = f.dir.path().join("downloaded.kubeconfig");
     let file_arg = file.to_str().unwrap();
-    let mut args = vec!["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json", "--write-kubeconfig", file_arg];
+    let mut args =
+        vec!["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json", "--write-kubeconfig", file_arg];
     args.extend_from_slice(extra);
     let out = f.pki(&args).await;
     let (stdout, stderr) = text(&out);
@@ -269,9 +278,20 @@ async fn rotate(f: &Live, extra: &[&str]) -> (PathBuf, String, Value) {
     let served = f.wait_serving(&new_ca).await.served.expect("serving");
     // The run ended with its own live check: a handshake showed the new CA's certificate.
     let live = &report["liveCheck"];
-    assert_eq!((&live["verdict"], &live["endpoint"], &live["endpointFrom"]), (&json!("passed"), &json!(f.api.url), &json!("admin-kubeconfig")), "{live}");
-    assert_eq!(same_fingerprint(live["servedSha256"].as_str().unwrap_or_default()), fingerprint(served.files.tls_cert.as_bytes()).unwrap(), "{live}");
-    assert_eq!(report["phases"].as_array().and_then(|p| p.last()).map(|p| (&p["name"], &p["status"])), Some((&json!("live-check"), &json!("done"))));
+    assert_eq!(
+        (&live["verdict"], &live["endpoint"], &live["endpointFrom"]),
+        (&json!("passed"), &json!(f.api.url), &json!("admin-kubeconfig")),
+        "{live}"
+    );
+    assert_eq!(
+        same_fingerprint(live["servedSha256"].as_str().unwrap_or_default()),
+        fingerprint(served.files.tls_cert.as_bytes()).unwrap(),
+        "{live}"
+    );
+    assert_eq!(
+        report["phases"].as_array().and_then(|p| p.last()).map(|p| (&p["name"], &p["status"])),
+        Some((&json!("live-check"), &json!("done")))
+    );
     (file, new_ca, report)
 }
 
@@ -341,7 +361,8 @@ async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
     );
 
     let file = f.dir.path().join("demo.kubeconfig");
-    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "--write-kubeconfig", file.to_str().unwrap()];
+    let args =
+        ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "--write-kubeconfig", file.to_str().unwrap()];
     let out = f.pki(&args).await;
     let (stdout, stderr) = text(&out);
     eprintln!("$ kubectl pki {}\n{stderr}{stdout}", args.join(" "));
@@ -350,7 +371,8 @@ async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
     let served = f.wait_serving(&new_ca).await.served.expect("serving");
     assert!(served.generation > first, "the tenant API was not restarted");
     let sha = fingerprint(served.files.tls_cert.as_bytes()).unwrap();
-    let short: String = sha[..8].to_uppercase().as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":");
+    let short: String =
+        sha[..8].to_uppercase().as_bytes().chunks(2).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(":");
     let passed = format!("{} serves a certificate (sha256 {short}) that chains to the new CA", f.api.url);
     assert!(stderr.contains(&format!("✓ [8/8] live-check: done: {passed}")), "{stderr}");
     assert!(stdout.contains(&format!("  live check: passed: {passed}")), "{stdout}");
@@ -397,11 +419,21 @@ async fn a_tenant_api_still_serving_the_old_ca_fails_the_live_check_until_it_res
     assert_eq!(report["result"], json!("failed"));
     let live = &report["liveCheck"];
     assert_eq!((&live["verdict"], &live["endpoint"]), (&json!("failed"), &json!(f.api.url)), "{live}");
-    assert_eq!(same_fingerprint(live["servedSha256"].as_str().unwrap_or_default()), fingerprint(before.files.tls_cert.as_bytes()).unwrap(), "{live}");
+    assert_eq!(
+        same_fingerprint(live["servedSha256"].as_str().unwrap_or_default()),
+        fingerprint(before.files.tls_cert.as_bytes()).unwrap(),
+        "{live}"
+    );
     assert!(live["attempts"].as_u64().is_some_and(|n| n > 1), "retried: {live}");
-    assert_eq!(report["phases"].as_array().and_then(|p| p.last()).map(|p| (&p["name"], &p["status"])), Some((&json!("live-check"), &json!("failed"))));
+    assert_eq!(
+        report["phases"].as_array().and_then(|p| p.last()).map(|p| (&p["name"], &p["status"])),
+        Some((&json!("live-check"), &json!("failed")))
+    );
     let held = f.api.status();
-    assert!(held.pending && held.served.as_ref().is_some_and(|s| s.generation == before.generation), "the old process still serves: {held:?}");
+    assert!(
+        held.pending && held.served.as_ref().is_some_and(|s| s.generation == before.generation),
+        "the old process still serves: {held:?}"
+    );
     // What users would see meanwhile: the new kubeconfig is refused by the old certificate.
     let new_admin = f.save_admin_kubeconfig("new.kubeconfig").await;
     let refused = kubectl(&new_admin, &["get", "namespaces"]).await;
@@ -416,6 +448,9 @@ async fn a_tenant_api_still_serving_the_old_ca_fails_the_live_check_until_it_res
     assert_eq!((&report["result"], &report["liveCheck"]["verdict"]), (&json!("rotated"), &json!("passed")), "{report}");
     assert!(report["plan"]["resume"].is_object(), "the re-run resumed the same rotation");
     let served = f.wait_serving(&new_ca).await.served.expect("serving");
-    assert_eq!(same_fingerprint(report["liveCheck"]["servedSha256"].as_str().unwrap_or_default()), fingerprint(served.files.tls_cert.as_bytes()).unwrap());
+    assert_eq!(
+        same_fingerprint(report["liveCheck"]["servedSha256"].as_str().unwrap_or_default()),
+        fingerprint(served.files.tls_cert.as_bytes()).unwrap()
+    );
     kubectl(&new_admin, &["get", "namespaces"]).await.expect("the new kubeconfig logs in");
 }

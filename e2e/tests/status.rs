@@ -10,8 +10,8 @@ use assert_cmd::Command;
 use base64::Engine;
 use e2e::ControlPlane;
 use e2e::kamaji::{self, names, pki as kpki};
-use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use serde_json::{Value, json};
@@ -125,9 +125,14 @@ async fn secrets_source_reads_tls_opaque_kubeconfigs_and_reports_garbage() {
     let kubeconfig = kpki::kubeconfig("https://tenant.example:6443", &root.pem, "kubernetes-admin", &admin).unwrap();
     let rsa = openssl_rsa_cert("rsa-made-by-openssl");
 
-    create(&api, secret("web-tls", "kubernetes.io/tls", &[], &[("tls.crt", &web.pem), ("tls.key", &web.key_pem), ("ca.crt", &root.pem)])).await;
+    create(&api, secret("web-tls", "kubernetes.io/tls", &[], &[("tls.crt", &web.pem), ("tls.key", &web.key_pem), ("ca.crt", &root.pem)]))
+        .await;
     create(&api, secret("tenant-admin-kubeconfig", "Opaque", &[], &[("admin.conf", &kubeconfig), ("super-admin.svc", &kubeconfig)])).await;
-    create(&api, secret("broken", "Opaque", &[], &[("ca.crt", &root.pem[..root.pem.len() / 2]), ("server.crt", "garbage"), ("notes", "garbage")])).await;
+    create(
+        &api,
+        secret("broken", "Opaque", &[], &[("ca.crt", &root.pem[..root.pem.len() / 2]), ("server.crt", "garbage"), ("notes", "garbage")]),
+    )
+    .await;
     create(&api, secret("db", "Opaque", &[], &[("DB_PASSWORD", "hunter2hunter2hunter2"), ("DB_USER", "kamaji")])).await;
     create(&api, secret("legacy", "Opaque", &[], &[("old.pem", &old.pem), ("rsa.crt", &rsa)])).await;
 

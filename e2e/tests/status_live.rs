@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
+use e2e::kamaji;
 use e2e::kamaji::names::*;
 use e2e::kamaji::pki::{parse_kubeconfig, verifies};
-use e2e::kamaji;
 use e2e::{TenantApi, TenantApiOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
@@ -163,9 +163,11 @@ async fn served_certificate_through_a_leaf_renewal_and_a_ca_rotation() {
     // The rollout on the new CA: ok again.
     api.resume();
     let new_ca = f.value(CA, "ca.crt").await;
-    api.wait_for("process serving the new CA", WAIT, |s| !s.pending && s.served.as_ref().is_some_and(|x| x.generation > generation && x.files.client_ca == new_ca))
-        .await
-        .expect("restart on the new CA");
+    api.wait_for("process serving the new CA", WAIT, |s| {
+        !s.pending && s.served.as_ref().is_some_and(|x| x.generation > generation && x.files.client_ca == new_ca)
+    })
+    .await
+    .expect("restart on the new CA");
     let (code, row, not_ok) = f.served().await;
     assert_eq!((code, words(&row), not_ok.len()), (0, ("ok", "verified", "ok", ""), 0), "{row:#}");
 }
@@ -201,7 +203,13 @@ async fn an_unreachable_tenant_api_is_a_row_that_does_not_fail_the_command() {
     .await;
     let (code, stdout, stderr) = f.status(&["-o", "json", "--server-timeout", "1s"]).await;
     let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
-    let row = doc["items"].as_array().into_iter().flatten().find(|i| i["name"].as_str().is_some_and(|n| n.ends_with(":served"))).cloned().unwrap_or_default();
+    let row = doc["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|i| i["name"].as_str().is_some_and(|n| n.ends_with(":served")))
+        .cloned()
+        .unwrap_or_default();
     let (status, _, _, message) = words(&row);
     assert_eq!(status, "unreachable", "{row:#}");
     assert!(message.contains("no TLS handshake within 1s"), "{message}");

@@ -115,7 +115,9 @@ pub fn secret_data(data: &[u8]) {
     ex.secret_key(&base, "ca.crt", value);
     let verdicts = judge::within_document(&ex.items);
     let now = jiff::Timestamp::from_second(1_767_225_600).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-    for (format, summary) in [(OutputFormat::Json, false), (OutputFormat::Yaml, false), (OutputFormat::Wide, false), (OutputFormat::Table, true)] {
+    for (format, summary) in
+        [(OutputFormat::Json, false), (OutputFormat::Yaml, false), (OutputFormat::Wide, false), (OutputFormat::Table, true)]
+    {
         let mut out = render::Output::new(format, summary);
         let mut col = Collector::new(now, jiff::SignedDuration::from_hours(24 * 30), &mut out);
         col.push_items(SourceKind::Secrets, "ns/s", &ex.items, verdicts.clone());

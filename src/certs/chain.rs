@@ -81,7 +81,11 @@ pub fn parse_all<'a>(ders: impl IntoIterator<Item = Option<&'a [u8]>>) -> Vec<Op
 /// the current certificate's issuer (byte for byte, as Go and OpenSSL look
 /// parents up) are tried by signature, so a bundle of n certificates costs
 /// n name comparisons per step, not n signature checks.
-pub fn chains_to_parsed(leaf: &X509Certificate<'_>, intermediates: &[&X509Certificate<'_>], roots: &[&X509Certificate<'_>]) -> ChainVerdict {
+pub fn chains_to_parsed(
+    leaf: &X509Certificate<'_>,
+    intermediates: &[&X509Certificate<'_>],
+    roots: &[&X509Certificate<'_>],
+) -> ChainVerdict {
     if roots.is_empty() {
         return if self_signed(leaf) { ChainVerdict::SelfSigned } else { ChainVerdict::NotChecked };
     }
@@ -100,9 +104,10 @@ pub fn chains_to_parsed(leaf: &X509Certificate<'_>, intermediates: &[&X509Certif
                 Signature::Invalid => {}
             }
         }
-        let next = intermediates.iter().enumerate().find(|(i, c)| {
-            !used[*i] && issued(current, c) && !same_certificate(c, current) && signed_by(current, c) == Signature::Valid
-        });
+        let next = intermediates
+            .iter()
+            .enumerate()
+            .find(|(i, c)| !used[*i] && issued(current, c) && !same_certificate(c, current) && signed_by(current, c) == Signature::Valid);
         match next {
             Some((i, c)) => {
                 used[i] = true;
@@ -152,16 +157,11 @@ pub fn self_signed(cert: &X509Certificate<'_>) -> bool {
 
 /// Same certificate, or a re-issue of the same CA (same name and key).
 fn same_certificate(a: &X509Certificate<'_>, b: &X509Certificate<'_>) -> bool {
-    a.as_raw() == b.as_raw()
-        || (a.subject().as_raw() == b.subject().as_raw() && a.public_key().raw == b.public_key().raw)
+    a.as_raw() == b.as_raw() || (a.subject().as_raw() == b.subject().as_raw() && a.public_key().raw == b.public_key().raw)
 }
 
 fn name(cert: &X509Certificate<'_>) -> String {
-    cert.subject()
-        .iter_common_name()
-        .next()
-        .and_then(|a| a.as_str().ok())
-        .map_or_else(|| cert.subject().to_string(), str::to_owned)
+    cert.subject().iter_common_name().next().and_then(|a| a.as_str().ok()).map_or_else(|| cert.subject().to_string(), str::to_owned)
 }
 
 fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
@@ -236,7 +236,21 @@ mod tests {
                 .success();
             assert!(ok, "openssl {args:?}");
         };
-        run(&["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "3", "-subj", "/CN=rsa-root", "-keyout", "ca.key", "-out", "ca.crt"]);
+        run(&[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "3",
+            "-subj",
+            "/CN=rsa-root",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+        ]);
         run(&["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=rsa-leaf", "-keyout", "leaf.key", "-out", "leaf.csr"]);
         run(&["x509", "-req", "-in", "leaf.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", "leaf.crt"]);
         let read = |f: &str| crate::certs::parse::certificates_in(&std::fs::read(dir.path().join(f)).unwrap()).unwrap().remove(0);

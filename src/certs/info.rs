@@ -62,11 +62,7 @@ impl CertInfo {
         Ok(CertInfo {
             subject: cert.subject().to_string(),
             common_name: first_cn(cert.subject()),
-            organizations: cert
-                .subject()
-                .iter_organization()
-                .filter_map(|a| a.as_str().ok().map(str::to_owned))
-                .collect(),
+            organizations: cert.subject().iter_organization().filter_map(|a| a.as_str().ok().map(str::to_owned)).collect(),
             issuer: cert.issuer().to_string(),
             issuer_common_name: first_cn(cert.issuer()),
             key_type: key_type(cert.public_key()),

@@ -103,10 +103,7 @@ pub struct ContextCerts {
 }
 
 pub fn for_context(kc: &Kubeconfig, context: Option<&str>, base_dir: Option<&Path>) -> Result<ContextCerts, String> {
-    let name = context
-        .map(str::to_owned)
-        .or_else(|| kc.current_context.clone())
-        .ok_or_else(|| "no current context".to_string())?;
+    let name = context.map(str::to_owned).or_else(|| kc.current_context.clone()).ok_or_else(|| "no current context".to_string())?;
     let ctx = kc
         .contexts
         .iter()
@@ -143,9 +140,8 @@ pub fn for_context(kc: &Kubeconfig, context: Option<&str>, base_dir: Option<&Pat
 fn material(role: Role, data: Option<&str>, path: Option<&str>, base_dir: Option<&Path>) -> Option<Material> {
     if let Some(b64) = data.filter(|d| !d.trim().is_empty()) {
         let compact: String = b64.chars().filter(|c| !c.is_whitespace()).collect();
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|_| "the *-data field is not valid base64".to_string());
+        let data =
+            base64::engine::general_purpose::STANDARD.decode(compact).map_err(|_| "the *-data field is not valid base64".to_string());
         return Some(Material { role, origin: Origin::Inline, data });
     }
     let path = Path::new(path.filter(|p| !p.is_empty())?);

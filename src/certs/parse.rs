@@ -118,9 +118,7 @@ fn check_x509(der: &[u8]) -> Result<(), String> {
 
 fn pem_error(err: pem::Error) -> ParseError {
     match err {
-        pem::Error::MissingSectionEnd { end_marker } => {
-            ParseError::Truncated(String::from_utf8_lossy(&end_marker).into_owned())
-        }
+        pem::Error::MissingSectionEnd { end_marker } => ParseError::Truncated(String::from_utf8_lossy(&end_marker).into_owned()),
         pem::Error::IllegalSectionStart { .. } => ParseError::Pem("illegal BEGIN line".into()),
         pem::Error::Base64Decode(_) => ParseError::Pem("invalid base64 inside a block".into()),
         pem::Error::SectionTooLarge => ParseError::Pem("block too large".into()),

@@ -73,9 +73,7 @@ pub fn parse_duration(text: &str) -> Result<SignedDuration, String> {
     if span.get_years() != 0 || span.get_months() != 0 {
         return Err(format!("invalid duration {text:?}: months and years vary in length, use days (e.g. 365d)"));
     }
-    let d = span
-        .to_duration(SpanRelativeTo::days_are_24_hours())
-        .map_err(|e| format!("invalid duration {text:?}: {e}"))?;
+    let d = span.to_duration(SpanRelativeTo::days_are_24_hours()).map_err(|e| format!("invalid duration {text:?}: {e}"))?;
     if d.is_negative() {
         return Err(format!("invalid duration {text:?}: must not be negative"));
     }

@@ -169,15 +169,11 @@ fn repeatable(arg: &Arg) -> bool {
 }
 
 fn find_long<'a>(cmd: &'a Command, name: &str) -> Option<&'a Arg> {
-    cmd.get_arguments().find(|a| {
-        a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name))
-    })
+    cmd.get_arguments().find(|a| a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name)))
 }
 
 fn find_short(cmd: &Command, c: char) -> Option<&Arg> {
-    cmd.get_arguments().find(|a| {
-        a.get_short() == Some(c) || a.get_visible_short_aliases().is_some_and(|al| al.contains(&c))
-    })
+    cmd.get_arguments().find(|a| a.get_short() == Some(c) || a.get_visible_short_aliases().is_some_and(|al| al.contains(&c)))
 }
 
 /// First line of a help text, safe for cobra's `value\tdescription` line.
@@ -444,10 +440,8 @@ mod tests {
 
     #[test]
     fn render_speaks_cobra() {
-        let out = render(
-            &[Candidate::new("status", Some("Every\tcertificate".into())), Candidate::new("x", None)],
-            directive::NO_FILE_COMP,
-        );
+        let out =
+            render(&[Candidate::new("status", Some("Every\tcertificate".into())), Candidate::new("x", None)], directive::NO_FILE_COMP);
         assert_eq!(out, "status\tEvery certificate\nx\n:4\n");
     }
 

@@ -36,10 +36,7 @@ pub fn script(shell: Shell) -> String {
     let (generator, load) = match shell {
         Shell::Bash => (clap_complete::Shell::Bash, "source <(kubectl pki completion bash)   # in ~/.bashrc"),
         Shell::Zsh => (clap_complete::Shell::Zsh, "source <(kubectl pki completion zsh)   # in ~/.zshrc, after compinit"),
-        Shell::Fish => (
-            clap_complete::Shell::Fish,
-            "kubectl pki completion fish > ~/.config/fish/completions/kubectl-pki.fish",
-        ),
+        Shell::Fish => (clap_complete::Shell::Fish, "kubectl pki completion fish > ~/.config/fish/completions/kubectl-pki.fish"),
         Shell::Powershell => (clap_complete::Shell::PowerShell, "kubectl pki completion powershell | Out-String | Invoke-Expression"),
     };
     clap_complete::generate(generator, &mut cmd, BIN_NAME, &mut buf);

@@ -5,8 +5,8 @@
 use std::net::IpAddr;
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyUsagePurpose, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyUsagePurpose, SanType,
+    SerialNumber,
 };
 use x509_parser::prelude::{FromDer, X509Certificate};
 use x509_parser::time::ASN1Time;
@@ -40,11 +40,7 @@ impl CertSpec {
             not_before: now,
             not_after: now + days * 86_400,
             ca: true,
-            key_usages: vec![
-                KeyUsagePurpose::DigitalSignature,
-                KeyUsagePurpose::KeyEncipherment,
-                KeyUsagePurpose::KeyCertSign,
-            ],
+            key_usages: vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign],
             ..Default::default()
         }
     }
@@ -181,10 +177,7 @@ impl Authority {
         {
             let cert = parse(&cert_der)?;
             if cert.public_key().subject_public_key.data.as_ref() != key.public_key_raw() {
-                return Err(format!(
-                    "the private key does not match the CA certificate {}",
-                    cert.subject()
-                ));
+                return Err(format!("the private key does not match the CA certificate {}", cert.subject()));
             }
             let is_ca = cert.basic_constraints().ok().flatten().is_some_and(|bc| bc.value.ca);
             if !is_ca {
@@ -198,10 +191,7 @@ impl Authority {
     pub fn issue(&self, spec: &CertSpec, subject_key: &PrivateKey) -> Result<Vec<u8>, String> {
         let issuer = Issuer::from_ca_cert_der(&self.cert_der.as_slice().into(), self.key.pair())
             .map_err(|e| format!("reading the CA certificate: {e}"))?;
-        let cert = spec
-            .to_params()?
-            .signed_by(subject_key.pair(), &issuer)
-            .map_err(|e| format!("signing: {e}"))?;
+        let cert = spec.to_params()?.signed_by(subject_key.pair(), &issuer).map_err(|e| format!("signing: {e}"))?;
         let mut der = cert.der().to_vec();
         if spec.organizations.len() > 1 {
             // rcgen keeps one value per attribute type; Kubernetes groups and
@@ -218,14 +208,9 @@ impl Authority {
         let ca = parse(&self.cert_der)?;
         let issued = parse(der)?;
         if issued.issuer().as_raw() != ca.subject().as_raw() {
-            return Err(format!(
-                "cannot reproduce the issuer name {} exactly; refusing to issue",
-                ca.subject()
-            ));
+            return Err(format!("cannot reproduce the issuer name {} exactly; refusing to issue", ca.subject()));
         }
-        issued
-            .verify_signature(Some(ca.public_key()))
-            .map_err(|e| format!("issued certificate does not verify: {e}"))
+        issued.verify_signature(Some(ca.public_key())).map_err(|e| format!("issued certificate does not verify: {e}"))
     }
 
     pub fn cert_der(&self) -> &[u8] {

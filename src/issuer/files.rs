@@ -86,11 +86,7 @@ fn write_one(f: &Planned, dirs: &mut Vec<PathBuf>) -> Result<()> {
     let name = f.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = parent.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| -> std::io::Result<()> {
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(if f.secret { 0o600 } else { 0o644 })
-            .open(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(if f.secret { 0o600 } else { 0o644 }).open(&tmp)?;
         file.write_all(&f.contents)?;
         file.sync_all()?;
         if f.replace {

@@ -52,8 +52,7 @@ impl PrivateKey {
             KeyKind::EcdsaP384 => KeyPair::generate_for(&rcgen::PKCS_ECDSA_P384_SHA384),
             KeyKind::Rsa(bits) => {
                 use rsa::pkcs8::EncodePrivateKey;
-                let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits)
-                    .map_err(|e| format!("generating an RSA-{bits} key: {e}"))?;
+                let key = rsa::PrivateKey::new(&mut getrandom::SysRng, bits).map_err(|e| format!("generating an RSA-{bits} key: {e}"))?;
                 let pkcs8 = key.to_pkcs8_der().map_err(|e| format!("encoding an RSA key: {e}"))?;
                 return Self::from_pkcs8(pkcs8.as_bytes());
             }
@@ -76,8 +75,7 @@ impl PrivateKey {
         } else {
             return Err("unsupported key algorithm (expected Ed25519, ECDSA P-256/P-384 or RSA)".into());
         };
-        let pair = KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.into(), sig)
-            .map_err(|e| format!("invalid {kind} private key: {e}"))?;
+        let pair = KeyPair::from_pkcs8_der_and_sign_algo(&pkcs8.into(), sig).map_err(|e| format!("invalid {kind} private key: {e}"))?;
         Ok(PrivateKey { kind, pair })
     }
 
@@ -146,9 +144,7 @@ impl PrivateKey {
             }
             // PKCS#8 v1 without the embedded public key that ring adds: Go's
             // x509.ParsePKCS8PrivateKey and openssl 3.0 read v1.
-            (KeyKind::Ed25519, Some(seed)) => {
-                pem::encode("PRIVATE KEY", &der::pkcs8_wrap(&der::write(der::OID, oid::ED25519), seed))
-            }
+            (KeyKind::Ed25519, Some(seed)) => pem::encode("PRIVATE KEY", &der::pkcs8_wrap(&der::write(der::OID, oid::ED25519), seed)),
             _ => pem::encode("PRIVATE KEY", pkcs8),
         }
     }

@@ -15,10 +15,7 @@ pub struct Block {
 pub fn blocks(text: &[u8]) -> Result<Vec<Block>, String> {
     x509_parser::pem::Pem::iter_from_buffer(text)
         .enumerate()
-        .map(|(i, pem)| {
-            pem.map(|p| Block { label: p.label, der: p.contents })
-                .map_err(|e| format!("PEM block {}: {e}", i + 1))
-        })
+        .map(|(i, pem)| pem.map(|p| Block { label: p.label, der: p.contents }).map_err(|e| format!("PEM block {}: {e}", i + 1)))
         .collect()
 }
 

@@ -125,12 +125,8 @@ fn chain_row(ca_type: &str, file: &str, new_certs: &[Vec<u8>], current: Option<&
             };
             let old: Vec<&[u8]> = old_certs.iter().map(Vec::as_slice).collect();
             roots = old.iter().copied().filter(|c| chain::is_root(c)).collect();
-            intermediates = old
-                .iter()
-                .copied()
-                .filter(|c| !chain::is_root(c))
-                .chain(rest.iter().copied().filter(|c| chain::has_aki(c)))
-                .collect();
+            intermediates =
+                old.iter().copied().filter(|c| !chain::is_root(c)).chain(rest.iter().copied().filter(|c| chain::has_aki(c))).collect();
             against = "the current CA";
         }
         None => {

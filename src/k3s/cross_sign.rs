@@ -47,9 +47,7 @@ fn current_signer(crt_path: &Path, key_path: &Path) -> Result<(Authority, Vec<Ve
             }
         }
     }
-    let (ci, ki) = best.ok_or_else(|| {
-        Error::file(key_path, format!("no key here matches a certificate of {}", crt_path.display()))
-    })?;
+    let (ci, ki) = best.ok_or_else(|| Error::file(key_path, format!("no key here matches a certificate of {}", crt_path.display())))?;
     let key = keys.into_iter().nth(ki).ok_or_else(|| Error::file(key_path, "key vanished"))?;
     // The signer and its issuers from the same bundle, up to a root.
     let mut above = vec![certs[ci].clone()];

@@ -71,8 +71,8 @@ pub fn generate(args: &K3sGenerateCaArgs) -> Result<StageReport> {
         (None, _) => {
             let key = rsa(4096)?;
             staged.add(tls.join("root-ca.key"), key.to_pem(), true);
-            let ca = Authority::self_signed(&CertSpec::ca(&format!("{product}-root-ca@{ts}"), ts, ROOT_DAYS), key)
-                .map_err(Error::Invalid)?;
+            let ca =
+                Authority::self_signed(&CertSpec::ca(&format!("{product}-root-ca@{ts}"), ts, ROOT_DAYS), key).map_err(Error::Invalid)?;
             (ca.cert_der().to_vec(), Some(ca))
         }
     };
@@ -88,9 +88,7 @@ pub fn generate(args: &K3sGenerateCaArgs) -> Result<StageReport> {
         (_, _, Some(root)) => {
             let key = rsa(4096)?;
             staged.add(tls.join("intermediate-ca.key"), key.to_pem(), true);
-            let der = root
-                .issue(&CertSpec::ca(&format!("{product}-intermediate-ca@{ts}"), ts, CA_DAYS), &key)
-                .map_err(Error::Invalid)?;
+            let der = root.issue(&CertSpec::ca(&format!("{product}-intermediate-ca@{ts}"), ts, CA_DAYS), &key).map_err(Error::Invalid)?;
             Authority::load(der, key).map_err(Error::Invalid)?
         }
         (_, _, None) => {
@@ -137,10 +135,7 @@ pub fn generate(args: &K3sGenerateCaArgs) -> Result<StageReport> {
     let rows = describe_all(&staged);
     staged.commit()?;
     if args.intermediate_ca.is_none() {
-        eprintln!(
-            "Keep the root and intermediate CA keys offline: copy them somewhere safe and remove them from {}",
-            tls.display()
-        );
+        eprintln!("Keep the root and intermediate CA keys offline: copy them somewhere safe and remove them from {}", tls.display());
     }
     Ok(StageReport { files: rows, rotate_ca_path: rotate_path, ..Default::default() })
 }

@@ -30,10 +30,7 @@ pub fn dashed(ca_type: &str) -> String {
 
 /// Whether `tls` already holds any CA certificate or key k3s uses.
 pub fn holds_ca_files(tls: &Path) -> Option<PathBuf> {
-    CA_TYPES
-        .iter()
-        .flat_map(|t| [ca_file(tls, t, "crt"), ca_file(tls, t, "key")])
-        .find(|p| p.exists())
+    CA_TYPES.iter().flat_map(|t| [ca_file(tls, t, "crt"), ca_file(tls, t, "key")]).find(|p| p.exists())
 }
 
 #[cfg(test)]

@@ -55,10 +55,7 @@ pub fn describe(path: &Path, contents: &[u8]) -> FileRow {
         path: path.to_path_buf(),
         kind,
         subject: first.map(chain::subject),
-        not_after: first
-            .and_then(chain::not_after)
-            .and_then(|t| jiff::Timestamp::from_second(t).ok())
-            .map(|t| t.to_string()),
+        not_after: first.and_then(chain::not_after).and_then(|t| jiff::Timestamp::from_second(t).ok()).map(|t| t.to_string()),
     }
 }
 

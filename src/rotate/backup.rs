@@ -113,7 +113,8 @@ struct List {
 pub fn read(path: &Path) -> Result<Vec<Secret>> {
     let path = resolve(path)?;
     let text = fs::read_to_string(&path).map_err(|e| Error::file(&path, e))?;
-    let list: List = serde_saphyr::from_str(&text).map_err(|e| Error::file(&path, format!("not a backup (YAML): {}", first_line(&e.to_string()))))?;
+    let list: List =
+        serde_saphyr::from_str(&text).map_err(|e| Error::file(&path, format!("not a backup (YAML): {}", first_line(&e.to_string()))))?;
     if list.kind.as_deref() != Some("List") {
         return Err(Error::file(&path, "not a backup: expected kind: List"));
     }
@@ -208,7 +209,10 @@ mod tests {
     fn round_trip_keeps_what_restore_needs_and_drops_server_fields() {
         let dir = tempfile::tempdir().unwrap();
         let at: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
-        let secrets = vec![secret("k8s-ca", "ca.key", b"-----BEGIN PRIVATE KEY-----\nxx\n"), secret("k8s-sa-certificate", "sa.pub", b"\x00\x01binary")];
+        let secrets = vec![
+            secret("k8s-ca", "ca.key", b"-----BEGIN PRIVATE KEY-----\nxx\n"),
+            secret("k8s-sa-certificate", "sa.pub", b"\x00\x01binary"),
+        ];
         let path = write(&dir.path().join("backups"), "tenant-a", "k8s", &secrets, at).unwrap();
         assert_eq!(path.file_name().unwrap(), "pki-backup-tenant-a-k8s-20261127T100000Z.yaml");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);

@@ -22,15 +22,15 @@ use serde_json::json;
 
 use super::backup::{self, data_hash};
 use super::inventory::{self, lease_name};
+use super::kamaji_restart::{KamajiRestarts, Restart};
 use super::live::{self, LiveCheck, Next, Seen};
 use super::plan::{Inventory, Method, Options, Plan, SecretAction, SecretStep, WorkloadAction};
-use super::kamaji_restart::{KamajiRestarts, Restart};
 use super::progress::{Display, PhaseLine};
 use super::report::{PhaseStatus, Report, SecretResult, Verified};
 use super::state::{Phase, RunState, local_backup_path};
 use super::verify::{self, CaId};
-use crate::error::{Error, Result};
 use crate::certs::served;
+use crate::error::{Error, Result};
 use crate::kamaji::{names, tcp};
 use crate::lock::{self, Lock};
 use crate::restarts::{self, Verdict};
@@ -102,7 +102,9 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
         let _ = lock.release().await;
         let took = line.failed("state changed");
         report.phase(Phase::Lock, PhaseStatus::Failed, took, "state changed while planning");
-        return Err(Error::Invalid("the tenant's rotation state changed while planning (another run started or finished); run the command again".into()));
+        return Err(Error::Invalid(
+            "the tenant's rotation state changed while planning (another run started or finished); run the command again".into(),
+        ));
     }
     let took = line.done(&format!("{} permission(s) granted; Lease {ns}/{lease} held", needs.len()));
     report.phase(Phase::Lock, PhaseStatus::Done, took, format!("{} permissions, lock held", needs.len()));
@@ -135,7 +137,8 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
         }
         Err(err) => {
             let _ = lock.release().await;
-            let hint = format!("the rotation is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
+            let hint =
+                format!("the rotation is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
             report.error = Some(err.to_string());
             report.resume_hint = Some(hint.clone());
             Err(match err {
@@ -300,8 +303,7 @@ impl Run<'_> {
     /// while it still holds the backed-up content.
     async fn rotate(&mut self, state: &mut RunState, baseline: &[Secret], line: &mut PhaseLine) -> Result<String> {
         let api = self.secrets();
-        let backed: BTreeMap<String, String> =
-            baseline.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect();
+        let backed: BTreeMap<String, String> = baseline.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect();
         let mut changed = 0;
         for step in self.plan.secrets.iter().filter(|s| s.action == SecretAction::Annotate) {
             let result = annotate_ca(&api, step, &state.old_ca).await?;
@@ -338,19 +340,27 @@ impl Run<'_> {
     async fn wait_new_ca(&mut self, old: &CaId, line: &mut PhaseLine) -> Result<(Vec<u8>, CaId)> {
         let api = self.secrets();
         let name = names::secret_name(&self.plan.tenant, names::CA);
-        let waited = workloads::poll_timed(&format!("a new CA in {name}"), self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
-            let (api, name, old) = (api.clone(), name.clone(), old.clone());
-            async move {
-                Ok(match api.get_opt(&name).await.map_err(Error::kube)? {
-                    None => Poll::Waiting(format!("{name} is missing (Kamaji regenerates it)")),
-                    Some(secret) => match verify::ca_of(&secret) {
-                        Err(e) => Poll::Waiting(e),
-                        Ok((_, id)) if !id.is_rotated_from(&old) => Poll::Waiting(format!("{name} still holds the old CA (sha256 {})", old.short())),
-                        Ok(v) => Poll::Done(v),
-                    },
-                })
-            }
-        })
+        let waited = workloads::poll_timed(
+            &format!("a new CA in {name}"),
+            self.s.timeout,
+            Duration::from_secs(1),
+            |m| line.update(m),
+            || {
+                let (api, name, old) = (api.clone(), name.clone(), old.clone());
+                async move {
+                    Ok(match api.get_opt(&name).await.map_err(Error::kube)? {
+                        None => Poll::Waiting(format!("{name} is missing (Kamaji regenerates it)")),
+                        Some(secret) => match verify::ca_of(&secret) {
+                            Err(e) => Poll::Waiting(e),
+                            Ok((_, id)) if !id.is_rotated_from(&old) => {
+                                Poll::Waiting(format!("{name} still holds the old CA (sha256 {})", old.short()))
+                            }
+                            Ok(v) => Poll::Done(v),
+                        },
+                    })
+                }
+            },
+        )
         .await;
         // Only a timeout deserves the hint: it is the one way an ignored annotation shows.
         let waited = waited.map(|(v, took)| {
@@ -358,7 +368,9 @@ impl Run<'_> {
             v
         });
         waited.map_err(|e| match e {
-            Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}{}", self.annotate_hint()) },
+            Error::Timeout { after, waiting_for } => {
+                Error::Timeout { after, waiting_for: format!("{waiting_for}{}", self.annotate_hint()) }
+            }
             other => other,
         })
     }
@@ -400,7 +412,8 @@ impl Run<'_> {
         let opts = &self.s.opts;
         let api: Api<Pod> = Api::namespaced(self.client.clone(), &opts.kamaji_namespace);
         let params = ListParams::default().labels(&opts.kamaji_selector);
-        let pods: Vec<Pod> = api.list(&params).await.map_err(Error::kube)?.items.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+        let pods: Vec<Pod> =
+            api.list(&params).await.map_err(Error::kube)?.items.into_iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
         if pods.is_empty() {
             return Ok(format!("skipped: no pods match {} in {}", opts.kamaji_selector, opts.kamaji_namespace));
         }
@@ -414,22 +427,32 @@ impl Run<'_> {
         }
         let want = old.len();
         let what = format!("the Kamaji controller pods ({} in {}) to come back Ready", opts.kamaji_selector, opts.kamaji_namespace);
-        let ((), took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
-            let (api, params, old) = (api.clone(), params.clone(), old.clone());
-            async move {
-                let pods = api.list(&params).await.map_err(Error::kube)?.items;
-                let left = pods.iter().filter(|p| p.metadata.uid.as_ref().is_some_and(|u| old.contains(u))).count();
-                let ready = pods
-                    .iter()
-                    .filter(|p| p.metadata.uid.as_ref().is_some_and(|u| !old.contains(u)) && p.metadata.deletion_timestamp.is_none() && workloads::is_ready(p))
-                    .count();
-                Ok(if ready >= want && left == 0 {
-                    Poll::Done(())
-                } else {
-                    Poll::Waiting(format!("{ready}/{want} new pod(s) Ready, {left} old pod(s) still present"))
-                })
-            }
-        })
+        let ((), took) = workloads::poll_timed(
+            &what,
+            self.s.timeout,
+            Duration::from_secs(1),
+            |m| line.update(m),
+            || {
+                let (api, params, old) = (api.clone(), params.clone(), old.clone());
+                async move {
+                    let pods = api.list(&params).await.map_err(Error::kube)?.items;
+                    let left = pods.iter().filter(|p| p.metadata.uid.as_ref().is_some_and(|u| old.contains(u))).count();
+                    let ready = pods
+                        .iter()
+                        .filter(|p| {
+                            p.metadata.uid.as_ref().is_some_and(|u| !old.contains(u))
+                                && p.metadata.deletion_timestamp.is_none()
+                                && workloads::is_ready(p)
+                        })
+                        .count();
+                    Ok(if ready >= want && left == 0 {
+                        Poll::Done(())
+                    } else {
+                        Poll::Waiting(format!("{ready}/{want} new pod(s) Ready, {left} old pod(s) still present"))
+                    })
+                }
+            },
+        )
         .await?;
         self.waited += took;
         Ok(format!("{want} pod(s) replaced and Ready"))
@@ -440,41 +463,46 @@ impl Run<'_> {
         let api = self.secrets();
         let old_ca = state.old_ca.clone();
         let (_, ca_id) = self.wait_new_ca(&old_ca, line).await?;
-        let checks: Vec<(String, verify::Check)> =
-            self.plan.secrets.iter().filter_map(|s| Some((s.name.clone(), s.verify?))).collect();
+        let checks: Vec<(String, verify::Check)> = self.plan.secrets.iter().filter_map(|s| Some((s.name.clone(), s.verify?))).collect();
         let total = checks.len();
         let what = format!("the tenant's secrets to be regenerated on the new CA (sha256 {})", ca_id.short());
         let ca_name = names::secret_name(&self.plan.tenant, names::CA);
         let old = state.old_ca.clone();
-        let ((new_ca, verified), took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(2), |m| line.update(m), || {
-            let (api, checks, ca_name, old) = (api.clone(), checks.clone(), ca_name.clone(), old.clone());
-            async move {
-                let Some(ca) = api.get_opt(&ca_name).await.map_err(Error::kube)? else {
-                    return Ok(Poll::Waiting(format!("{ca_name} is missing")));
-                };
-                let (der, id) = match verify::ca_of(&ca) {
-                    Ok(v) if v.1.is_rotated_from(&old) => v,
-                    Ok(_) => return Ok(Poll::Waiting(format!("{ca_name} holds the old CA again"))),
-                    Err(e) => return Ok(Poll::Waiting(e)),
-                };
-                let mut pending = Vec::new();
-                let mut verified = Vec::new();
-                for (name, how) in &checks {
-                    match api.get_opt(name).await.map_err(Error::kube)? {
-                        None => pending.push(format!("{name} is missing")),
-                        Some(secret) => match verify::check(&secret, *how, &der) {
-                            Ok(n) => verified.push(Verified { secret: name.clone(), certificates: n }),
-                            Err(e) => pending.push(e),
-                        },
+        let ((new_ca, verified), took) = workloads::poll_timed(
+            &what,
+            self.s.timeout,
+            Duration::from_secs(2),
+            |m| line.update(m),
+            || {
+                let (api, checks, ca_name, old) = (api.clone(), checks.clone(), ca_name.clone(), old.clone());
+                async move {
+                    let Some(ca) = api.get_opt(&ca_name).await.map_err(Error::kube)? else {
+                        return Ok(Poll::Waiting(format!("{ca_name} is missing")));
+                    };
+                    let (der, id) = match verify::ca_of(&ca) {
+                        Ok(v) if v.1.is_rotated_from(&old) => v,
+                        Ok(_) => return Ok(Poll::Waiting(format!("{ca_name} holds the old CA again"))),
+                        Err(e) => return Ok(Poll::Waiting(e)),
+                    };
+                    let mut pending = Vec::new();
+                    let mut verified = Vec::new();
+                    for (name, how) in &checks {
+                        match api.get_opt(name).await.map_err(Error::kube)? {
+                            None => pending.push(format!("{name} is missing")),
+                            Some(secret) => match verify::check(&secret, *how, &der) {
+                                Ok(n) => verified.push(Verified { secret: name.clone(), certificates: n }),
+                                Err(e) => pending.push(e),
+                            },
+                        }
                     }
+                    Ok(if pending.is_empty() {
+                        Poll::Done((id, verified))
+                    } else {
+                        Poll::Waiting(format!("{}/{total} secret(s) on the new CA; first pending: {}", verified.len(), pending[0]))
+                    })
                 }
-                Ok(if pending.is_empty() {
-                    Poll::Done((id, verified))
-                } else {
-                    Poll::Waiting(format!("{}/{total} secret(s) on the new CA; first pending: {}", verified.len(), pending[0]))
-                })
-            }
-        })
+            },
+        )
         .await?;
         self.waited += took;
         let certificates: usize = verified.iter().map(|v| v.certificates).sum();
@@ -522,21 +550,27 @@ impl Run<'_> {
         }
         let names: Vec<String> = self.plan.workloads.iter().map(|w| w.name.clone()).collect();
         let what = format!("the rollouts of {}", names.join(", "));
-        let ((), took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(1), |m| line.update(m), || {
-            let (api, names) = (api.clone(), names.clone());
-            async move {
-                let mut pending = Vec::new();
-                for name in &names {
-                    let Some(d) = api.get_opt(name).await.map_err(Error::kube)? else { continue };
-                    match workloads::rollout(&d) {
-                        Rollout::Done => {}
-                        Rollout::Progressing(m) => pending.push(m),
-                        Rollout::Failed(m) => return Err(Error::Invalid(format!("rollout failed: {m}"))),
+        let ((), took) = workloads::poll_timed(
+            &what,
+            self.s.timeout,
+            Duration::from_secs(1),
+            |m| line.update(m),
+            || {
+                let (api, names) = (api.clone(), names.clone());
+                async move {
+                    let mut pending = Vec::new();
+                    for name in &names {
+                        let Some(d) = api.get_opt(name).await.map_err(Error::kube)? else { continue };
+                        match workloads::rollout(&d) {
+                            Rollout::Done => {}
+                            Rollout::Progressing(m) => pending.push(m),
+                            Rollout::Failed(m) => return Err(Error::Invalid(format!("rollout failed: {m}"))),
+                        }
                     }
+                    Ok(if pending.is_empty() { Poll::Done(()) } else { Poll::Waiting(pending.join("; ")) })
                 }
-                Ok(if pending.is_empty() { Poll::Done(()) } else { Poll::Waiting(pending.join("; ")) })
-            }
-        })
+            },
+        )
         .await?;
         self.waited += took;
         self.record(state, Phase::Workloads).await?;
@@ -557,7 +591,10 @@ impl Run<'_> {
         if opts.restart_workers {
             for p in api.list(&params).await.map_err(Error::kube)?.items {
                 let (Some(name), Some(uid)) = (p.metadata.name.clone(), p.metadata.uid.clone()) else { continue };
-                if original.contains(&uid) && p.metadata.deletion_timestamp.is_none() && restarts::judge(&p, state.started_at).verdict != Verdict::Restarted {
+                if original.contains(&uid)
+                    && p.metadata.deletion_timestamp.is_none()
+                    && restarts::judge(&p, state.started_at).verdict != Verdict::Restarted
+                {
                     delete_pod(&api, &name, &uid).await?;
                     line.update(&format!("deleted worker pod {name}"));
                     self.report.workers_deleted.push(name);
@@ -566,21 +603,30 @@ impl Run<'_> {
         }
         let since = state.started_at;
         let want = original.len();
-        let hint = if opts.restart_workers { "" } else { " (nothing replaces them on its own on Cozystack v1.x: re-run with --restart-workers)" };
+        let hint =
+            if opts.restart_workers { "" } else { " (nothing replaces them on its own on Cozystack v1.x: re-run with --restart-workers)" };
         let what = format!("the worker pods ({}) to be replaced and Ready{hint}", opts.worker_selector);
-        let (rows, took) = workloads::poll_timed(&what, self.s.timeout, Duration::from_secs(2), |m| line.update(m), || {
-            let (api, params, original) = (api.clone(), params.clone(), original.clone());
-            async move {
-                let pods = api.list(&params).await.map_err(Error::kube)?.items;
-                let rows: Vec<restarts::PodRow> = pods.iter().map(|p| worker_row(p, since, &original)).collect();
-                let ok = rows.len() >= want && restarts::all_restarted(&rows);
-                Ok(match (ok, rows.len() < want) {
-                    (true, _) => Poll::Done(rows),
-                    (false, true) => Poll::Waiting(format!("{} of {want} worker pod(s) exist; {}", rows.len(), restarts::pending_summary(&rows))),
-                    (false, false) => Poll::Waiting(restarts::pending_summary(&rows)),
-                })
-            }
-        })
+        let (rows, took) = workloads::poll_timed(
+            &what,
+            self.s.timeout,
+            Duration::from_secs(2),
+            |m| line.update(m),
+            || {
+                let (api, params, original) = (api.clone(), params.clone(), original.clone());
+                async move {
+                    let pods = api.list(&params).await.map_err(Error::kube)?.items;
+                    let rows: Vec<restarts::PodRow> = pods.iter().map(|p| worker_row(p, since, &original)).collect();
+                    let ok = rows.len() >= want && restarts::all_restarted(&rows);
+                    Ok(match (ok, rows.len() < want) {
+                        (true, _) => Poll::Done(rows),
+                        (false, true) => {
+                            Poll::Waiting(format!("{} of {want} worker pod(s) exist; {}", rows.len(), restarts::pending_summary(&rows)))
+                        }
+                        (false, false) => Poll::Waiting(restarts::pending_summary(&rows)),
+                    })
+                }
+            },
+        )
         .await?;
         self.waited += took;
         let n = rows.len();
@@ -609,10 +655,17 @@ impl Run<'_> {
         let tcp = tcp::api(self.client.clone(), ns).get_opt(tenant).await.map_err(Error::kube)?;
         let endpoint = tcp.as_ref().and_then(|t| t.data.pointer("/status/controlPlaneEndpoint")?.as_str());
         let Some(target) = live::target(admin_conf.as_deref(), endpoint) else {
-            let reason =
-                format!("no endpoint to check ({admin_name} names no server, the TenantControlPlane has no status.controlPlaneEndpoint): not checked");
-            self.report.live_check =
-                Some(LiveCheck { verdict: live::Verdict::Skipped, reason: reason.clone(), endpoint: None, endpoint_from: None, served_sha256: None, attempts: 0 });
+            let reason = format!(
+                "no endpoint to check ({admin_name} names no server, the TenantControlPlane has no status.controlPlaneEndpoint): not checked"
+            );
+            self.report.live_check = Some(LiveCheck {
+                verdict: live::Verdict::Skipped,
+                reason: reason.clone(),
+                endpoint: None,
+                endpoint_from: None,
+                served_sha256: None,
+                attempts: 0,
+            });
             self.complete(state).await?;
             return Ok(format!("skipped: {reason}"));
         };
@@ -742,7 +795,8 @@ async fn delete_if_backed_up(api: &Api<Secret>, step: &SecretStep, backed: &BTre
 }
 
 async fn delete_pod(api: &Api<Pod>, name: &str, uid: &str) -> Result<()> {
-    let dp = DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.to_string()), resource_version: None }), ..Default::default() };
+    let dp =
+        DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.to_string()), resource_version: None }), ..Default::default() };
     match api.delete(name, &dp).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),

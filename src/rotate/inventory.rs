@@ -22,7 +22,8 @@ pub fn lease_name(tenant: &str) -> String {
 /// Cozystack cluster name), with its status.
 pub async fn resolve_tenant(client: &kube::Client, namespace: &str, name: &str) -> Result<(String, Option<String>)> {
     let api = tcp::api(client.clone(), namespace);
-    let candidates = if name.starts_with("kubernetes-") { vec![name.to_string()] } else { vec![name.to_string(), format!("kubernetes-{name}")] };
+    let candidates =
+        if name.starts_with("kubernetes-") { vec![name.to_string()] } else { vec![name.to_string(), format!("kubernetes-{name}")] };
     for candidate in &candidates {
         match api.get_opt(candidate).await {
             Ok(Some(obj)) => {
@@ -72,11 +73,8 @@ pub async fn gather(client: &kube::Client, namespace: &str, tenant: &str, tcp_st
     let kamaji_pods = kamaji.list(&ListParams::default().labels(&opts.kamaji_selector)).await.map_err(Error::kube)?.items;
 
     let lease = Lock::peek(client, namespace, &lease_name(tenant)).await?;
-    let previous = lease
-        .as_ref()
-        .and_then(|l| l.metadata.annotations.as_ref())
-        .and_then(RunState::from_annotations)
-        .filter(RunState::is_unfinished);
+    let previous =
+        lease.as_ref().and_then(|l| l.metadata.annotations.as_ref()).and_then(RunState::from_annotations).filter(RunState::is_unfinished);
     let previous_backup = previous
         .as_ref()
         .and_then(|p| p.backup.as_deref())

@@ -119,15 +119,7 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(url: &str, check_with: &str, reach: Duration, timeout: Duration) -> Watch {
-        Watch {
-            url: url.into(),
-            check_with: check_with.into(),
-            reach,
-            timeout,
-            connected: false,
-            attempts: 0,
-            last: None,
-        }
+        Watch { url: url.into(), check_with: check_with.into(), reach, timeout, connected: false, attempts: 0, last: None }
     }
 
     /// `elapsed`: since the first attempt began. A certificate of the new CA
@@ -160,7 +152,9 @@ impl Watch {
                 "{url} still serves a certificate from the old CA (sha256 {}): waiting for its kube-apiserver to restart",
                 short(sha256)
             )),
-            Seen::Served { issuer: Issuer::Other(why), .. } => Next::Wait(format!("{url} serves a certificate that does not chain to the new CA ({why})")),
+            Seen::Served { issuer: Issuer::Other(why), .. } => {
+                Next::Wait(format!("{url} serves a certificate that does not chain to the new CA ({why})"))
+            }
             Seen::NoChain(e) if self.connected => Next::Wait(format!("{url}: {e} (restarting?)")),
             Seen::NoChain(e) => Next::Wait(format!("{url}: {e}")),
         };
@@ -225,7 +219,9 @@ mod tests {
     #[test]
     fn the_new_ca_passes_at_once_even_after_restarts() {
         let mut w = watch(60);
-        assert!(matches!(w.observe(served(Issuer::Old), S(1)), Next::Wait(m) if m.contains("still serves a certificate from the old CA (sha256 AB:CD:EF:01)")));
+        assert!(
+            matches!(w.observe(served(Issuer::Old), S(1)), Next::Wait(m) if m.contains("still serves a certificate from the old CA (sha256 AB:CD:EF:01)"))
+        );
         assert!(matches!(w.observe(refused(), S(3)), Next::Wait(m) if m.contains("restarting?")));
         let Next::Done(v, why) = w.observe(served(Issuer::New), S(20)) else { panic!() };
         assert_eq!(v, Verdict::Passed);
@@ -297,7 +293,6 @@ mod tests {
         assert_eq!(is(&[der(&leaf_signed_by("kube-apiserver", &mid)), der(&mid)], None), Issuer::New);
         assert!(matches!(classify(&[], &new.der, None), Seen::NoChain(NoChain::Handshake(_))));
     }
-
 
     #[test]
     fn report_schema_words() {

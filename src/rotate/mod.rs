@@ -85,7 +85,8 @@ pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
     };
     let names = distinct(&args.tenants);
     if names.len() > 1 {
-        for (flag, set) in [("--write-kubeconfig", args.write_kubeconfig.is_some()), ("--worker-selector", args.worker_selector.is_some())] {
+        for (flag, set) in [("--write-kubeconfig", args.write_kubeconfig.is_some()), ("--worker-selector", args.worker_selector.is_some())]
+        {
             if set {
                 return Err(Error::Invalid(format!("{flag} applies to one tenant; rotate the tenants one by one to use it")));
             }
@@ -132,10 +133,8 @@ pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
             continue;
         }
         let mut opts = opts.clone();
-        opts.worker_selector = args
-            .worker_selector
-            .clone()
-            .unwrap_or_else(|| format!("cluster.x-k8s.io/cluster-name={tenant},cluster.x-k8s.io/role=worker"));
+        opts.worker_selector =
+            args.worker_selector.clone().unwrap_or_else(|| format!("cluster.x-k8s.io/cluster-name={tenant},cluster.x-k8s.io/role=worker"));
         let inv = inventory::gather(&client, &namespace, &tenant, tcp_status, &opts).await?;
         let plan = plan::build(&inv, &opts);
         prepared.push(Prepared { tenant, opts, inv, plan });
@@ -199,16 +198,23 @@ pub async fn readiness(client: &kube::Client, p: &Prepared, common: &Common) -> 
 pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Result<DryRun> {
     let Readiness { needs, missing, holder } = readiness(client, p, common).await?;
     let clean = missing.is_empty() && holder.is_none() && p.plan.blockers.is_empty();
-    let text = render::plan_text(&p.plan, &render::Context {
-        dry_run: true,
-        backup_target: common.backup_dir.join(format!("pki-backup-{}-{}-<time>.yaml", common.namespace, p.tenant)).display().to_string(),
-        lease: p.lease(),
-        timeout: common.timeout_text.clone(),
-        missing: &missing,
-        needs,
-        lock_holder: holder,
-        write_kubeconfig: common.write_kubeconfig.as_ref().map(|f| f.display().to_string()),
-    });
+    let text = render::plan_text(
+        &p.plan,
+        &render::Context {
+            dry_run: true,
+            backup_target: common
+                .backup_dir
+                .join(format!("pki-backup-{}-{}-<time>.yaml", common.namespace, p.tenant))
+                .display()
+                .to_string(),
+            lease: p.lease(),
+            timeout: common.timeout_text.clone(),
+            missing: &missing,
+            needs,
+            lock_holder: holder,
+            write_kubeconfig: common.write_kubeconfig.as_ref().map(|f| f.display().to_string()),
+        },
+    );
     let mut report = Report::new(p.plan.clone(), true, p.lease());
     report.missing_permissions = missing.iter().map(ToString::to_string).collect();
     Ok(DryRun { clean, report, text })

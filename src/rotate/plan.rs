@@ -246,7 +246,8 @@ pub fn kamaji_version(inv: &Inventory, opts: &Options) -> Detected {
 /// The image of the container that runs Kamaji (named `*kamaji*`), else the first.
 fn controller_image(pod: &Pod) -> Option<String> {
     let containers = &pod.spec.as_ref()?.containers;
-    let kamaji = containers.iter().find(|c| c.image.as_deref().is_some_and(|i| i.split(['@', ':']).next().unwrap_or(i).ends_with("kamaji")));
+    let kamaji =
+        containers.iter().find(|c| c.image.as_deref().is_some_and(|i| i.split(['@', ':']).next().unwrap_or(i).ends_with("kamaji")));
     kamaji.or(containers.first()).and_then(|c| c.image.clone())
 }
 
@@ -266,10 +267,9 @@ fn decide_method(choice: MethodChoice, detected: &Detected, blockers: &mut Vec<S
         (MethodChoice::Auto, Some(true)) => {
             (Method::Annotate, format!("Kamaji {version} supports certs.kamaji.clastix.io/rotate (edge-25.7.3 or later)"))
         }
-        (MethodChoice::Auto, Some(false)) => (
-            Method::Delete,
-            format!("Kamaji {version} predates the rotate annotation (edge-25.7.3): deleting, as the runbook does"),
-        ),
+        (MethodChoice::Auto, Some(false)) => {
+            (Method::Delete, format!("Kamaji {version} predates the rotate annotation (edge-25.7.3): deleting, as the runbook does"))
+        }
         (MethodChoice::Auto, None) => (
             Method::Delete,
             format!(
@@ -297,20 +297,22 @@ fn secret_action(suffix: &str, method: Method, opts: &Options, kamaji: Option<Ka
         (names::CA, Method::Delete) => (Delete, "the tenant CA: Kamaji generates a new one".into()),
         (names::KONNECTIVITY_KUBECONFIG, Method::Annotate) if older(version::FIX_KONNECTIVITY_KUBECONFIG) => (
             Delete,
-            format!("Kamaji before {} keeps the old CA in it (kamaji#1152: exec/logs outage): deleted so it is regenerated", version::FIX_KONNECTIVITY_KUBECONFIG),
+            format!(
+                "Kamaji before {} keeps the old CA in it (kamaji#1152: exec/logs outage): deleted so it is regenerated",
+                version::FIX_KONNECTIVITY_KUBECONFIG
+            ),
         ),
         (names::KONNECTIVITY_CERT, Method::Annotate) if older(version::FIX_KONNECTIVITY_CERT) => (
             Delete,
-            format!("Kamaji before {} does not re-issue it on CA rotation (kamaji#976): deleted so it is regenerated", version::FIX_KONNECTIVITY_CERT),
+            format!(
+                "Kamaji before {} does not re-issue it on CA rotation (kamaji#976): deleted so it is regenerated",
+                version::FIX_KONNECTIVITY_CERT
+            ),
         ),
         (names::DATASTORE_CERT, Method::Annotate) => (Keep, "signed by the DataStore's CA, not the tenant CA: unaffected".into()),
         (names::FRONT_PROXY_CLIENT, Method::Annotate) => (Keep, "signed by the front-proxy CA, which is kept: unaffected".into()),
-        (names::DATASTORE_CERT, Method::Delete) => {
-            (Delete, "in the runbook; signed by the DataStore's CA: regenerated from it".into())
-        }
-        (names::FRONT_PROXY_CLIENT, Method::Delete) => {
-            (Delete, "in the runbook; signed by the front-proxy CA: regenerated from it".into())
-        }
+        (names::DATASTORE_CERT, Method::Delete) => (Delete, "in the runbook; signed by the DataStore's CA: regenerated from it".into()),
+        (names::FRONT_PROXY_CLIENT, Method::Delete) => (Delete, "in the runbook; signed by the front-proxy CA: regenerated from it".into()),
         (_, Method::Annotate) => (Reissued, "signed by the tenant CA: Kamaji re-issues it in place".into()),
         (_, Method::Delete) => (Delete, "in the runbook; signed by the tenant CA: regenerated from the new one".into()),
     }
@@ -341,9 +343,8 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
         backup_readable: inv.previous_backup.is_some(),
         ca_already_rotated: current_ca.as_ref().is_some_and(|c| c.is_rotated_from(&p.old_ca)),
     });
-    let baseline: Option<BTreeMap<String, String>> = inv.previous_backup.as_ref().map(|b| {
-        b.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect()
-    });
+    let baseline: Option<BTreeMap<String, String>> =
+        inv.previous_backup.as_ref().map(|b| b.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect());
 
     let mut secrets = Vec::new();
     for suffix in SUFFIXES {
@@ -371,14 +372,19 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
         });
     }
     if ca_secret.is_none() && resume.is_none() {
-        blockers.push(format!("secret {}/{} not found: nothing to rotate (is the tenant provisioned?)", inv.namespace, names::secret_name(tenant, names::CA)));
+        blockers.push(format!(
+            "secret {}/{} not found: nothing to rotate (is the tenant provisioned?)",
+            inv.namespace,
+            names::secret_name(tenant, names::CA)
+        ));
     } else if ca_secret.is_some() && current_ca.is_none() {
         blockers.push(format!("secret {} holds no readable ca.crt", names::secret_name(tenant, names::CA)));
     }
 
     // What the runbook misses about secrets.
     if by_name.contains_key(names::secret_name(tenant, names::DATASTORE_CONFIG).as_str()) {
-        notes.push(format!("{} is never deleted: it holds the datastore credentials.", names::secret_name(tenant, names::DATASTORE_CONFIG)));
+        notes
+            .push(format!("{} is never deleted: it holds the datastore credentials.", names::secret_name(tenant, names::DATASTORE_CONFIG)));
     }
     match by_name.contains_key(names::secret_name(tenant, names::SA).as_str()) {
         true if opts.keep_sa_key => notes.push(format!(
@@ -489,7 +495,11 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
             selector: opts.kamaji_selector.clone(),
             pods: inv.kamaji_pods.iter().filter_map(|p| p.metadata.name.clone()).collect(),
             version: detected.version.map(|v| v.to_string()),
-            version_from: if detected.image.is_empty() { detected.how.clone() } else { format!("{} (image {})", detected.how, detected.image) },
+            version_from: if detected.image.is_empty() {
+                detected.how.clone()
+            } else {
+                format!("{} (image {})", detected.how, detected.image)
+            },
         },
         current_ca,
         secrets,
@@ -531,7 +541,12 @@ fn plan_workloads(inv: &Inventory, changing: &BTreeSet<&str>) -> Vec<WorkloadSte
         if owned {
             reasons.push("owned by the TenantControlPlane: Kamaji rolls it".into());
         }
-        out.push(WorkloadStep { kind: "Deployment", name, action: if owned { WorkloadAction::Wait } else { WorkloadAction::Restart }, reasons });
+        out.push(WorkloadStep {
+            kind: "Deployment",
+            name,
+            action: if owned { WorkloadAction::Wait } else { WorkloadAction::Restart },
+            reasons,
+        });
     }
     out.sort_by(|a, b| (a.action == WorkloadAction::Wait, &a.name).cmp(&(b.action == WorkloadAction::Wait, &b.name)));
     out

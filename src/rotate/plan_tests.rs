@@ -9,11 +9,7 @@ const T: &str = "kubernetes-demo";
 
 fn secret(suffix: &str, data: &[(&str, &[u8])]) -> Secret {
     Secret {
-        metadata: kube::api::ObjectMeta {
-            name: Some(format!("{T}-{suffix}")),
-            namespace: Some("tenant-a".into()),
-            ..Default::default()
-        },
+        metadata: kube::api::ObjectMeta { name: Some(format!("{T}-{suffix}")), namespace: Some("tenant-a".into()), ..Default::default() },
         data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.to_vec()))).collect()),
         ..Default::default()
     }
@@ -46,7 +42,8 @@ fn deployment(name: &str, labels: serde_json::Value, volumes: serde_json::Value,
         "spec": {"selector": {"matchLabels": labels}, "template": {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "image": "x"}], "volumes": volumes}}}
     });
     if let Some(tcp) = owner {
-        d["metadata"]["ownerReferences"] = json!([{"apiVersion": "kamaji.clastix.io/v1alpha1", "kind": "TenantControlPlane", "name": tcp, "uid": "u"}]);
+        d["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "kamaji.clastix.io/v1alpha1", "kind": "TenantControlPlane", "name": tcp, "uid": "u"}]);
     }
     serde_json::from_value(d).unwrap()
 }
@@ -69,7 +66,12 @@ fn inventory(kamaji_image: &str) -> Inventory {
             deployment(&format!("{T}-kcsi-controller"), json!({"app": format!("{T}-kcsi-driver")}), admin_volume(), None),
             deployment(&format!("{T}-kccm"), json!({"k8s-app": format!("{T}-kccm")}), admin_volume(), None),
             deployment(&format!("{T}-cluster-autoscaler"), json!({"app": format!("{T}-cluster-autoscaler")}), admin_volume(), None),
-            deployment(T, json!({"kamaji.clastix.io/name": T}), json!([{"name": "ca", "secret": {"secretName": format!("{T}-ca")}}]), Some(T)),
+            deployment(
+                T,
+                json!({"kamaji.clastix.io/name": T}),
+                json!([{"name": "ca", "secret": {"secretName": format!("{T}-ca")}}]),
+                Some(T),
+            ),
             deployment("unrelated", json!({"app": "x"}), json!([{"name": "s", "secret": {"secretName": "other-admin-kubeconfig"}}]), None),
         ],
         workers: vec![pod(&format!("virt-launcher-{T}-md0-aaa"), "vl"), pod(&format!("virt-launcher-{T}-md0-bbb"), "vl")],
@@ -134,7 +136,18 @@ fn old_kamaji_and_unknown_versions_delete_like_the_runbook_but_keep_sa_and_datas
     for image in ["ghcr.io/clastix/kamaji:edge-25.4.1", "ghcr.io/cozystack/cozystack/kamaji:v0.37.0", "clastix/kamaji:latest"] {
         let plan = build(&inventory(image), &options());
         assert_eq!(plan.method, Method::Delete, "{image}");
-        for suffix in ["ca", "api-server-certificate", "api-server-kubelet-client-certificate", "datastore-certificate", "front-proxy-client-certificate", "konnectivity-certificate", "admin-kubeconfig", "controller-manager-kubeconfig", "konnectivity-kubeconfig", "scheduler-kubeconfig"] {
+        for suffix in [
+            "ca",
+            "api-server-certificate",
+            "api-server-kubelet-client-certificate",
+            "datastore-certificate",
+            "front-proxy-client-certificate",
+            "konnectivity-certificate",
+            "admin-kubeconfig",
+            "controller-manager-kubeconfig",
+            "konnectivity-kubeconfig",
+            "scheduler-kubeconfig",
+        ] {
             assert_eq!(action(&plan, suffix), SecretAction::Delete, "{image} {suffix}");
         }
         assert_eq!(action(&plan, "sa-certificate"), SecretAction::Keep);
@@ -226,7 +239,9 @@ fn backup_holds_exactly_what_changes() {
     let plan = build(&inventory("ghcr.io/clastix/kamaji:26.3.5-edge"), &options());
     let backed: Vec<&str> = plan.secrets.iter().filter(|s| s.backup).map(|s| s.suffix.as_str()).collect();
     assert!(backed.contains(&"ca") && backed.contains(&"admin-kubeconfig") && backed.contains(&"konnectivity-kubeconfig"));
-    assert!(!backed.contains(&"datastore-config") && !backed.contains(&"sa-certificate") && !backed.contains(&"front-proxy-ca-certificate"));
+    assert!(
+        !backed.contains(&"datastore-config") && !backed.contains(&"sa-certificate") && !backed.contains(&"front-proxy-ca-certificate")
+    );
     // Phase 5 checks what the tenant CA signs.
     assert_eq!(plan.step("ca").unwrap().verify, Some(Check::Ca));
     assert_eq!(plan.step("admin-kubeconfig").unwrap().verify, Some(Check::Kubeconfig));

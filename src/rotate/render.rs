@@ -57,17 +57,17 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
     let _ = writeln!(w, "\nSecrets in {}:", plan.namespace);
     let mut t = Table::new(["secret", "action", "backup", "keys", "reason"]);
     for s in &plan.secrets {
-        let action = if s.already_rotated && s.action != SecretAction::Keep { format!("{} (done)", s.action.word()) } else { s.action.word().to_string() };
+        let action = if s.already_rotated && s.action != SecretAction::Keep {
+            format!("{} (done)", s.action.word())
+        } else {
+            s.action.word().to_string()
+        };
         t.push(vec![s.name.clone(), action, if s.backup { "yes" } else { "no" }.into(), s.keys.join(","), s.reason.clone()]);
     }
     indent(w, &t.render());
 
     let _ = writeln!(w, "\nPhases:");
-    let _ = writeln!(
-        w,
-        "  1. check {} permission(s) with SelfSubjectAccessReviews; take Lease {}",
-        cx.needs, cx.lease
-    );
+    let _ = writeln!(w, "  1. check {} permission(s) with SelfSubjectAccessReviews; take Lease {}", cx.needs, cx.lease);
     let backed: Vec<&str> = plan.secrets.iter().filter(|s| s.backup).map(|s| s.name.as_str()).collect();
     let _ = writeln!(w, "  2. back up {} secret(s) to {} (mode 0600) before any change", backed.len(), cx.backup_target);
     let after_new_ca = plan.method == super::plan::Method::Annotate;
@@ -117,7 +117,13 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         let _ = writeln!(w, "  7. workers ({}): none", plan.workers.selector);
     } else {
         let verb = if plan.workers.action == "delete" { "delete and wait for replacements of" } else { "wait for the replacement of" };
-        let _ = writeln!(w, "  7. workers ({}): {verb} {} pod(s): {}", plan.workers.selector, plan.workers.pods.len(), plan.workers.pods.join(", "));
+        let _ = writeln!(
+            w,
+            "  7. workers ({}): {verb} {} pod(s): {}",
+            plan.workers.selector,
+            plan.workers.pods.len(),
+            plan.workers.pods.join(", ")
+        );
     }
     let _ = writeln!(
         w,
@@ -181,7 +187,13 @@ mod tests {
             tcp_status: Some("Ready".into()),
             method: Method::Annotate,
             method_reason: "Kamaji 26.6.5-edge supports it".into(),
-            kamaji: KamajiStep { namespace: "cozy-kamaji".into(), selector: "app.kubernetes.io/name=kamaji".into(), pods: vec!["kamaji-1".into()], version: Some("26.6.5-edge".into()), version_from: "tag".into() },
+            kamaji: KamajiStep {
+                namespace: "cozy-kamaji".into(),
+                selector: "app.kubernetes.io/name=kamaji".into(),
+                pods: vec!["kamaji-1".into()],
+                version: Some("26.6.5-edge".into()),
+                version_from: "tag".into(),
+            },
             current_ca: None,
             secrets: vec![SecretStep {
                 name: "k8s-ca".into(),
@@ -194,7 +206,12 @@ mod tests {
                 verify: None,
                 already_rotated: false,
             }],
-            workloads: vec![WorkloadStep { kind: "Deployment", name: "k8s-kccm".into(), action: WorkloadAction::Restart, reasons: vec!["uses k8s-admin-kubeconfig".into()] }],
+            workloads: vec![WorkloadStep {
+                kind: "Deployment",
+                name: "k8s-kccm".into(),
+                action: WorkloadAction::Restart,
+                reasons: vec!["uses k8s-admin-kubeconfig".into()],
+            }],
             workers: WorkerStep { selector: "sel".into(), action: "wait", pods: vec![] },
             warnings: vec!["runbook misses kccm".into()],
             notes: vec![],
@@ -206,22 +223,28 @@ mod tests {
     #[test]
     fn dry_run_text_names_everything_and_says_nothing_changed() {
         let missing = [Need::new("delete", "", "pods", "cozy-kamaji", "restart")];
-        let text = plan_text(&plan(), &Context {
-            dry_run: true,
-            backup_target: "./pki-backup-tenant-a-k8s-<time>.yaml".into(),
-            lease: "tenant-a/pki-rotate-k8s".into(),
-            timeout: "10m".into(),
-            missing: &missing,
-            needs: 9,
-            lock_holder: None,
-            write_kubeconfig: None,
-        });
+        let text = plan_text(
+            &plan(),
+            &Context {
+                dry_run: true,
+                backup_target: "./pki-backup-tenant-a-k8s-<time>.yaml".into(),
+                lease: "tenant-a/pki-rotate-k8s".into(),
+                timeout: "10m".into(),
+                missing: &missing,
+                needs: 9,
+                lock_holder: None,
+                write_kubeconfig: None,
+            },
+        );
         assert!(text.starts_with("Plan: rotate the CA of tenant tenant-a/k8s (dry run: nothing is changed)"));
         assert!(text.contains("k8s-ca") && text.contains("annotate") && text.contains("ca.crt,ca.key"));
         assert!(text.contains("k8s-kccm") && text.contains("uses k8s-admin-kubeconfig"));
         assert!(text.contains("Missing permissions (the real run refuses): delete pods in cozy-kamaji (restart)"));
         assert!(text.contains("! runbook misses kccm"));
-        assert!(text.contains("  8. live check: a TLS handshake with the tenant API (the server of the new k8s-admin-kubeconfig"), "{text}");
+        assert!(
+            text.contains("  8. live check: a TLS handshake with the tenant API (the server of the new k8s-admin-kubeconfig"),
+            "{text}"
+        );
         assert!(text.contains("reported as skipped, not passed"));
         assert!(text.ends_with("Run again with --dry-run=false to execute.\n"));
     }

@@ -31,16 +31,8 @@ pub enum Phase {
 }
 
 impl Phase {
-    pub const ALL: [Phase; 8] = [
-        Phase::Lock,
-        Phase::Backup,
-        Phase::Rotate,
-        Phase::Kamaji,
-        Phase::Regenerated,
-        Phase::Workloads,
-        Phase::Workers,
-        Phase::LiveCheck,
-    ];
+    pub const ALL: [Phase; 8] =
+        [Phase::Lock, Phase::Backup, Phase::Rotate, Phase::Kamaji, Phase::Regenerated, Phase::Workloads, Phase::Workers, Phase::LiveCheck];
 
     pub fn number(self) -> u8 {
         self as u8
@@ -163,8 +155,7 @@ mod tests {
     #[test]
     fn round_trips_through_annotations() {
         let s = state();
-        let written: BTreeMap<String, String> =
-            s.to_annotations().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
+        let written: BTreeMap<String, String> = s.to_annotations().into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect();
         assert_eq!(written["rotate-ca.kubectl-pki.io/done"], "rotate");
         assert_eq!(RunState::from_annotations(&written), Some(s.clone()));
         assert!(s.is_unfinished());

@@ -90,10 +90,9 @@ pub fn check_for(suffix: &str) -> Check {
     match suffix {
         names::CA => Check::Ca,
         names::API_SERVER | names::API_SERVER_KUBELET_CLIENT | names::KONNECTIVITY_CERT => Check::Leaf,
-        names::ADMIN_KUBECONFIG
-        | names::CONTROLLER_MANAGER_KUBECONFIG
-        | names::SCHEDULER_KUBECONFIG
-        | names::KONNECTIVITY_KUBECONFIG => Check::Kubeconfig,
+        names::ADMIN_KUBECONFIG | names::CONTROLLER_MANAGER_KUBECONFIG | names::SCHEDULER_KUBECONFIG | names::KONNECTIVITY_KUBECONFIG => {
+            Check::Kubeconfig
+        }
         _ => Check::Exists,
     }
 }
@@ -196,7 +195,10 @@ mod tests {
     fn leaves_must_chain_to_the_new_ca() {
         let old = ca("kubernetes");
         let new = ca("kubernetes");
-        let fresh = secret("t-api-server-certificate", &[("apiserver.crt", leaf_signed_by("apiserver", &new).pem.as_bytes()), ("apiserver.key", b"k")]);
+        let fresh = secret(
+            "t-api-server-certificate",
+            &[("apiserver.crt", leaf_signed_by("apiserver", &new).pem.as_bytes()), ("apiserver.key", b"k")],
+        );
         let stale = secret("t-api-server-certificate", &[("apiserver.crt", leaf_signed_by("apiserver", &old).pem.as_bytes())]);
         assert_eq!(check(&fresh, Check::Leaf, &new.der), Ok(1));
         let err = check(&stale, Check::Leaf, &new.der).unwrap_err();

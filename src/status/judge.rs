@@ -19,7 +19,8 @@ pub fn within_document(items: &[Item]) -> Vec<ChainVerdict> {
     each(items, &parsed, |i, leaf| {
         let item = &items[i];
         let peers: Vec<usize> = peer_indexes(items, item).collect();
-        let mut anchors: Vec<usize> = (0..items.len()).filter(|&o| items[o].group != item.group && is_anchor_for(item, &items[o])).collect();
+        let mut anchors: Vec<usize> =
+            (0..items.len()).filter(|&o| items[o].group != item.group && is_anchor_for(item, &items[o])).collect();
         // The roots of a bundle anchor its other members; a root itself is
         // only held to an explicit anchor (a CA bundle is many roots).
         if !self_signed[i] {
@@ -66,7 +67,11 @@ pub fn within_pool(items: &[Item]) -> Vec<ChainVerdict> {
 
 /// `judge(index, certificate)` for each item that parsed; an item without
 /// a certificate is not checked, one that does not parse is unverified.
-fn each<'a>(items: &[Item], parsed: &[Option<X509Certificate<'a>>], mut judge: impl FnMut(usize, &X509Certificate<'a>) -> ChainVerdict) -> Vec<ChainVerdict> {
+fn each<'a>(
+    items: &[Item],
+    parsed: &[Option<X509Certificate<'a>>],
+    mut judge: impl FnMut(usize, &X509Certificate<'a>) -> ChainVerdict,
+) -> Vec<ChainVerdict> {
     (0..items.len())
         .map(|i| match (items[i].der(), &parsed[i]) {
             (Some(_), Some(leaf)) => judge(i, leaf),

@@ -67,8 +67,9 @@ mod tests {
     use clap::Parser;
 
     fn plan(args: &[&str]) -> Result<Vec<&'static str>> {
-        let cli = crate::cli::Cli::try_parse_from(std::iter::once("kubectl-pki").chain(std::iter::once("status")).chain(args.iter().copied()))
-            .map_err(|e| Error::Invalid(e.to_string()))?;
+        let cli =
+            crate::cli::Cli::try_parse_from(std::iter::once("kubectl-pki").chain(std::iter::once("status")).chain(args.iter().copied()))
+                .map_err(|e| Error::Invalid(e.to_string()))?;
         let crate::cli::Command::Status(a) = cli.command else { unreachable!() };
         Ok(sources(&a)?.into_iter().map(SourceKind::as_str).collect())
     }

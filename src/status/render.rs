@@ -361,15 +361,22 @@ mod tests {
         let yaml = render(&rows(), &[], OutputFormat::Yaml, false);
         assert!(yaml.contains("kind: CertificateStatusList"), "{yaml}");
         let table = render(&rows(), &[tenant()], OutputFormat::Table, true);
-        assert!(table.starts_with("TenantControlPlane tenant-a/k8s: Ready (version unknown)\n\nSTATUS            COUNT\nok                1\n"), "{table}");
+        assert!(
+            table.starts_with("TenantControlPlane tenant-a/k8s: Ready (version unknown)\n\nSTATUS            COUNT\nok                1\n"),
+            "{table}"
+        );
         assert!(table.ends_with("total             2\n"), "{table}");
     }
 
     #[test]
     fn every_format_prints_what_it_printed_when_rows_were_kept() {
         let rows = rows();
-        let cases: [(&[Row], Vec<TenantInfo>); 4] =
-            [(&rows, vec![]), (&rows[..1], vec![tenant()]), (&[], vec![]), (&[], vec![tenant(), TenantInfo { version: Some("v1.33.0".into()), ..tenant() }])];
+        let cases: [(&[Row], Vec<TenantInfo>); 4] = [
+            (&rows, vec![]),
+            (&rows[..1], vec![tenant()]),
+            (&[], vec![]),
+            (&[], vec![tenant(), TenantInfo { version: Some("v1.33.0".into()), ..tenant() }]),
+        ];
         for (rows, tenants) in &cases {
             for format in FORMATS {
                 let (now, before) = (render(rows, tenants, format, false), previous(rows, tenants, format));

@@ -262,7 +262,15 @@ impl<'s> Collector<'s> {
     /// The served-certificate row of a tenant: the served leaf judged by
     /// time and by `served.verdict`, or (unreachable) a row without a
     /// certificate that does not change the exit code.
-    pub fn push_served(&mut self, name: String, location: Location, leaf: Option<&[u8]>, chain: ChainVerdict, served: Served, message: Option<String>) {
+    pub fn push_served(
+        &mut self,
+        name: String,
+        location: Location,
+        leaf: Option<&[u8]>,
+        chain: ChainVerdict,
+        served: Served,
+        message: Option<String>,
+    ) {
         let verdict = served.verdict;
         let row = match leaf {
             Some(der) if verdict != ServedVerdict::Unreachable => {
@@ -382,7 +390,14 @@ mod tests {
         for (verdict, warn_days, status, outcome) in cases {
             let mut rows = Vec::new();
             let mut col = Collector::new(now, SignedDuration::from_hours(24 * warn_days), &mut rows);
-            col.push_served("ns/k8s:served".into(), Location::default(), Some(&leaf.der), verified.clone(), served(verdict), Some("why".into()));
+            col.push_served(
+                "ns/k8s:served".into(),
+                Location::default(),
+                Some(&leaf.der),
+                verified.clone(),
+                served(verdict),
+                Some("why".into()),
+            );
             let worst = col.outcome();
             assert_eq!((rows[0].status, worst), (status, outcome), "{verdict:?} warn {warn_days}d");
             assert_eq!(rows[0].served.as_ref().map(|s| s.verdict), Some(verdict));
@@ -403,7 +418,14 @@ mod tests {
         let mut rows = Vec::new();
         let mut col = Collector::new(Timestamp::now(), SignedDuration::ZERO, &mut rows);
         let msg = Some("unreachable: connection refused (not checked)".to_string());
-        col.push_served("ns/k8s:served".into(), Location::default(), None, ChainVerdict::NotChecked, served(ServedVerdict::Unreachable), msg);
+        col.push_served(
+            "ns/k8s:served".into(),
+            Location::default(),
+            None,
+            ChainVerdict::NotChecked,
+            served(ServedVerdict::Unreachable),
+            msg,
+        );
         assert_eq!(col.outcome(), Outcome::Ok);
         let row = &rows[0];
         assert_eq!((row.status, row.chain.word(), row.certificate.is_none()), (RowStatus::Unreachable, "-", true));

@@ -96,7 +96,9 @@ pub fn judge(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Judgement 
     };
     let verdict = match (&chain, ca_known, differs) {
         (ChainVerdict::Unverified { reason }, true, _) => {
-            notes.push(format!("served certificate does not chain to the current CA ({reason}): clients that trust the current CA are refused"));
+            notes.push(format!(
+                "served certificate does not chain to the current CA ({reason}): clients that trust the current CA are refused"
+            ));
             notes.push(match differs {
                 Some(true) => format!("the API server has not restarted since {secret} changed"),
                 Some(false) => format!("{secret} holds this same certificate: a restart will not fix it"),
@@ -202,12 +204,19 @@ mod tests {
         assert_eq!(judge(&none, &expected(Ok(&old.der), Ok(&roots))).verdict, ServedVerdict::Unreachable);
     }
 
-
     #[test]
     fn schema_words() {
-        let s = Served { endpoint: None, endpoint_from: Some(EndpointFrom::AdminKubeconfig), verdict: ServedVerdict::PendingRestart, secret_sha256: None };
+        let s = Served {
+            endpoint: None,
+            endpoint_from: Some(EndpointFrom::AdminKubeconfig),
+            verdict: ServedVerdict::PendingRestart,
+            secret_sha256: None,
+        };
         let v = serde_json::to_value(&s).unwrap();
-        assert_eq!(v, serde_json::json!({"endpoint": null, "endpointFrom": "admin-kubeconfig", "verdict": "pending-restart", "secretSha256": null}));
+        assert_eq!(
+            v,
+            serde_json::json!({"endpoint": null, "endpointFrom": "admin-kubeconfig", "verdict": "pending-restart", "secretSha256": null})
+        );
         assert_eq!(ServedVerdict::Mismatch.as_str(), "mismatch");
     }
 }

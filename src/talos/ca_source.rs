@@ -50,52 +50,35 @@ fn read(path: &Path) -> Result<Vec<u8>> {
 }
 
 pub fn from_files(cert: &Path, key: &Path) -> Result<CaPem> {
-    Ok(CaPem {
-        cert: read(cert)?,
-        cert_origin: cert.display().to_string(),
-        key: read(key)?,
-        key_origin: key.display().to_string(),
-    })
+    Ok(CaPem { cert: read(cert)?, cert_origin: cert.display().to_string(), key: read(key)?, key_origin: key.display().to_string() })
 }
 
 pub fn from_secrets(path: &Path) -> Result<CaPem> {
     let text = String::from_utf8(read(path)?).map_err(|_| Error::file(path, "not UTF-8 text"))?;
-    let bundle: SecretsBundle =
-        serde_saphyr::from_str(&text).map_err(|e| Error::file(path, format!("cannot parse YAML: {e}")))?;
-    let pair = bundle
-        .certs
-        .and_then(|c| c.os)
-        .ok_or_else(|| Error::file(path, "not a Talos secrets bundle: certs.os is missing"))?;
+    let bundle: SecretsBundle = serde_saphyr::from_str(&text).map_err(|e| Error::file(path, format!("cannot parse YAML: {e}")))?;
+    let pair = bundle.certs.and_then(|c| c.os).ok_or_else(|| Error::file(path, "not a Talos secrets bundle: certs.os is missing"))?;
     decode_pair(path, pair, "certs.os")
 }
 
 pub fn from_machine_config(path: &Path) -> Result<CaPem> {
     let text = String::from_utf8(read(path)?).map_err(|_| Error::file(path, "not UTF-8 text"))?;
     // Talos 1.5+ configs are multi-document; the v1alpha1 one has `machine`.
-    let docs: Vec<MachineDoc> =
-        serde_saphyr::from_multiple(&text).map_err(|e| Error::file(path, format!("cannot parse YAML: {e}")))?;
+    let docs: Vec<MachineDoc> = serde_saphyr::from_multiple(&text).map_err(|e| Error::file(path, format!("cannot parse YAML: {e}")))?;
     let pair = docs
         .into_iter()
         .find_map(|d| d.machine.and_then(|m| m.ca))
         .ok_or_else(|| Error::file(path, "not a Talos machine configuration: .machine.ca is missing"))?;
     if pair.key.as_deref().is_none_or(|k| k.trim().is_empty()) {
-        return Err(Error::file(
-            path,
-            ".machine.ca.key is empty (worker configurations hold only the certificate; use controlplane.yaml)",
-        ));
+        return Err(Error::file(path, ".machine.ca.key is empty (worker configurations hold only the certificate; use controlplane.yaml)"));
     }
     decode_pair(path, pair, ".machine.ca")
 }
 
 fn decode_pair(path: &Path, pair: Pair, at: &str) -> Result<CaPem> {
     let decode = |field: &str, value: Option<String>| -> Result<Vec<u8>> {
-        let value = value
-            .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| Error::file(path, format!("{at}.{field} is missing")))?;
+        let value = value.filter(|v| !v.trim().is_empty()).ok_or_else(|| Error::file(path, format!("{at}.{field} is missing")))?;
         let compact: String = value.split_whitespace().collect();
-        base64::engine::general_purpose::STANDARD
-            .decode(compact)
-            .map_err(|e| Error::file(path, format!("{at}.{field} is not base64: {e}")))
+        base64::engine::general_purpose::STANDARD.decode(compact).map_err(|e| Error::file(path, format!("{at}.{field} is not base64: {e}")))
     };
     Ok(CaPem {
         cert: decode("crt", pair.crt)?,
@@ -111,10 +94,7 @@ fn decode_pair(path: &Path, pair: Pair, at: &str) -> Result<CaPem> {
 pub fn load_authority(ca: &CaPem) -> Result<Authority> {
     let invalid = |origin: &str, reason: String| Error::File { path: PathBuf::from(origin), reason };
     let certs = pem::certificates(&ca.cert).map_err(|e| invalid(&ca.cert_origin, e))?;
-    let cert = certs
-        .into_iter()
-        .next()
-        .ok_or_else(|| invalid(&ca.cert_origin, "no PEM certificate found".into()))?;
+    let cert = certs.into_iter().next().ok_or_else(|| invalid(&ca.cert_origin, "no PEM certificate found".into()))?;
     let key = PrivateKey::first_from_pem(&ca.key).map_err(|e| invalid(&ca.key_origin, e))?;
     if key.kind() != KeyKind::Ed25519 {
         return Err(invalid(

@@ -100,8 +100,7 @@ pub fn generate(args: &TalosConfigNewArgs) -> Result<Written> {
     // Plain one-line scalars, as talosctl writes them.
     let mut options = serde_saphyr::SerializerOptions::default();
     options.prefer_block_scalars = false;
-    let yaml = serde_saphyr::to_string_with_options(&config, options)
-        .map_err(|e| Error::Invalid(format!("talosconfig YAML: {e}")))?;
+    let yaml = serde_saphyr::to_string_with_options(&config, options).map_err(|e| Error::Invalid(format!("talosconfig YAML: {e}")))?;
 
     let mut staged = Staged::new();
     if args.force {

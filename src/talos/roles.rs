@@ -2,15 +2,8 @@
 //! certificate's Organization, so a typo silently grants nothing.
 
 /// Every role Talos knows.
-pub const KNOWN: &[&str] = &[
-    "os:admin",
-    "os:operator",
-    "os:reader",
-    "os:etcd:backup",
-    "os:image:verifier",
-    "os:meta:writer",
-    "os:impersonator",
-];
+pub const KNOWN: &[&str] =
+    &["os:admin", "os:operator", "os:reader", "os:etcd:backup", "os:image:verifier", "os:meta:writer", "os:impersonator"];
 
 /// Checks and de-duplicates roles, keeping their order.
 pub fn validate(roles: &[String]) -> Result<Vec<String>, String> {

@@ -59,7 +59,15 @@ struct Options {
 
 impl Options {
     fn parse(args: &[String]) -> Result<Options> {
-        let mut opts = Options { sizes: vec![1000, 10000], runs: 5, pipeline_runs: 1, rotate_tenants: 10, rotate_runs: 3, rotate_live: true, rotate_only: false };
+        let mut opts = Options {
+            sizes: vec![1000, 10000],
+            runs: 5,
+            pipeline_runs: 1,
+            rotate_tenants: 10,
+            rotate_runs: 3,
+            rotate_live: true,
+            rotate_only: false,
+        };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             let mut value = || it.next().with_context(|| format!("{arg} needs a value"));
@@ -136,7 +144,12 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if opts.rotate_only {
-        let results = rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs, live: opts.rotate_live })?;
+        let results = rotate::run(
+            &rt,
+            &kubeconfig,
+            &pki,
+            &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs, live: opts.rotate_live },
+        )?;
         let report = format!("Machine: {}; load average {}.\n{}", machine(), loadavg(), rotate::render(&results));
         std::fs::write(out_dir.join("rotate.md"), &report)?;
         println!("{report}");
@@ -214,7 +227,12 @@ pub fn run(args: &[String]) -> Result<()> {
 
     let rotation = if opts.rotate_tenants >= 2 {
         eprintln!("bench: rotation ({} tenants)", opts.rotate_tenants);
-        Some(rotate::run(&rt, &kubeconfig, &pki, &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs, live: opts.rotate_live })?)
+        Some(rotate::run(
+            &rt,
+            &kubeconfig,
+            &pki,
+            &rotate::Options { tenants: opts.rotate_tenants, runs: opts.rotate_runs, live: opts.rotate_live },
+        )?)
     } else {
         None
     };
@@ -251,7 +269,8 @@ fn measure(cmd: &mut Command, ok: &[i32]) -> Result<Measure> {
             None => wrapper.env_remove(key),
         };
     }
-    let out = wrapper.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output().with_context(|| format!("start {line}"))?;
+    let out =
+        wrapper.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped()).output().with_context(|| format!("start {line}"))?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     ensure!(out.status.success(), "measuring {line} failed: {}", stderr.trim());
     let text = std::fs::read_to_string(report.path())?;
@@ -329,7 +348,9 @@ async fn count_secrets(client: &kube::Client) -> Result<usize> {
 fn rsa_key(out_dir: &Path) -> Result<String> {
     let file = out_dir.join("rsa-2048.key");
     if !file.exists() {
-        run_cmd(Command::new("openssl").args(["genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"]).arg(&file))?;
+        run_cmd(
+            Command::new("openssl").args(["genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"]).arg(&file),
+        )?;
     }
     Ok(std::fs::read_to_string(&file)?)
 }
@@ -337,7 +358,10 @@ fn rsa_key(out_dir: &Path) -> Result<String> {
 /// The real python3 executable (pyenv shims are shell scripts whose start-up
 /// would be charged to the pipeline).
 fn python() -> Result<PathBuf> {
-    let out = Command::new("python3").args(["-c", "import sys; print(sys.executable)"]).output().context("python3 is needed for the openssl pipeline")?;
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .context("python3 is needed for the openssl pipeline")?;
     ensure!(out.status.success(), "python3 failed");
     Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
 }
@@ -396,8 +420,7 @@ fn render(results: &[SizeResult], help: Measure, help_kubectl: Measure, opts: &O
         "Median of {} runs ({} for the pipeline), interleaved; peak RSS is the largest process's `ru_maxrss`. \
          Floor: `kubectl get secrets -A -o json > /dev/null`. Pipeline: the same piped through \
          python3 running `openssl x509 -enddate -noout` per certificate (tls.crt and ca.crt).\n\n",
-        opts.runs,
-        opts.pipeline_runs
+        opts.runs, opts.pipeline_runs
     ));
     md.push_str("| N secrets | tool | median wall | peak RSS | vs floor | vs pipeline |\n");
     md.push_str("|---:|---|---:|---:|---:|---:|\n");
@@ -442,7 +465,8 @@ fn render(results: &[SizeResult], help: Measure, help_kubectl: Measure, opts: &O
     let rss: Vec<String> = results.iter().map(|r| format!("{} at {}", mib(r.status.rss_kib), r.n)).collect();
     md.push_str(&format!("- status peak RSS by N: {}\n", rss.join(", ")));
     md.push_str(&format!("- `--help` under 20 ms: {}: {}\n", ms(help.wall), verdict(help.wall < Duration::from_millis(20))));
-    let counts: Vec<String> = results.iter().map(|r| format!("N={}: {} secrets listed, {} certificate rows", r.n, r.listed, r.rows)).collect();
+    let counts: Vec<String> =
+        results.iter().map(|r| format!("N={}: {} secrets listed, {} certificate rows", r.n, r.listed, r.rows)).collect();
     md.push_str(&format!("\n({}; the few extra secrets are the control plane's own.)\n", counts.join("; ")));
     md
 }
@@ -478,10 +502,7 @@ fn machine() -> String {
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let model = cpuinfo.lines().find_map(|l| l.strip_prefix("model name")?.split_once(':').map(|(_, v)| v.trim().to_string()));
     let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let mem_kib: u64 = meminfo
-        .lines()
-        .find_map(|l| l.strip_prefix("MemTotal:")?.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
+    let mem_kib: u64 = meminfo.lines().find_map(|l| l.strip_prefix("MemTotal:")?.split_whitespace().next()?.parse().ok()).unwrap_or(0);
     format!(
         "{cpus} CPUs ({}), {:.1} GiB RAM, {} {}",
         model.unwrap_or_else(|| "unknown CPU".into()),

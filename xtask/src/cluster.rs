@@ -58,8 +58,7 @@ pub fn up() -> Result<PathBuf> {
         down()?;
     }
     let cp = ControlPlane::start(&dir(), Lifetime::Detached)?;
-    let lines: Vec<String> =
-        cp.processes.iter().map(|(n, pid, exe)| format!("{n}\t{pid}\t{}", exe.display())).collect();
+    let lines: Vec<String> = cp.processes.iter().map(|(n, pid, exe)| format!("{n}\t{pid}\t{}", exe.display())).collect();
     std::fs::write(state_file(), lines.join("\n") + "\n").context("write cluster state")?;
     Ok(cp.kubeconfig.clone())
 }

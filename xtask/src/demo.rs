@@ -38,9 +38,7 @@ pub fn run(_args: &[String]) -> Result<()> {
     wait_tenant_ready(&kubeconfig, Duration::from_secs(120))?;
     wait_tenant_api(&kubeconfig, Duration::from_secs(120))?;
 
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )?;
+    let path = std::env::join_paths(std::iter::once(bin_dir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())))?;
     eprintln!("demo: [4/4] kubectl pki status --tenant {TENANT} -n {NAMESPACE} (via kubectl's plugin discovery)\n");
     let status = Command::new("kubectl")
         .args(["pki", "status", "--tenant", TENANT, "-n", NAMESPACE])
@@ -78,7 +76,10 @@ fn wait_tenant_ready(kubeconfig: &Path, timeout: Duration) -> Result<()> {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-    bail!("tenant {NAMESPACE}/{TENANT} not Ready after {timeout:?} (status {last:?}); see {}", cluster::dir().join("logs/kamaji-standin.log").display())
+    bail!(
+        "tenant {NAMESPACE}/{TENANT} not Ready after {timeout:?} (status {last:?}); see {}",
+        cluster::dir().join("logs/kamaji-standin.log").display()
+    )
 }
 
 /// The stand-in starts the tenant's API once the tenant is Ready; `status` would find it

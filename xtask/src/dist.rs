@@ -172,11 +172,7 @@ fn local(args: &[String]) -> Result<()> {
     let manifest_path = out_dir.join("pki.yaml");
     std::fs::write(&manifest_path, manifest)?;
     eprintln!("dist: {}\ndist: sha256 {sha}\ndist: {}", archive.display(), manifest_path.display());
-    eprintln!(
-        "dist: install it with: kubectl krew install --manifest={} --archive={}",
-        manifest_path.display(),
-        archive.display()
-    );
+    eprintln!("dist: install it with: kubectl krew install --manifest={} --archive={}", manifest_path.display(), archive.display());
     Ok(())
 }
 
@@ -230,9 +226,10 @@ fn commit(root: &Path) -> String {
 
 /// `SOURCE_DATE_EPOCH` (reproducible builds), else now.
 fn mtime() -> u64 {
-    std::env::var("SOURCE_DATE_EPOCH").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-    })
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0))
 }
 
 fn file_uri(path: &Path) -> String {
@@ -280,21 +277,14 @@ pub fn sha256_file(path: &Path) -> Result<String> {
 /// The template without its leading comment block (it describes the
 /// template, not the rendered manifest).
 fn body(template: &str) -> String {
-    template
-        .lines()
-        .skip_while(|l| l.starts_with('#') || l.trim().is_empty())
-        .map(|l| format!("{l}\n"))
-        .collect()
+    template.lines().skip_while(|l| l.starts_with('#') || l.trim().is_empty()).map(|l| format!("{l}\n")).collect()
 }
 
 /// Every `vX.Y.Z` in the template (spec.version, URIs, caveats) must be the
 /// crate's version: a bump that forgets the manifest fails here.
 pub fn check_template_version(template: &str, version: &str) -> Result<()> {
     let want = format!("v{version}");
-    ensure!(
-        template.lines().any(|l| l.trim() == format!("version: {want}")),
-        "{TEMPLATE}: spec.version is not {want} (the crate version)"
-    );
+    ensure!(template.lines().any(|l| l.trim() == format!("version: {want}")), "{TEMPLATE}: spec.version is not {want} (the crate version)");
     for (i, _) in template.match_indices('v') {
         let rest = &template[i + 1..];
         let token: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
@@ -310,10 +300,7 @@ pub fn check_template_version(template: &str, version: &str) -> Result<()> {
 /// Splits the body at `platforms:` into the part before and one text block
 /// per list item.
 fn platform_blocks(body: &str) -> Result<(String, Vec<String>)> {
-    let start = body
-        .lines()
-        .position(|l| l.trim() == "platforms:")
-        .ok_or_else(|| anyhow!("{TEMPLATE}: no spec.platforms"))?;
+    let start = body.lines().position(|l| l.trim() == "platforms:").ok_or_else(|| anyhow!("{TEMPLATE}: no spec.platforms"))?;
     let lines: Vec<&str> = body.lines().collect();
     let head: String = lines[..=start].iter().map(|l| format!("{l}\n")).collect();
     let items = &lines[start + 1..];
@@ -340,10 +327,8 @@ fn platform_blocks(body: &str) -> Result<(String, Vec<String>)> {
 pub fn render_local(template: &str, archive: &str, sha: &str, uri: &str) -> Result<String> {
     let (head, blocks) = platform_blocks(&body(template))?;
     let placeholder = format!("{PLACEHOLDER}{archive}");
-    let block = blocks
-        .iter()
-        .find(|b| b.contains(&placeholder))
-        .ok_or_else(|| anyhow!("{TEMPLATE}: no platform with sha256 {placeholder}"))?;
+    let block =
+        blocks.iter().find(|b| b.contains(&placeholder)).ok_or_else(|| anyhow!("{TEMPLATE}: no platform with sha256 {placeholder}"))?;
     let block: String = block
         .lines()
         .map(|l| match l.find("uri:") {
@@ -406,10 +391,7 @@ fn release_manifest(args: &[String]) -> Result<()> {
         } else {
             sha256_file(&from.join(&name)).with_context(|| format!("neither {} nor the archive", sums.display()))?
         };
-        ensure!(
-            sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()),
-            "{name}: not a sha256: {sha:?}"
-        );
+        ensure!(sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()), "{name}: not a sha256: {sha:?}");
         shas.insert(name, sha.to_ascii_lowercase());
     }
     let manifest = render_release(&template, &shas)?;
@@ -488,8 +470,7 @@ mod tests {
         std::fs::write(&a, b"#!/bin/sh\n").unwrap();
         std::fs::write(&b, b"license").unwrap();
         let archive = dir.path().join("x.tar.gz");
-        write_archive(&archive, &[("kubectl-pki".into(), a, 0o755), ("LICENSE".into(), b, 0o644)], 1_700_000_000)
-            .unwrap();
+        write_archive(&archive, &[("kubectl-pki".into(), a, 0o755), ("LICENSE".into(), b, 0o644)], 1_700_000_000).unwrap();
         let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(File::open(&archive).unwrap()));
         let got: Vec<(String, u32, u64)> = tar
             .entries()
@@ -499,10 +480,7 @@ mod tests {
                 (e.path().unwrap().display().to_string(), e.header().mode().unwrap(), e.header().mtime().unwrap())
             })
             .collect();
-        assert_eq!(
-            got,
-            vec![("kubectl-pki".into(), 0o755, 1_700_000_000), ("LICENSE".into(), 0o644, 1_700_000_000)]
-        );
+        assert_eq!(got, vec![("kubectl-pki".into(), 0o755, 1_700_000_000), ("LICENSE".into(), 0o644, 1_700_000_000)]);
         assert_eq!(sha256_file(&archive).unwrap().len(), 64);
     }
 

@@ -28,12 +28,7 @@ struct Args {
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
-    let mut args = Args {
-        kubeconfig: None,
-        opts: StandinOptions::default(),
-        seed: None,
-        tenant_api: None,
-    };
+    let mut args = Args { kubeconfig: None, opts: StandinOptions::default(), seed: None, tenant_api: None };
     let mut namespace = None;
     let mut delay = Duration::ZERO;
     while let Some(flag) = argv.next() {
@@ -44,16 +39,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
             "--kamaji-version" => args.opts = StandinOptions::for_version(&value()?),
             "--rotation-delay" => {
                 let v = value()?;
-                delay =
-                    Duration::from_secs_f64(v.parse().with_context(|| {
-                        format!("--rotation-delay {v:?}: not a number of seconds")
-                    })?);
+                delay = Duration::from_secs_f64(v.parse().with_context(|| format!("--rotation-delay {v:?}: not a number of seconds"))?);
             }
             "--seed" => {
                 let v = value()?;
-                let (ns, release) = v
-                    .split_once('/')
-                    .with_context(|| format!("--seed {v:?}: expected NAMESPACE/RELEASE"))?;
+                let (ns, release) = v.split_once('/').with_context(|| format!("--seed {v:?}: expected NAMESPACE/RELEASE"))?;
                 args.seed = Some((ns.to_string(), release.to_string()));
             }
             "--tenant-api" => args.tenant_api = Some(value()?.into()),
@@ -77,8 +67,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
 async fn client(kubeconfig: Option<&PathBuf>) -> Result<kube::Client> {
     let config = match kubeconfig {
         Some(path) => {
-            let kc = kube::config::Kubeconfig::read_from(path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let kc = kube::config::Kubeconfig::read_from(path).with_context(|| format!("reading {}", path.display()))?;
             kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?
         }
         None => kube::Config::infer().await?,
@@ -112,13 +101,8 @@ async fn run() -> Result<()> {
                 Some(_) => Some(e2e::process::free_port()?),
                 None => None,
             };
-            let opts = SeedOptions {
-                kamaji_version: version,
-                endpoint: port.map(TenantApi::endpoint),
-                ..SeedOptions::default()
-            };
-            let tcps: kube::Api<kube::api::DynamicObject> =
-                kube::Api::namespaced_with(client.clone(), ns, &e2e::kamaji::api_resource());
+            let opts = SeedOptions { kamaji_version: version, endpoint: port.map(TenantApi::endpoint), ..SeedOptions::default() };
+            let tcps: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(client.clone(), ns, &e2e::kamaji::api_resource());
             if tcps.get_opt(release).await?.is_none() {
                 seed_tenant(&client, ns, release, &opts).await?;
             }

@@ -59,28 +59,17 @@ impl Standin {
         eprintln!(
             "kamaji-standin: Kamaji {} (rotate annotation {}), namespace {}",
             opts.version,
-            if opts.supports_rotate_annotation {
-                "honoured"
-            } else {
-                "ignored"
-            },
+            if opts.supports_rotate_annotation { "honoured" } else { "ignored" },
             opts.namespace.as_deref().unwrap_or("<all>")
         );
         let ctx = Arc::new(Ctx { client, opts });
         Controller::new_with(tcps, watcher::Config::default(), ar)
-            .owns(
-                secrets,
-                watcher::Config::default().labels(&format!("{LABEL_PROJECT}=kamaji")),
-            )
+            .owns(secrets, watcher::Config::default().labels(&format!("{LABEL_PROJECT}=kamaji")))
             .owns(deployments, watcher::Config::default())
             .run(reconcile, error_policy, ctx)
             .for_each(|result| async move {
                 if let Err(ControllerError::ReconcilerFailed(e, obj)) = result {
-                    eprintln!(
-                        "kamaji-standin: {}/{}: {e}",
-                        obj.namespace.unwrap_or_default(),
-                        obj.name
-                    );
+                    eprintln!("kamaji-standin: {}/{}: {e}", obj.namespace.unwrap_or_default(), obj.name);
                 }
             })
             .await;
@@ -112,14 +101,9 @@ fn error_policy(_: Arc<DynamicObject>, _: &ReconcileError, _: Arc<Ctx>) -> Actio
 
 async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, ReconcileError> {
     let ns = cached.namespace().unwrap_or_default();
-    let tcps: Api<DynamicObject> =
-        Api::namespaced_with(ctx.client.clone(), &ns, &crd::api_resource());
+    let tcps: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &crd::api_resource());
     // The cache may lag behind our own status writes: work from the stored object.
-    let Some(mut tcp) = tcps
-        .get_opt(&cached.name_any())
-        .await
-        .context("reading the TCP")?
-    else {
+    let Some(mut tcp) = tcps.get_opt(&cached.name_any()).await.context("reading the TCP")? else {
         return Ok(Action::await_change());
     };
     if tcp.metadata.deletion_timestamp.is_some() {
@@ -129,33 +113,15 @@ async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, 
     if ctx.opts.finalizers && !tcp.finalizers().iter().any(|f| f == FINALIZER_TCP) {
         let mut list = tcp.finalizers().to_vec();
         list.push(FINALIZER_TCP.into());
-        let patch =
-            json!({"metadata": {"finalizers": list, "resourceVersion": tcp.resource_version()}});
-        tcps.patch(
-            &tcp.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-        .context("adding the TCP finalizer")?;
+        let patch = json!({"metadata": {"finalizers": list, "resourceVersion": tcp.resource_version()}});
+        tcps.patch(&tcp.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await.context("adding the TCP finalizer")?;
     }
-    let phase = tcp
-        .data
-        .pointer("/status/kubernetesResources/version/status")
-        .and_then(Value::as_str)
-        .map(String::from);
+    let phase = tcp.data.pointer("/status/kubernetesResources/version/status").and_then(Value::as_str).map(String::from);
     if phase.is_none() {
         set_phase(&tcps, &tcp, STATUS_PROVISIONING).await?;
     }
-    let endpoint = tcp
-        .annotations()
-        .get(ANNOTATION_ENDPOINT)
-        .and_then(|url| Endpoint::parse(url))
-        .unwrap_or_default();
-    let konnectivity = tcp
-        .data
-        .pointer("/spec/addons/konnectivity")
-        .is_some_and(|v| !v.is_null());
+    let endpoint = tcp.annotations().get(ANNOTATION_ENDPOINT).and_then(|url| Endpoint::parse(url)).unwrap_or_default();
+    let konnectivity = tcp.data.pointer("/spec/addons/konnectivity").is_some_and(|v| !v.is_null());
 
     let mut pass = Pass::new(ctx.client.clone(), &tcp, &ctx.opts, endpoint.clone());
     let (ca, ca_changed) = pass.ensure_ca().await?;
@@ -178,28 +144,17 @@ async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, 
 
 async fn set_phase(tcps: &Api<DynamicObject>, tcp: &DynamicObject, phase: &str) -> Result<()> {
     let patch = json!({"status": {"kubernetesResources": {"version": {"status": phase}}}});
-    tcps.patch_status(
-        &tcp.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await
-    .with_context(|| format!("setting the TCP status to {phase}"))?;
+    tcps.patch_status(&tcp.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .with_context(|| format!("setting the TCP status to {phase}"))?;
     Ok(())
 }
 
 /// Records every secret (name, checksum, lastUpdate when the checksum changed), the endpoint
 /// and `Ready`; writes only when something differs, so a pass does not trigger itself forever.
-async fn write_status(
-    tcps: &Api<DynamicObject>,
-    tcp: &DynamicObject,
-    current: &BTreeMap<&str, Secret>,
-    endpoint: &Endpoint,
-) -> Result<()> {
+async fn write_status(tcps: &Api<DynamicObject>, tcp: &DynamicObject, current: &BTreeMap<&str, Secret>, endpoint: &Endpoint) -> Result<()> {
     let old = tcp.data.get("status").cloned().unwrap_or_else(|| json!({}));
-    let now = jiff::Timestamp::now()
-        .round(jiff::Unit::Second)?
-        .to_string();
+    let now = jiff::Timestamp::now().round(jiff::Unit::Second)?.to_string();
     let mut status = json!({
         "controlPlaneEndpoint": endpoint.host_port(),
         "kubernetesResources": {"version": {
@@ -210,11 +165,7 @@ async fn write_status(
     });
     for (suffix, secret) in current {
         let path = status_path(suffix);
-        let checksum = secret
-            .annotations()
-            .get(ANNOTATION_CHECKSUM)
-            .cloned()
-            .unwrap_or_default();
+        let checksum = secret.annotations().get(ANNOTATION_CHECKSUM).cloned().unwrap_or_default();
         let previous = old.pointer(path);
         let last_update = match previous {
             Some(p) if p.get("checksum").and_then(Value::as_str) == Some(checksum.as_str()) => {
@@ -228,84 +179,47 @@ async fn write_status(
     let mut merged = old.clone();
     merge(&mut merged, &status);
     if merged != old {
-        tcps.patch_status(
-            &tcp.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&json!({"status": status})),
-        )
-        .await
-        .context("writing the TCP status")?;
+        tcps.patch_status(&tcp.name_any(), &PatchParams::default(), &Patch::Merge(&json!({"status": status})))
+            .await
+            .context("writing the TCP status")?;
     }
     Ok(())
 }
 
 /// Like Kamaji, hashes the secrets the control plane mounts into pod-template labels of the
 /// tenant Deployment `<tcp>`: a changed secret rolls out new pods.
-async fn roll_tenant_deployment(
-    client: &Client,
-    ns: &str,
-    tcp: &str,
-    current: &BTreeMap<&str, Secret>,
-) -> Result<()> {
+async fn roll_tenant_deployment(client: &Client, ns: &str, tcp: &str, current: &BTreeMap<&str, Secret>) -> Result<()> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let Some(deployment) = api
-        .get_opt(tcp)
-        .await
-        .context("reading the tenant Deployment")?
-    else {
+    let Some(deployment) = api.get_opt(tcp).await.context("reading the tenant Deployment")? else {
         return Ok(());
     };
-    let have = deployment
-        .spec
-        .template
-        .metadata
-        .as_ref()
-        .and_then(|m| m.labels.clone())
-        .unwrap_or_default();
+    let have = deployment.spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
     let mut want = BTreeMap::new();
     for (label, suffix) in ROLLOUT_LABELS {
         if let Some(secret) = current.get(suffix) {
             let data = data_of(secret);
-            want.insert(
-                format!("component.kamaji.clastix.io/{label}"),
-                super::pki::checksum(data.iter().map(|(k, v)| (k, v.as_slice()))),
-            );
+            want.insert(format!("component.kamaji.clastix.io/{label}"), super::pki::checksum(data.iter().map(|(k, v)| (k, v.as_slice()))));
         }
     }
     if want.iter().all(|(k, v)| have.get(k) == Some(v)) {
         return Ok(());
     }
     let patch = json!({"spec": {"template": {"metadata": {"labels": want}}}});
-    api.patch(tcp, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .context("rolling the tenant Deployment")?;
+    api.patch(tcp, &PatchParams::default(), &Patch::Merge(&patch)).await.context("rolling the tenant Deployment")?;
     eprintln!("kamaji-standin: {ns}/{tcp}: rolled Deployment {tcp}");
     Ok(())
 }
 
 /// On TCP deletion: release the datastore secret, then the TCP itself.
 async fn finalize(client: &Client, tcps: &Api<DynamicObject>, tcp: &DynamicObject) -> Result<()> {
-    let secrets: Api<Secret> =
-        Api::namespaced(client.clone(), &tcp.namespace().unwrap_or_default());
-    if let Some(secret) = secrets
-        .get_opt(&secret_name(&tcp.name_any(), DATASTORE_CONFIG))
-        .await?
-    {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &tcp.namespace().unwrap_or_default());
+    if let Some(secret) = secrets.get_opt(&secret_name(&tcp.name_any(), DATASTORE_CONFIG)).await? {
         release_finalizer(&secrets, &secret, FINALIZER_DATASTORE_SECRET).await?;
     }
     if tcp.finalizers().iter().any(|f| f == FINALIZER_TCP) {
-        let rest: Vec<&String> = tcp
-            .finalizers()
-            .iter()
-            .filter(|f| *f != FINALIZER_TCP)
-            .collect();
+        let rest: Vec<&String> = tcp.finalizers().iter().filter(|f| *f != FINALIZER_TCP).collect();
         let patch = json!({"metadata": {"finalizers": rest}});
-        tcps.patch(
-            &tcp.name_any(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await?;
+        tcps.patch(&tcp.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
     }
     Ok(())
 }
@@ -316,11 +230,7 @@ fn set_pointer(root: &mut Value, path: &str, value: Value) {
         if !node.is_object() {
             *node = json!({});
         }
-        node = node
-            .as_object_mut()
-            .expect("made an object above")
-            .entry(part)
-            .or_insert(Value::Null);
+        node = node.as_object_mut().expect("made an object above").entry(part).or_insert(Value::Null);
     }
     *node = value;
 }
@@ -355,9 +265,6 @@ mod tests {
     fn set_pointer_builds_objects() {
         let mut v = json!({});
         set_pointer(&mut v, "/certificates/ca", json!({"secretName": "x-ca"}));
-        assert_eq!(
-            v.pointer("/certificates/ca/secretName"),
-            Some(&json!("x-ca"))
-        );
+        assert_eq!(v.pointer("/certificates/ca/secretName"), Some(&json!("x-ca")));
     }
 }

@@ -63,8 +63,7 @@ pub fn definition() -> CustomResourceDefinition {
             }],
         },
     });
-    serde_json::from_value(value)
-        .expect("static CRD literal matches the CustomResourceDefinition type")
+    serde_json::from_value(value).expect("static CRD literal matches the CustomResourceDefinition type")
 }
 
 /// Creates the CRD unless it exists, then waits (up to 30 s) until the API server serves it.
@@ -75,13 +74,10 @@ pub async fn install_crd(client: kube::Client) -> Result<()> {
         Err(kube::Error::Api(status)) if status.code == 409 => {}
         Err(e) => return Err(e).context("creating the TenantControlPlane CRD"),
     }
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        await_condition(api, CRD_NAME, conditions::is_crd_established()),
-    )
-    .await
-    .context("timed out waiting for the TenantControlPlane CRD to be Established")?
-    .context("watching the TenantControlPlane CRD")?;
+    tokio::time::timeout(Duration::from_secs(30), await_condition(api, CRD_NAME, conditions::is_crd_established()))
+        .await
+        .context("timed out waiting for the TenantControlPlane CRD to be Established")?
+        .context("watching the TenantControlPlane CRD")?;
     Ok(())
 }
 
@@ -94,14 +90,7 @@ mod tests {
         let crd = definition();
         assert_eq!(crd.spec.names.short_names, Some(vec!["tcp".to_string()]));
         assert_eq!(crd.spec.names.categories, Some(vec!["kamaji".to_string()]));
-        let columns = crd.spec.versions[0]
-            .additional_printer_columns
-            .clone()
-            .unwrap_or_default();
-        assert!(
-            columns
-                .iter()
-                .any(|c| c.json_path == ".status.kubeconfig.admin.secretName")
-        );
+        let columns = crd.spec.versions[0].additional_printer_columns.clone().unwrap_or_default();
+        assert!(columns.iter().any(|c| c.json_path == ".status.kubeconfig.admin.secretName"));
     }
 }

@@ -61,10 +61,7 @@ impl StandinOptions {
 
 /// `edge-25.4.1` or `26.3.5-edge` → (25, 4, 1) / (26, 3, 5).
 pub fn parse_version(tag: &str) -> Option<(u32, u32, u32)> {
-    let core = tag
-        .trim_start_matches('v')
-        .trim_start_matches("edge-")
-        .trim_end_matches("-edge");
+    let core = tag.trim_start_matches('v').trim_start_matches("edge-").trim_end_matches("-edge");
     let mut parts = core.split('.').map(|p| p.parse::<u32>().ok());
     Some((parts.next()??, parts.next()??, parts.next()??))
 }
@@ -85,15 +82,8 @@ impl Endpoint {
             Some((h, p)) if !h.is_empty() && !h.ends_with(':') => (h, p.parse().ok()?),
             _ => (rest, 443),
         };
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_string();
-        Some(Endpoint {
-            url: format!("https://{rest}"),
-            host,
-            port,
-        })
+        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        Some(Endpoint { url: format!("https://{rest}"), host, port })
     }
 
     /// `host:port`, as Kamaji writes `.status.controlPlaneEndpoint`.
@@ -104,11 +94,7 @@ impl Endpoint {
 
 impl Default for Endpoint {
     fn default() -> Self {
-        Endpoint {
-            url: "https://127.0.0.1:6443".into(),
-            host: "127.0.0.1".into(),
-            port: 6443,
-        }
+        Endpoint { url: "https://127.0.0.1:6443".into(), host: "127.0.0.1".into(), port: 6443 }
     }
 }
 
@@ -127,14 +113,8 @@ mod tests {
     #[test]
     fn endpoints() {
         let e = Endpoint::parse("https://127.0.0.1:34567").unwrap();
-        assert_eq!(
-            (e.host.as_str(), e.port, e.host_port().as_str()),
-            ("127.0.0.1", 34567, "127.0.0.1:34567")
-        );
-        assert_eq!(
-            Endpoint::parse("https://k8s.example.org").unwrap().port,
-            443
-        );
+        assert_eq!((e.host.as_str(), e.port, e.host_port().as_str()), ("127.0.0.1", 34567, "127.0.0.1:34567"));
+        assert_eq!(Endpoint::parse("https://k8s.example.org").unwrap().port, 443);
         assert_eq!(Endpoint::parse("http://x:1"), None);
     }
 }

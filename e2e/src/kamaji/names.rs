@@ -77,15 +77,9 @@ pub fn status_path(suffix: &str) -> &'static str {
 /// tenant Deployment: (label suffix, secret suffix).
 pub const ROLLOUT_LABELS: [(&str, &str); 8] = [
     ("api-server-certificate", API_SERVER),
-    (
-        "api-server-kubelet-client-certificate",
-        API_SERVER_KUBELET_CLIENT,
-    ),
+    ("api-server-kubelet-client-certificate", API_SERVER_KUBELET_CLIENT),
     ("ca", CA),
-    (
-        "controller-manager-kubeconfig",
-        CONTROLLER_MANAGER_KUBECONFIG,
-    ),
+    ("controller-manager-kubeconfig", CONTROLLER_MANAGER_KUBECONFIG),
     ("front-proxy-ca-certificate", FRONT_PROXY_CA),
     ("front-proxy-client-certificate", FRONT_PROXY_CLIENT),
     ("service-account", SA),

@@ -9,8 +9,8 @@ use std::net::IpAddr;
 use anyhow::{Context, Result, bail};
 use base64::Engine;
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, SanType,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
 };
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
@@ -41,42 +41,23 @@ pub fn new_ca(common_name: &str) -> Result<CertKey> {
     let key = KeyPair::generate()?;
     let mut params = base_params(common_name, &[], 10)?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-        KeyUsagePurpose::KeyCertSign,
-    ];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
     let cert = params.self_signed(&key)?;
-    Ok(CertKey {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    })
+    Ok(CertKey { cert: cert.pem(), key: key.serialize_pem() })
 }
 
 /// A new leaf signed by `ca`, valid one year. `sans` may hold DNS names and IP addresses.
-pub fn new_leaf(
-    ca: &CertKey,
-    common_name: &str,
-    orgs: &[&str],
-    usage: Usage,
-    sans: &[String],
-) -> Result<CertKey> {
+pub fn new_leaf(ca: &CertKey, common_name: &str, orgs: &[&str], usage: Usage, sans: &[String]) -> Result<CertKey> {
     let ca_key = KeyPair::from_pem(&ca.key).context("CA key")?;
     let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("CA certificate")?;
     let key = KeyPair::generate()?;
     let mut params = base_params(common_name, orgs, 1)?;
     params.use_authority_key_identifier_extension = true;
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
+    params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = match usage {
         Usage::Server => vec![ExtendedKeyUsagePurpose::ServerAuth],
         Usage::Client => vec![ExtendedKeyUsagePurpose::ClientAuth],
-        Usage::ServerAndClient => vec![
-            ExtendedKeyUsagePurpose::ServerAuth,
-            ExtendedKeyUsagePurpose::ClientAuth,
-        ],
+        Usage::ServerAndClient => vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth],
     };
     for san in sans {
         params.subject_alt_names.push(match san.parse::<IpAddr>() {
@@ -85,10 +66,7 @@ pub fn new_leaf(
         });
     }
     let cert = params.signed_by(&key, &issuer)?;
-    Ok(CertKey {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    })
+    Ok(CertKey { cert: cert.pem(), key: key.serialize_pem() })
 }
 
 /// A new service-account signing key: (public PEM, private PEM).
@@ -127,8 +105,7 @@ fn base_params(common_name: &str, orgs: &[&str], years: i64) -> Result<Certifica
 
 /// The DER of the first certificate in `pem`.
 pub fn first_cert_der(pem: &[u8]) -> Result<Vec<u8>> {
-    let (_, pem) = x509_parser::pem::parse_x509_pem(pem)
-        .map_err(|e| anyhow::anyhow!("no PEM certificate: {e}"))?;
+    let (_, pem) = x509_parser::pem::parse_x509_pem(pem).map_err(|e| anyhow::anyhow!("no PEM certificate: {e}"))?;
     if pem.label != "CERTIFICATE" {
         bail!("PEM block is {}, not CERTIFICATE", pem.label);
     }
@@ -137,8 +114,7 @@ pub fn first_cert_der(pem: &[u8]) -> Result<Vec<u8>> {
 
 fn with_cert<T>(pem: &[u8], f: impl FnOnce(&X509Certificate<'_>) -> T) -> Result<T> {
     let der = first_cert_der(pem)?;
-    let (_, cert) =
-        X509Certificate::from_der(&der).map_err(|e| anyhow::anyhow!("bad certificate: {e}"))?;
+    let (_, cert) = X509Certificate::from_der(&der).map_err(|e| anyhow::anyhow!("bad certificate: {e}"))?;
     Ok(f(&cert))
 }
 
@@ -156,11 +132,8 @@ pub fn pair_is_valid(cert_pem: &[u8], key_pem: &[u8]) -> bool {
     let Ok(key) = KeyPair::from_pem(key_pem) else {
         return false;
     };
-    with_cert(cert_pem, |cert| {
-        in_window(cert)
-            && cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw()
-    })
-    .unwrap_or(false)
+    with_cert(cert_pem, |cert| in_window(cert) && cert.public_key().subject_public_key.data.as_ref() == key.public_key_raw())
+        .unwrap_or(false)
 }
 
 /// Whether `cert_pem` is signed by the CA in `ca_pem` and currently valid (Kamaji's `VerifyCertificate`).
@@ -171,12 +144,8 @@ pub fn verifies(cert_pem: &[u8], ca_pem: &[u8]) -> bool {
     let Ok((_, ca)) = X509Certificate::from_der(&ca_der) else {
         return false;
     };
-    with_cert(cert_pem, |cert| {
-        in_window(cert)
-            && cert.issuer() == ca.subject()
-            && cert.verify_signature(Some(ca.public_key())).is_ok()
-    })
-    .unwrap_or(false)
+    with_cert(cert_pem, |cert| in_window(cert) && cert.issuer() == ca.subject() && cert.verify_signature(Some(ca.public_key())).is_ok())
+        .unwrap_or(false)
 }
 
 /// Whether every name in `names` is among the certificate's DNS or IP SANs.
@@ -188,9 +157,7 @@ pub fn sans_cover(cert_pem: &[u8], names: &[String]) -> bool {
                 for name in &san.general_names {
                     match name {
                         GeneralName::DNSName(d) => have.push(d.to_string()),
-                        GeneralName::IPAddress(b) => {
-                            have.extend(ip_from_bytes(b).map(|ip| ip.to_string()))
-                        }
+                        GeneralName::IPAddress(b) => have.extend(ip_from_bytes(b).map(|ip| ip.to_string())),
                         _ => {}
                     }
                 }
@@ -210,11 +177,7 @@ fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
 }
 
 fn in_window(cert: &X509Certificate<'_>) -> bool {
-    cert.validity().is_valid()
-        && cert
-            .validity()
-            .time_to_expiration()
-            .is_some_and(|left| left > EXPIRY_DEADLINE)
+    cert.validity().is_valid() && cert.validity().time_to_expiration().is_some_and(|left| left > EXPIRY_DEADLINE)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -260,14 +223,9 @@ pub struct KubeconfigParts {
 
 pub fn parse_kubeconfig(yaml: &[u8]) -> Result<KubeconfigParts> {
     let kc: serde_json::Value = serde_saphyr::from_slice(yaml).context("kubeconfig YAML")?;
-    let field = |path: &str| -> Result<&str> {
-        kc.pointer(path)
-            .and_then(|v| v.as_str())
-            .with_context(|| format!("kubeconfig has no {path}"))
-    };
-    let decode = |path: &str| -> Result<Vec<u8>> {
-        Ok(base64::engine::general_purpose::STANDARD.decode(field(path)?)?)
-    };
+    let field =
+        |path: &str| -> Result<&str> { kc.pointer(path).and_then(|v| v.as_str()).with_context(|| format!("kubeconfig has no {path}")) };
+    let decode = |path: &str| -> Result<Vec<u8>> { Ok(base64::engine::general_purpose::STANDARD.decode(field(path)?)?) };
     Ok(KubeconfigParts {
         server: field("/clusters/0/cluster/server")?.to_string(),
         ca: decode("/clusters/0/cluster/certificate-authority-data")?,
@@ -294,38 +252,19 @@ mod tests {
         assert!(!pair_is_valid(leaf.cert.as_bytes(), ca.key.as_bytes()));
         assert!(sans_cover(leaf.cert.as_bytes(), &sans));
         assert!(!sans_cover(leaf.cert.as_bytes(), &["10.0.0.9".to_string()]));
-        assert_ne!(
-            fingerprint(ca.cert.as_bytes()).unwrap(),
-            fingerprint(other.cert.as_bytes()).unwrap()
-        );
+        assert_ne!(fingerprint(ca.cert.as_bytes()).unwrap(), fingerprint(other.cert.as_bytes()).unwrap());
     }
 
     #[test]
     fn kubeconfig_round_trips() {
         let ca = new_ca("kubernetes").unwrap();
-        let admin = new_leaf(
-            &ca,
-            "kubernetes-admin",
-            &["system:masters"],
-            Usage::Client,
-            &[],
-        )
-        .unwrap();
-        let yaml = kubeconfig(
-            "https://127.0.0.1:6443",
-            &ca.cert,
-            "kubernetes-admin",
-            &admin,
-        )
-        .unwrap();
+        let admin = new_leaf(&ca, "kubernetes-admin", &["system:masters"], Usage::Client, &[]).unwrap();
+        let yaml = kubeconfig("https://127.0.0.1:6443", &ca.cert, "kubernetes-admin", &admin).unwrap();
         let parts = parse_kubeconfig(yaml.as_bytes()).unwrap();
         assert_eq!(parts.server, "https://127.0.0.1:6443");
         assert_eq!(parts.ca, ca.cert.as_bytes());
         assert!(verifies(parts.client.cert.as_bytes(), &parts.ca));
-        assert!(pair_is_valid(
-            parts.client.cert.as_bytes(),
-            parts.client.key.as_bytes()
-        ));
+        assert!(pair_is_valid(parts.client.cert.as_bytes(), parts.client.key.as_bytes()));
     }
 
     #[test]

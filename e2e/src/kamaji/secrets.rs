@@ -40,55 +40,26 @@ pub struct Pass<'a> {
 }
 
 impl<'a> Pass<'a> {
-    pub fn new(
-        client: kube::Client,
-        tcp: &'a DynamicObject,
-        opts: &'a StandinOptions,
-        endpoint: Endpoint,
-    ) -> Self {
+    pub fn new(client: kube::Client, tcp: &'a DynamicObject, opts: &'a StandinOptions, endpoint: Endpoint) -> Self {
         let ns = tcp.namespace().unwrap_or_default();
-        Pass {
-            api: Api::namespaced(client, &ns),
-            tcp_name: tcp.name_any(),
-            ns,
-            tcp,
-            opts,
-            endpoint,
-            current: BTreeMap::new(),
-        }
+        Pass { api: Api::namespaced(client, &ns), tcp_name: tcp.name_any(), ns, tcp, opts, endpoint, current: BTreeMap::new() }
     }
 
     fn log(&self, suffix: &str, why: Why) {
-        eprintln!(
-            "kamaji-standin: {}/{}: wrote {} ({why:?})",
-            self.ns,
-            self.tcp_name,
-            secret_name(&self.tcp_name, suffix)
-        );
+        eprintln!("kamaji-standin: {}/{}: wrote {} ({why:?})", self.ns, self.tcp_name, secret_name(&self.tcp_name, suffix));
     }
 
     async fn load(&self, suffix: &str) -> Result<Option<Secret>> {
         let name = secret_name(&self.tcp_name, suffix);
-        self.api
-            .get_opt(&name)
-            .await
-            .with_context(|| format!("reading secret {}/{name}", self.ns))
+        self.api.get_opt(&name).await.with_context(|| format!("reading secret {}/{name}", self.ns))
     }
 
     /// Whether to (re)write `existing`; `honours_rotate` for the CA, leaves and kubeconfigs.
-    fn decide(
-        &self,
-        existing: &Option<Secret>,
-        honours_rotate: bool,
-        valid: impl FnOnce(&Data) -> bool,
-    ) -> Option<Why> {
+    fn decide(&self, existing: &Option<Secret>, honours_rotate: bool, valid: impl FnOnce(&Data) -> bool) -> Option<Why> {
         let Some(secret) = existing else {
             return Some(Why::Missing);
         };
-        let rotate = secret
-            .annotations()
-            .get(ANNOTATION_ROTATE)
-            .is_some_and(|v| v.is_empty());
+        let rotate = secret.annotations().get(ANNOTATION_ROTATE).is_some_and(|v| v.is_empty());
         if honours_rotate && rotate && self.opts.supports_rotate_annotation {
             return Some(Why::Rotate);
         }
@@ -97,28 +68,14 @@ impl<'a> Pass<'a> {
 
     /// Writes `data` into the existing secret object (in place) or a new one, with Kamaji's
     /// labels, checksum and owner reference.
-    async fn store(
-        &mut self,
-        suffix: &'static str,
-        existing: Option<Secret>,
-        data: Data,
-        why: Why,
-        lifecycle: Option<&str>,
-    ) -> Result<()> {
+    async fn store(&mut self, suffix: &'static str, existing: Option<Secret>, data: Data, why: Why, lifecycle: Option<&str>) -> Result<()> {
         let mut secret = existing.unwrap_or_else(|| Secret {
             metadata: ObjectMeta {
                 name: Some(secret_name(&self.tcp_name, suffix)),
                 namespace: Some(self.ns.clone()),
                 ..ObjectMeta::default()
             },
-            type_: Some(
-                if suffix == KONNECTIVITY_CERT {
-                    "kubernetes.io/tls"
-                } else {
-                    "Opaque"
-                }
-                .to_string(),
-            ),
+            type_: Some(if suffix == KONNECTIVITY_CERT { "kubernetes.io/tls" } else { "Opaque" }.to_string()),
             ..Secret::default()
         });
         let labels = secret.labels_mut();
@@ -135,15 +92,8 @@ impl<'a> Pass<'a> {
             let now = jiff::Timestamp::now().round(jiff::Unit::Second)?;
             annotations.insert(ANNOTATION_ROTATE.into(), now.to_string());
         }
-        if suffix == DATASTORE_CONFIG
-            && !secret
-                .finalizers()
-                .iter()
-                .any(|f| f == FINALIZER_DATASTORE_SECRET)
-        {
-            secret
-                .finalizers_mut()
-                .push(FINALIZER_DATASTORE_SECRET.into());
+        if suffix == DATASTORE_CONFIG && !secret.finalizers().iter().any(|f| f == FINALIZER_DATASTORE_SECRET) {
+            secret.finalizers_mut().push(FINALIZER_DATASTORE_SECRET.into());
         }
         let owner = self.owner_reference();
         let owners = secret.owner_references_mut();
@@ -154,9 +104,7 @@ impl<'a> Pass<'a> {
         secret.string_data = None;
         let name = secret.name_any();
         let written = if secret.metadata.resource_version.is_some() {
-            self.api
-                .replace(&name, &PostParams::default(), &secret)
-                .await
+            self.api.replace(&name, &PostParams::default(), &secret).await
         } else {
             self.api.create(&PostParams::default(), &secret).await
         }
@@ -182,22 +130,14 @@ impl<'a> Pass<'a> {
     /// rotate. Returns the CA and whether it changed.
     pub async fn ensure_ca(&mut self) -> Result<(CertKey, bool)> {
         let existing = self.load(CA).await?;
-        let why = self.decide(&existing, true, |d| {
-            pki::pair_is_valid(get(d, "ca.crt"), get(d, "ca.key"))
-        });
+        let why = self.decide(&existing, true, |d| pki::pair_is_valid(get(d, "ca.crt"), get(d, "ca.key")));
         let Some(why) = why else {
             let data = data_of(existing.as_ref().context("CA secret vanished")?);
-            self.current
-                .insert(CA, existing.context("CA secret vanished")?);
+            self.current.insert(CA, existing.context("CA secret vanished")?);
             return Ok((cert_key(&data, "ca.crt", "ca.key"), false));
         };
         let ca = pki::new_ca("kubernetes")?;
-        let data = pairs([
-            ("ca.crt", &ca.cert),
-            ("ca.key", &ca.key),
-            ("tls.crt", &ca.cert),
-            ("tls.key", &ca.key),
-        ]);
+        let data = pairs([("ca.crt", &ca.cert), ("ca.key", &ca.key), ("tls.crt", &ca.cert), ("tls.key", &ca.key)]);
         self.store(CA, existing, data, why, None).await?;
         Ok((ca, true))
     }
@@ -205,45 +145,18 @@ impl<'a> Pass<'a> {
     /// Every other secret, checked against the current CA.
     pub async fn ensure_rest(&mut self, ca: &CertKey, konnectivity: bool) -> Result<()> {
         self.ensure_sa().await?;
-        let front_proxy_ca = self
-            .ensure_ca_like(FRONT_PROXY_CA, "front-proxy-ca", "front-proxy-ca")
-            .await?;
+        let front_proxy_ca = self.ensure_ca_like(FRONT_PROXY_CA, "front-proxy-ca", "front-proxy-ca").await?;
         let host = self.endpoint.host.clone();
         let (t, n) = (self.tcp_name.clone(), self.ns.clone());
-        let mut api_sans: Vec<String> = [
-            "127.0.0.1",
-            "localhost",
-            "10.96.0.1",
-            "kubernetes",
-            "kubernetes.default",
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect();
-        api_sans.extend([
-            "kubernetes.default.svc".into(),
-            "kubernetes.default.svc.cluster.local".into(),
-        ]);
-        api_sans.extend([
-            t.clone(),
-            format!("{t}.{n}"),
-            format!("{t}.{n}.svc"),
-            format!("{t}.{n}.svc.cluster.local"),
-        ]);
+        let mut api_sans: Vec<String> =
+            ["127.0.0.1", "localhost", "10.96.0.1", "kubernetes", "kubernetes.default"].into_iter().map(String::from).collect();
+        api_sans.extend(["kubernetes.default.svc".into(), "kubernetes.default.svc.cluster.local".into()]);
+        api_sans.extend([t.clone(), format!("{t}.{n}"), format!("{t}.{n}.svc"), format!("{t}.{n}.svc.cluster.local")]);
         if !api_sans.contains(&host) {
             api_sans.push(host.clone());
         }
         let masters = &["system:masters"][..];
-        self.leaf(
-            API_SERVER,
-            ca,
-            "apiserver",
-            "kube-apiserver",
-            &[],
-            Usage::Server,
-            api_sans,
-        )
-        .await?;
+        self.leaf(API_SERVER, ca, "apiserver", "kube-apiserver", &[], Usage::Server, api_sans).await?;
         self.leaf(
             API_SERVER_KUBELET_CLIENT,
             ca,
@@ -254,16 +167,7 @@ impl<'a> Pass<'a> {
             vec![],
         )
         .await?;
-        self.leaf(
-            FRONT_PROXY_CLIENT,
-            &front_proxy_ca,
-            "front-proxy-client",
-            "front-proxy-client",
-            &[],
-            Usage::Client,
-            vec![],
-        )
-        .await?;
+        self.leaf(FRONT_PROXY_CLIENT, &front_proxy_ca, "front-proxy-client", "front-proxy-client", &[], Usage::Client, vec![]).await?;
         self.ensure_datastore().await?;
         let svc = format!("https://{t}.{n}.svc:{}", self.endpoint.port);
         let url = self.endpoint.url.clone();
@@ -273,41 +177,15 @@ impl<'a> Pass<'a> {
             ("super-admin.conf", "kubernetes-super-admin", url.as_str()),
             ("super-admin.svc", "kubernetes-super-admin", svc.as_str()),
         ];
-        self.kubeconfig(ADMIN_KUBECONFIG, ca, &admin, masters)
-            .await?;
-        let cm = [(
-            "controller-manager.conf",
-            "system:kube-controller-manager",
-            url.as_str(),
-        )];
-        self.kubeconfig(CONTROLLER_MANAGER_KUBECONFIG, ca, &cm, &[])
-            .await?;
-        self.kubeconfig(
-            SCHEDULER_KUBECONFIG,
-            ca,
-            &[("scheduler.conf", "system:kube-scheduler", url.as_str())],
-            &[],
-        )
-        .await?;
+        self.kubeconfig(ADMIN_KUBECONFIG, ca, &admin, masters).await?;
+        let cm = [("controller-manager.conf", "system:kube-controller-manager", url.as_str())];
+        self.kubeconfig(CONTROLLER_MANAGER_KUBECONFIG, ca, &cm, &[]).await?;
+        self.kubeconfig(SCHEDULER_KUBECONFIG, ca, &[("scheduler.conf", "system:kube-scheduler", url.as_str())], &[]).await?;
         if konnectivity {
             let sans = vec!["127.0.0.1".into(), "localhost".into(), host];
-            self.leaf(
-                KONNECTIVITY_CERT,
-                ca,
-                "tls",
-                "system:konnectivity-server",
-                masters,
-                Usage::ServerAndClient,
-                sans,
-            )
-            .await?;
-            let conf = [(
-                "konnectivity-server.conf",
-                "system:konnectivity-server",
-                url.as_str(),
-            )];
-            self.kubeconfig(KONNECTIVITY_KUBECONFIG, ca, &conf, masters)
-                .await?;
+            self.leaf(KONNECTIVITY_CERT, ca, "tls", "system:konnectivity-server", masters, Usage::ServerAndClient, sans).await?;
+            let conf = [("konnectivity-server.conf", "system:konnectivity-server", url.as_str())];
+            self.kubeconfig(KONNECTIVITY_KUBECONFIG, ca, &conf, masters).await?;
         }
         Ok(())
     }
@@ -316,39 +194,23 @@ impl<'a> Pass<'a> {
     /// tokens valid; deleting the secret makes a NEW key (kamaji#1325).
     async fn ensure_sa(&mut self) -> Result<()> {
         let existing = self.load(SA).await?;
-        match self.decide(&existing, false, |d| {
-            pki::sa_pair_is_valid(get(d, "sa.pub"), get(d, "sa.key"))
-        }) {
+        match self.decide(&existing, false, |d| pki::sa_pair_is_valid(get(d, "sa.pub"), get(d, "sa.key"))) {
             None => {
                 self.keep(SA, existing);
                 Ok(())
             }
             Some(why) => {
                 let (public, private) = pki::new_sa_key()?;
-                self.store(
-                    SA,
-                    existing,
-                    pairs([("sa.pub", &public), ("sa.key", &private)]),
-                    why,
-                    None,
-                )
-                .await
+                self.store(SA, existing, pairs([("sa.pub", &public), ("sa.key", &private)]), why, None).await
             }
         }
     }
 
     /// A CA stored with keys `<base>.crt` / `<base>.key` (the front-proxy CA).
-    async fn ensure_ca_like(
-        &mut self,
-        suffix: &'static str,
-        base: &str,
-        cn: &str,
-    ) -> Result<CertKey> {
+    async fn ensure_ca_like(&mut self, suffix: &'static str, base: &str, cn: &str) -> Result<CertKey> {
         let (crt, key) = (format!("{base}.crt"), format!("{base}.key"));
         let existing = self.load(suffix).await?;
-        match self.decide(&existing, false, |d| {
-            pki::pair_is_valid(get(d, &crt), get(d, &key))
-        }) {
+        match self.decide(&existing, false, |d| pki::pair_is_valid(get(d, &crt), get(d, &key))) {
             None => {
                 let data = data_of(existing.as_ref().context("secret vanished")?);
                 self.keep(suffix, existing);
@@ -356,14 +218,7 @@ impl<'a> Pass<'a> {
             }
             Some(why) => {
                 let ca = pki::new_ca(cn)?;
-                self.store(
-                    suffix,
-                    existing,
-                    pairs([(crt.as_str(), &ca.cert), (key.as_str(), &ca.key)]),
-                    why,
-                    None,
-                )
-                .await?;
+                self.store(suffix, existing, pairs([(crt.as_str(), &ca.cert), (key.as_str(), &ca.key)]), why, None).await?;
                 Ok(ca)
             }
         }
@@ -386,35 +241,20 @@ impl<'a> Pass<'a> {
         let existing = self.load(suffix).await?;
         let why = self.decide(&existing, true, |d| {
             let c = get(d, &crt);
-            pki::verifies(c, issuer.cert.as_bytes())
-                && pki::pair_is_valid(c, get(d, &key))
-                && pki::sans_cover(c, &sans)
+            pki::verifies(c, issuer.cert.as_bytes()) && pki::pair_is_valid(c, get(d, &key)) && pki::sans_cover(c, &sans)
         });
         let Some(why) = why else {
             self.keep(suffix, existing);
             return Ok(());
         };
         let leaf = pki::new_leaf(issuer, cn, orgs, usage, &sans)?;
-        self.store(
-            suffix,
-            existing,
-            pairs([(crt.as_str(), &leaf.cert), (key.as_str(), &leaf.key)]),
-            why,
-            Some("x509"),
-        )
-        .await
+        self.store(suffix, existing, pairs([(crt.as_str(), &leaf.cert), (key.as_str(), &leaf.key)]), why, Some("x509")).await
     }
 
     /// A kubeconfig secret: `entries` are (data key, user CN, server URL); re-issued when any
     /// entry's embedded CA differs from the current CA, its client certificate does not verify,
     /// or its server URL changed.
-    async fn kubeconfig(
-        &mut self,
-        suffix: &'static str,
-        ca: &CertKey,
-        entries: &[(&str, &str, &str)],
-        orgs: &[&str],
-    ) -> Result<()> {
+    async fn kubeconfig(&mut self, suffix: &'static str, ca: &CertKey, entries: &[(&str, &str, &str)], orgs: &[&str]) -> Result<()> {
         let existing = self.load(suffix).await?;
         let why = self.decide(&existing, true, |d| {
             entries.iter().all(|(key, _, server)| {
@@ -439,8 +279,7 @@ impl<'a> Pass<'a> {
             let yaml = pki::kubeconfig(server, &ca.cert, user, &clients[user])?;
             data.insert((*key).to_string(), yaml.into_bytes());
         }
-        self.store(suffix, existing, data, why, Some("kubeconfig"))
-            .await
+        self.store(suffix, existing, data, why, Some("kubeconfig")).await
     }
 
     /// The datastore certificate (signed by the datastore's own CA, so a tenant CA rotation
@@ -457,35 +296,20 @@ impl<'a> Pass<'a> {
         match why {
             None => self.keep(DATASTORE_CERT, existing),
             Some(why) => {
-                let leaf = pki::new_leaf(
-                    &ds_ca,
-                    &self.tcp_name,
-                    &["system:masters"],
-                    Usage::ServerAndClient,
-                    &sans,
-                )?;
-                let data = pairs([
-                    ("ca.crt", &ds_ca.cert),
-                    ("server.crt", &leaf.cert),
-                    ("server.key", &leaf.key),
-                ]);
-                self.store(DATASTORE_CERT, existing, data, why, Some("x509"))
-                    .await?;
+                let leaf = pki::new_leaf(&ds_ca, &self.tcp_name, &["system:masters"], Usage::ServerAndClient, &sans)?;
+                let data = pairs([("ca.crt", &ds_ca.cert), ("server.crt", &leaf.cert), ("server.key", &leaf.key)]);
+                self.store(DATASTORE_CERT, existing, data, why, Some("x509")).await?;
             }
         }
 
         let existing = self.load(DATASTORE_CONFIG).await?;
-        if let Some(secret) = existing
-            .as_ref()
-            .filter(|s| s.metadata.deletion_timestamp.is_some())
-        {
+        if let Some(secret) = existing.as_ref().filter(|s| s.metadata.deletion_timestamp.is_some()) {
             // Being deleted: let it go; its deletion event brings the next pass, which re-makes it.
             return release_finalizer(&self.api, secret, FINALIZER_DATASTORE_SECRET).await;
         }
         let checksum_ok = |s: &Secret| {
             let data = data_of(s);
-            s.annotations().get(ANNOTATION_CHECKSUM)
-                == Some(&pki::checksum(data.iter().map(|(k, v)| (k, v.as_slice()))))
+            s.annotations().get(ANNOTATION_CHECKSUM) == Some(&pki::checksum(data.iter().map(|(k, v)| (k, v.as_slice()))))
         };
         let why = match &existing {
             None => Some(Why::Missing),
@@ -504,8 +328,7 @@ impl<'a> Pass<'a> {
             ("DB_USER", &schema),
             ("DB_PASSWORD", &password),
         ]);
-        self.store(DATASTORE_CONFIG, existing, data, why, None)
-            .await
+        self.store(DATASTORE_CONFIG, existing, data, why, None).await
     }
 
     /// The datastore CA (secret `etcd-ca-tls` in the tenant namespace, not owned by the TCP).
@@ -517,23 +340,14 @@ impl<'a> Pass<'a> {
             }
         }
         let ca = pki::new_ca("etcd-ca")?;
-        let data = pairs([
-            ("ca.crt", &ca.cert),
-            ("tls.crt", &ca.cert),
-            ("tls.key", &ca.key),
-        ]);
+        let data = pairs([("ca.crt", &ca.cert), ("tls.crt", &ca.cert), ("tls.key", &ca.key)]);
         let secret = Secret {
-            metadata: ObjectMeta {
-                name: Some(DATASTORE_CA_SECRET.into()),
-                ..ObjectMeta::default()
-            },
+            metadata: ObjectMeta { name: Some(DATASTORE_CA_SECRET.into()), ..ObjectMeta::default() },
             data: Some(data.into_iter().map(|(k, v)| (k, ByteString(v))).collect()),
             ..Secret::default()
         };
         let pp = PatchParams::apply("kamaji-standin").force();
-        self.api
-            .patch(DATASTORE_CA_SECRET, &pp, &Patch::Apply(&secret))
-            .await?;
+        self.api.patch(DATASTORE_CA_SECRET, &pp, &Patch::Apply(&secret)).await?;
         Ok(ca)
     }
 
@@ -549,41 +363,21 @@ pub async fn release_finalizer(api: &Api<Secret>, secret: &Secret, finalizer: &s
     if !secret.finalizers().iter().any(|f| f == finalizer) {
         return Ok(());
     }
-    let rest: Vec<&String> = secret
-        .finalizers()
-        .iter()
-        .filter(|f| *f != finalizer)
-        .collect();
+    let rest: Vec<&String> = secret.finalizers().iter().filter(|f| *f != finalizer).collect();
     let patch = serde_json::json!({"metadata": {"finalizers": rest, "resourceVersion": secret.resource_version()}});
-    api.patch(
-        &secret.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    api.patch(&secret.name_any(), &PatchParams::default(), &Patch::Merge(&patch)).await?;
     Ok(())
 }
 
 pub fn data_of(secret: &Secret) -> Data {
-    secret
-        .data
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), v.0.clone()))
-        .collect()
+    secret.data.iter().flatten().map(|(k, v)| (k.clone(), v.0.clone())).collect()
 }
 
 fn cert_key(data: &Data, crt: &str, key: &str) -> CertKey {
     let text = |k: &str| String::from_utf8_lossy(get(data, k)).into_owned();
-    CertKey {
-        cert: text(crt),
-        key: text(key),
-    }
+    CertKey { cert: text(crt), key: text(key) }
 }
 
 fn pairs<const N: usize>(entries: [(&str, &String); N]) -> Data {
-    entries
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.clone().into_bytes()))
-        .collect()
+    entries.into_iter().map(|(k, v)| (k.to_string(), v.clone().into_bytes())).collect()
 }

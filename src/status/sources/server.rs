@@ -28,7 +28,9 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, timeout: Duration) -> R
         return Ok(());
     }
     let sni = certs.tls_server_name.clone().unwrap_or_else(|| endpoint.host.clone());
-    let chain = served::handshake(&endpoint, &sni, timeout).await.map_err(|e| Error::Unreachable { server: server.clone(), reason: e.to_string() })?;
+    let chain = served::handshake(&endpoint, &sni, timeout)
+        .await
+        .map_err(|e| Error::Unreachable { server: server.clone(), reason: e.to_string() })?;
 
     let roots: Vec<Vec<u8>> = certs
         .ca
@@ -49,11 +51,7 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, timeout: Duration) -> R
             content: Ok(der.clone()),
         })
         .collect();
-    let verdicts = if roots.is_empty() {
-        items.iter().map(|_| ChainVerdict::NotChecked).collect()
-    } else {
-        judge::against(&items, &roots)
-    };
+    let verdicts = if roots.is_empty() { items.iter().map(|_| ChainVerdict::NotChecked).collect() } else { judge::against(&items, &roots) };
     for (index, (item, verdict)) in items.iter().zip(verdicts).enumerate() {
         let mut row = col.item_row(SourceKind::Server, &server, item, verdict);
         // The leaf (served first) must name the host clients ask for.
@@ -72,7 +70,11 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, timeout: Duration) -> R
 /// The chain served at `url` (leaf first), with `tls_server_name` (else
 /// the URL's host) as SNI; the error says why there is none (bad or plain
 /// HTTP URL, refused, no handshake within `timeout`).
-pub async fn served_chain(url: &str, tls_server_name: Option<&str>, timeout: Duration) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
+pub async fn served_chain(
+    url: &str,
+    tls_server_name: Option<&str>,
+    timeout: Duration,
+) -> std::result::Result<Vec<CertificateDer<'static>>, String> {
     served::served_chain(url, tls_server_name, timeout).await.map_err(|e| e.to_string())
 }
 
@@ -81,8 +83,7 @@ fn covers(sans: &[String], host: &str) -> bool {
     let host = host.to_ascii_lowercase();
     sans.iter().any(|san| {
         let san = san.to_ascii_lowercase();
-        san == host
-            || san.strip_prefix("*.").is_some_and(|suffix| host.split_once('.').is_some_and(|(_, rest)| rest == suffix))
+        san == host || san.strip_prefix("*.").is_some_and(|suffix| host.split_once('.').is_some_and(|(_, rest)| rest == suffix))
     })
 }
 

@@ -38,8 +38,7 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, name: &str, page_size: 
     });
     let secrets: Api<Secret> = Api::namespaced(client, &namespace);
     let ca = ca_of(ctx, &secrets, &names::secret_name(name, names::CA), names::KEY_CA_CRT).await?;
-    let front_proxy_ca =
-        ca_of(ctx, &secrets, &names::secret_name(name, names::FRONT_PROXY_CA), names::KEY_FRONT_PROXY_CA_CRT).await?;
+    let front_proxy_ca = ca_of(ctx, &secrets, &names::secret_name(name, names::FRONT_PROXY_CA), names::KEY_FRONT_PROXY_CA_CRT).await?;
     let params = ListParams::default().labels(&names::selector(name));
     let mut seen = tenant_api::Seen::default();
     each_secret(ctx, &secrets, params, page_size, |secret| {

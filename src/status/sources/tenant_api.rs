@@ -42,7 +42,11 @@ impl Seen {
                 let leaf = match value(KEY_APISERVER_CRT) {
                     None => Err(format!("no {KEY_APISERVER_CRT}")),
                     Some(pem) => match certificates_in(&pem) {
-                        Ok(certs) => certs.into_iter().next().map(|c| c.as_ref().to_vec()).ok_or_else(|| format!("{KEY_APISERVER_CRT} holds no certificate")),
+                        Ok(certs) => certs
+                            .into_iter()
+                            .next()
+                            .map(|c| c.as_ref().to_vec())
+                            .ok_or_else(|| format!("{KEY_APISERVER_CRT} holds no certificate")),
                         Err(e) => Err(format!("{KEY_APISERVER_CRT}: {e}")),
                     },
                 };
@@ -89,7 +93,8 @@ pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
         entry: Some("served".into()),
         ..Default::default()
     };
-    let served = Served { endpoint: Some(target.url.clone()), endpoint_from: Some(target.from), verdict: ServedVerdict::Unreachable, secret_sha256 };
+    let served =
+        Served { endpoint: Some(target.url.clone()), endpoint_from: Some(target.from), verdict: ServedVerdict::Unreachable, secret_sha256 };
     tracing::debug!(url = %target.url, "dialling the tenant API");
     match served_chain(&target.url, target.tls_server_name.as_deref(), check.timeout).await {
         Err(reason) => {
@@ -113,10 +118,7 @@ mod tests {
     use k8s_openapi::ByteString;
 
     fn secret(data: &[(&str, &str)]) -> Secret {
-        Secret {
-            data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec()))).collect()),
-            ..Secret::default()
-        }
+        Secret { data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec()))).collect()), ..Secret::default() }
     }
 
     #[test]

@@ -97,7 +97,9 @@ pub fn run(rt: &tokio::runtime::Runtime, kubeconfig: &Path, pki: &Path, opts: &O
                 wait_ready(&client, &ns, &tenant.name, Duration::from_secs(120)).await?;
                 if let Some(host) = &host {
                     let opts = TenantApiOptions { port: Some(port), host: Some(host.clone()), ..TenantApiOptions::default() };
-                    let api = TenantApi::spawn(&client, &ns, &tenant.name, opts).await.with_context(|| format!("tenant API of {}", tenant.name))?;
+                    let api = TenantApi::spawn(&client, &ns, &tenant.name, opts)
+                        .await
+                        .with_context(|| format!("tenant API of {}", tenant.name))?;
                     eprintln!("bench: rotation: {} serves on {} (log {})", tenant.name, api.url, api.log().display());
                     apis.push(api);
                 }
@@ -108,7 +110,18 @@ pub fn run(rt: &tokio::runtime::Runtime, kubeconfig: &Path, pki: &Path, opts: &O
         let rotate = |tenants: &[String], extra: &[&str]| -> Result<(Duration, Value)> {
             let mut cmd = Command::new(pki);
             cmd.arg("--kubeconfig").arg(kubeconfig).arg("rotate-ca").args(tenants);
-            cmd.args(["-n", &ns, "--kamaji-namespace", &kamaji_ns, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json"]);
+            cmd.args([
+                "-n",
+                &ns,
+                "--kamaji-namespace",
+                &kamaji_ns,
+                "--dry-run=false",
+                "--restart-workers",
+                "--timeout",
+                "3m",
+                "-o",
+                "json",
+            ]);
             cmd.args(extra).current_dir(dir.path());
             let started = Instant::now();
             let out = cmd.output().context("run kubectl-pki rotate-ca")?;
@@ -136,14 +149,30 @@ pub fn run(rt: &tokio::runtime::Runtime, kubeconfig: &Path, pki: &Path, opts: &O
         }
         let parallel_phases = per_tenant
             .first()
-            .map(|s| s.phases.iter().enumerate().map(|(i, (name, _))| (name.clone(), per_tenant.iter().filter_map(|t| t.phases.get(i)).map(|p| p.1).fold(0.0, f64::max))).collect())
+            .map(|s| {
+                s.phases
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (name, _))| {
+                        (name.clone(), per_tenant.iter().filter_map(|t| t.phases.get(i)).map(|p| p.1).fold(0.0, f64::max))
+                    })
+                    .collect()
+            })
             .unwrap_or_default();
-        Ok(Results { tenants: names.len(), singles, sequential, parallel, parallel_phases, kamaji_restarts: (performed, items.len()), live_checks, live, api_starts: ApiStarts::default() })
+        Ok(Results {
+            tenants: names.len(),
+            singles,
+            sequential,
+            parallel,
+            parallel_phases,
+            kamaji_restarts: (performed, items.len()),
+            live_checks,
+            live,
+            api_starts: ApiStarts::default(),
+        })
     })();
-    let api_starts = ApiStarts {
-        apis: apis.len(),
-        ready_in: apis.iter().flat_map(|a| a.status().starts).map(|(_, d)| d.as_secs_f64()).collect(),
-    };
+    let api_starts =
+        ApiStarts { apis: apis.len(), ready_in: apis.iter().flat_map(|a| a.status().starts).map(|(_, d)| d.as_secs_f64()).collect() };
     drop(apis);
     let result = result.map(|r| Results { api_starts, ..r });
     // Best effort: the namespaces go while the stand-in still runs (it holds finalizers).
@@ -198,7 +227,10 @@ pub fn render(r: &Results) -> String {
     md.push_str(&format!("| rotate-ca's start-up and planning (kubeconfig, inventory, RBAC) | {:.1} |\n", (wall - total).max(0.0)));
     md.push_str(&format!("| **overhead beyond the controllers** | **{:.1}** |\n", own + (wall - total).max(0.0)));
     if let Some(first) = r.singles.first() {
-        md.push_str(&format!("\n| phase | one tenant (median) | slowest of {} with `--parallel {}` |\n|---|---:|---:|\n", r.tenants, r.tenants));
+        md.push_str(&format!(
+            "\n| phase | one tenant (median) | slowest of {} with `--parallel {}` |\n|---|---:|---:|\n",
+            r.tenants, r.tenants
+        ));
         for (i, (name, _)) in first.phases.iter().enumerate() {
             let secs = median(r.singles.iter().filter_map(|s| s.phases.get(i).map(|p| p.1)).collect());
             let par = r.parallel_phases.get(i).map_or_else(|| "-".into(), |p| format!("{:.1}", p.1));

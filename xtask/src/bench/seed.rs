@@ -5,14 +5,14 @@
 //! records the seeded count, so a second run with the same N does nothing,
 //! a larger N adds the difference and a smaller one removes the surplus.
 
-use std::collections::BTreeMap;
 use anyhow::{Context, Result, bail};
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use k8s_openapi::ByteString;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::Client;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use std::collections::BTreeMap;
 
 pub const PER_NAMESPACE: usize = 10;
 /// Concurrent creates: enough to keep the API server busy, bounded so
@@ -73,10 +73,8 @@ async fn grow(client: &Client, from: usize, to: usize, rsa_key_pem: &str) -> Res
         .map(|i| {
             let namespaces = namespaces.clone();
             async move {
-                let ns = Namespace {
-                    metadata: kube::api::ObjectMeta { name: Some(namespace(i)), ..Default::default() },
-                    ..Default::default()
-                };
+                let ns =
+                    Namespace { metadata: kube::api::ObjectMeta { name: Some(namespace(i)), ..Default::default() }, ..Default::default() };
                 ignore_conflict(namespaces.create(&PostParams::default(), &ns).await.map(drop))
             }
         })
