@@ -2,7 +2,10 @@
 
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use crate::output::OutputFormat;
 
 /// Certificates of Kubernetes clusters: expiry status, Kamaji tenant CA
 /// rotation, offline Talos and k3s PKI.
@@ -28,20 +31,16 @@ pub struct GlobalArgs {
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
     /// Output format.
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(short = 'o', long, global = true, value_parser = output_format(), default_value = "table")]
     pub output: OutputFormat,
     /// Log more to stderr (-v, -vv, -vvv).
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
-pub enum OutputFormat {
-    #[default]
-    Table,
-    Wide,
-    Json,
-    Yaml,
+/// `-o`: the names of [`OutputFormat`], parsed into it.
+fn output_format() -> impl TypedValueParser<Value = OutputFormat> {
+    PossibleValuesParser::new(OutputFormat::NAMES).map(|name| name.parse().unwrap_or_default())
 }
 
 #[derive(Debug, Subcommand)]

@@ -6,8 +6,9 @@ use std::path::PathBuf;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use tokio::sync::OnceCell;
 
-use crate::cli::{GlobalArgs, OutputFormat};
+use crate::cli::GlobalArgs;
 use crate::error::{Error, Result, flatten};
+use crate::output::OutputFormat;
 
 pub struct Ctx {
     pub global: GlobalArgs,
@@ -83,18 +84,10 @@ impl Ctx {
         Ok(self.config().await?.default_namespace)
     }
 
-    /// Classifies a client error: a failure to connect names the server.
+    /// [`Error::kube_at`] with the server of this run's client.
     pub async fn api_error(&self, err: kube::Error) -> Error {
-        match err {
-            kube::Error::Api(_) => Error::kube(err),
-            other => {
-                let server = match self.client.get() {
-                    Some((_, c)) => c.cluster_url.to_string(),
-                    None => "the cluster".into(),
-                };
-                Error::Unreachable { server, reason: flatten(&other) }
-            }
-        }
+        let server = self.client.get().map(|(_, c)| c.cluster_url.to_string());
+        Error::kube_at(err, Some(server.as_deref().unwrap_or("the cluster")))
     }
 }
 

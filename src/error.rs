@@ -34,8 +34,14 @@ pub enum Error {
     Kubeconfig { path: String, reason: String },
     #[error("cannot reach the Kubernetes API at {server}: {reason}")]
     Unreachable { server: String, reason: String },
+    /// The API server answered with a refusal: kept as it said it, so
+    /// callers match `Reason::NotFound` instead of parsing text.
     #[error("Kubernetes API: {0}")]
-    Api(String),
+    Api(ApiError),
+    /// The client failed without an answer from the server (a response it
+    /// could not decode, a request it could not build).
+    #[error("Kubernetes API: {0}")]
+    Client(String),
     #[error("{what} not found: {name}")]
     NotFound { what: &'static str, name: String },
     #[error("{path}: {reason}")]
@@ -55,30 +61,115 @@ pub enum Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// An error status from the API server (`metav1.Status`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub code: u16,
+    pub reason: Reason,
+    pub message: String,
+}
+
+/// `metav1.Status.reason`, the ones callers act on as variants.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    NotFound,
+    Conflict,
+    Forbidden,
+    Unauthorized,
+    AlreadyExists,
+    /// Any other reason, as the server spelled it.
+    Other(String),
+}
+
+impl Reason {
+    fn of(reason: &str, code: u16) -> Reason {
+        match (reason, code) {
+            ("NotFound", _) | ("", 404) => Reason::NotFound,
+            ("Conflict", _) | ("", 409) => Reason::Conflict,
+            ("Forbidden", _) | ("", 403) => Reason::Forbidden,
+            ("Unauthorized", _) | ("", 401) => Reason::Unauthorized,
+            ("AlreadyExists", _) => Reason::AlreadyExists,
+            (other, _) => Reason::Other(other.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Reason::NotFound => "NotFound",
+            Reason::Conflict => "Conflict",
+            Reason::Forbidden => "Forbidden",
+            Reason::Unauthorized => "Unauthorized",
+            Reason::AlreadyExists => "AlreadyExists",
+            Reason::Other(r) => r,
+        }
+    }
+}
+
+impl ApiError {
+    pub fn new(code: u16, reason: &str, message: impl Into<String>) -> Self {
+        ApiError { code, reason: Reason::of(reason, code), message: message.into() }
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.code {
+            // The TLS handshake succeeds whatever the client certificate;
+            // the refusal is all the user sees, so say what to check.
+            401 => write!(
+                f,
+                "{} (401): the server refused the kubeconfig's credentials (an expired client certificate, or one \
+                 from another CA?); `kubectl pki status --source kubeconfig` checks them",
+                self.message
+            ),
+            _ => write!(f, "{} ({})", self.message, self.reason.as_str()),
+        }
+    }
+}
+
 impl Error {
     /// An I/O failure on a named file.
     pub fn file(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
         Error::File { path: path.into(), reason: err.to_string() }
     }
 
-    /// A kube client error, classified so that an unreachable server and a
-    /// refused request read differently.
-    pub fn kube(err: kube::Error) -> Self {
+    /// The one classifier of kube client errors: an answer of the server
+    /// stays structured ([`ApiError`]); a failure to connect is
+    /// [`Error::Unreachable`], naming `server` when the caller knows it (a
+    /// caller that knows it also counts any other client failure as one).
+    pub fn kube_at(err: kube::Error, server: Option<&str>) -> Self {
         match err {
-            // The TLS handshake succeeds whatever the client certificate;
-            // the refusal is all the user sees, so say what to check.
-            kube::Error::Api(status) if status.code == 401 => Error::Api(format!(
-                "{} (401): the server refused the kubeconfig's credentials (an expired client certificate, or one \
-                 from another CA?); `kubectl pki status --source kubeconfig` checks them",
-                status.message
-            )),
-            kube::Error::Api(status) => Error::Api(format!("{} ({})", status.message, status.reason)),
+            kube::Error::Api(status) => Error::Api(ApiError::new(status.code, &status.reason, status.message)),
             // The connection failed or dropped: say so, not "Kubernetes API: ServiceError".
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
-                Error::Unreachable { server: "the cluster".into(), reason: flatten(&err) }
+                Error::Unreachable { server: server.unwrap_or("the cluster").into(), reason: flatten(&err) }
             }
-            other => Error::Api(flatten(&other)),
+            other => match server {
+                Some(server) => Error::Unreachable { server: server.into(), reason: flatten(&other) },
+                None => Error::Client(flatten(&other)),
+            },
         }
+    }
+
+    /// [`Error::kube_at`] without a known server.
+    pub fn kube(err: kube::Error) -> Self {
+        Error::kube_at(err, None)
+    }
+
+    /// The API's reason, when this is an answer of the API server.
+    pub fn api_reason(&self) -> Option<&Reason> {
+        match self {
+            Error::Api(e) => Some(&e.reason),
+            _ => None,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        self.api_reason() == Some(&Reason::NotFound)
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.api_reason() == Some(&Reason::Conflict)
     }
 }
 

@@ -6,8 +6,10 @@
 
 pub mod certs;
 pub mod cli;
+pub mod commands;
 pub mod completion;
 pub mod context;
+pub mod duration;
 pub mod error;
 pub mod issuer;
 pub mod k3s;
@@ -15,6 +17,7 @@ pub mod kamaji;
 pub mod lock;
 pub mod logging;
 pub mod output;
+pub mod pods;
 pub mod rbac;
 pub mod restarts;
 pub mod restore;
@@ -22,23 +25,8 @@ pub mod rotate;
 pub mod status;
 pub mod talos;
 pub mod version;
+pub mod wait;
 pub mod workloads;
 
-use cli::{Cli, Command};
-use context::Ctx;
+pub use commands::run;
 pub use error::{Error, Outcome, Result};
-
-/// Dispatches one parsed command line.
-pub async fn run(cli: Cli) -> Result<Outcome> {
-    let ctx = Ctx::new(cli.global);
-    match cli.command {
-        Command::Status(args) => status::run(args, &ctx).await,
-        Command::Version(args) => version::run(args, &ctx),
-        Command::Completion(args) => completion::run(args),
-        Command::Talos(args) => talos::run(args, &ctx),
-        Command::K3s(args) => k3s::run(args, &ctx),
-        Command::RotateCa(args) => rotate::run(args, &ctx).await,
-        Command::Restarts(args) => restarts::run(args, &ctx).await,
-        Command::Restore(args) => restore::run(args, &ctx).await,
-    }
-}

@@ -225,7 +225,7 @@ impl Lock {
                 Err(e) => return Err(Error::kube(e)),
             }
         }
-        Err(Error::Api(format!("Lease {}/{} kept changing under us (5 conflicts)", self.namespace, self.name)))
+        Err(Error::Client(format!("Lease {}/{} kept changing under us (5 conflicts)", self.namespace, self.name)))
     }
 }
 

@@ -11,6 +11,45 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 
+/// `-o`: how a command prints its result on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Wide,
+    Json,
+    Yaml,
+}
+
+impl OutputFormat {
+    /// The names `-o` accepts, in the order help lists them.
+    pub const NAMES: [&'static str; 4] = ["table", "wide", "json", "yaml"];
+
+    pub fn name(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+}
+
+impl std::str::FromStr for OutputFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "table" => Ok(OutputFormat::Table),
+            "wide" => Ok(OutputFormat::Wide),
+            "json" => Ok(OutputFormat::Json),
+            "yaml" => Ok(OutputFormat::Yaml),
+            other => Err(format!("unknown output format {other:?}: expected one of {}", Self::NAMES.join(", "))),
+        }
+    }
+}
+
+impl std::fmt::Display for OutputFormat {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Rows with upper-case headers, rendered like `kubectl get`.
 #[derive(Debug, Default, Clone)]
 pub struct Table {

@@ -11,10 +11,11 @@ use kube::api::{Api, DynamicObject, GroupVersionKind, PostParams};
 use kube::discovery::{self, Scope};
 use serde::Serialize;
 
-use crate::cli::{OutputFormat, RestoreArgs};
+use crate::cli::RestoreArgs;
 use crate::context::Ctx;
 use crate::error::{Error, Outcome, Result};
 use crate::kamaji::names;
+use crate::output::OutputFormat;
 use crate::output::{self, Table};
 use crate::rbac::{self, Need};
 use crate::rotate::backup::{self, data_hash};
@@ -175,7 +176,7 @@ pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
         }
     }
     if failed {
-        return Err(Error::Api("some secrets could not be restored (see the table)".into()));
+        return Err(Error::Client("some secrets could not be restored (see the table)".into()));
     }
     Ok(Outcome::Ok)
 }
@@ -209,7 +210,7 @@ async fn apply(api: &Api<Secret>, name: &str, mut secret: Secret, current: Optio
                     }
                 }
             }
-            Err(Error::Api(format!("{name} kept changing while it was restored ({CONFLICT_RETRIES} conflicts)")))
+            Err(Error::Client(format!("{name} kept changing while it was restored ({CONFLICT_RETRIES} conflicts)")))
         }
     }
 }

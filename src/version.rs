@@ -3,10 +3,11 @@
 
 use serde::Serialize;
 
-use crate::cli::{OutputFormat, VersionArgs};
+use crate::cli::VersionArgs;
 use crate::context::Ctx;
 use crate::error::{Outcome, Result};
 use crate::output;
+use crate::output::OutputFormat;
 
 /// The crate version, `v`-prefixed as krew and kubectl spell versions.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));

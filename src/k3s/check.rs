@@ -14,10 +14,11 @@ use serde::Serialize;
 
 use super::chain;
 use super::layout::{self, CA_TYPES};
-use crate::cli::{K3sCheckArgs, OutputFormat};
+use crate::cli::K3sCheckArgs;
 use crate::context::Ctx;
 use crate::error::{Error, Outcome, Result};
 use crate::issuer::{PrivateKey, now, pem};
+use crate::output::OutputFormat;
 use crate::output::{self, Table};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,9 +5,9 @@
 use std::net::IpAddr;
 
 use super::report::{self, StageReport};
-use crate::certs::status::parse_duration;
 use crate::cli::K3sIssueLeafArgs;
 use crate::context::Ctx;
+use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
 use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
 

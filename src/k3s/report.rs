@@ -5,9 +5,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::chain;
-use crate::cli::OutputFormat;
 use crate::error::Result;
 use crate::issuer::pem;
+use crate::output::OutputFormat;
 use crate::output::{self, Table};
 
 #[derive(Debug, Serialize)]

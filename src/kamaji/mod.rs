@@ -3,4 +3,5 @@
 pub mod endpoint;
 pub mod names;
 pub mod tcp;
+pub mod tenant;
 pub mod version;

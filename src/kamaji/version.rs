@@ -8,6 +8,7 @@
 
 use std::fmt;
 
+use k8s_openapi::api::core::v1::Pod;
 use serde::Serialize;
 
 /// A Kamaji edge release, ordered by (year, month, patch).
@@ -122,6 +123,35 @@ fn three_numbers(text: &str) -> Option<(u32, u32, u32)> {
     let n = |p: Option<&str>| p.and_then(|s| s.parse::<u32>().ok());
     let v = (n(parts.next())?, n(parts.next())?, n(parts.next())?);
     parts.next().is_none().then_some(v)
+}
+
+/// The Kamaji version: `given` (`--kamaji-version`), else the lowest one
+/// the controller pods' images name.
+pub fn detect(pods: &[Pod], given: Option<KamajiVersion>) -> Detected {
+    if let Some(v) = given {
+        return Detected { image: String::new(), version: Some(v), how: format!("--kamaji-version {v}") };
+    }
+    let mut found: Vec<Detected> = pods.iter().filter_map(controller_image).map(|i| from_image(&i)).collect();
+    found.sort_by_key(|d| d.version);
+    found.dedup_by(|a, b| a.image == b.image);
+    match found.len() {
+        0 => Detected { image: String::new(), version: None, how: "no Kamaji controller pod found".into() },
+        1 => found.remove(0),
+        n => {
+            // Mid-upgrade: plan for the oldest (None sorts first: unknown wins).
+            let mut d = found.remove(0);
+            d.how = format!("{} (lowest of {n} controller images)", d.how);
+            d
+        }
+    }
+}
+
+/// The image of the container that runs Kamaji (named `*kamaji*`), else the first.
+fn controller_image(pod: &Pod) -> Option<String> {
+    let containers = &pod.spec.as_ref()?.containers;
+    let kamaji =
+        containers.iter().find(|c| c.image.as_deref().is_some_and(|i| i.split(['@', ':']).next().unwrap_or(i).ends_with("kamaji")));
+    kamaji.or(containers.first()).and_then(|c| c.image.clone())
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use super::kamaji_restart::KamajiRestarts;
 use super::progress::Display;
 use super::report::Report;
 use super::{Common, Prepared, dry_run as plan_one, execute, readiness};
-use crate::cli::OutputFormat;
 use crate::error::{Error, Outcome, Result};
+use crate::output::OutputFormat;
 use crate::output::{self, Table};
 
 #[derive(Serialize)]

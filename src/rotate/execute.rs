@@ -33,9 +33,10 @@ use crate::certs::served;
 use crate::error::{Error, Result};
 use crate::kamaji::{names, tcp};
 use crate::lock::{self, Lock};
-use crate::restarts::{self, Verdict};
-use crate::workloads::{self, Poll, Rollout};
-use crate::{certs, rbac};
+use crate::pods::{self as restarts, Verdict};
+use crate::rbac;
+use crate::wait::{self, Poll};
+use crate::workloads::{self, Rollout};
 
 /// Flags of the real run.
 pub struct Settings {
@@ -340,7 +341,7 @@ impl Run<'_> {
     async fn wait_new_ca(&mut self, old: &CaId, line: &mut PhaseLine) -> Result<(Vec<u8>, CaId)> {
         let api = self.secrets();
         let name = names::secret_name(&self.plan.tenant, names::CA);
-        let waited = workloads::poll_timed(
+        let waited = wait::poll_timed(
             &format!("a new CA in {name}"),
             self.s.timeout,
             Duration::from_secs(1),
@@ -427,7 +428,7 @@ impl Run<'_> {
         }
         let want = old.len();
         let what = format!("the Kamaji controller pods ({} in {}) to come back Ready", opts.kamaji_selector, opts.kamaji_namespace);
-        let ((), took) = workloads::poll_timed(
+        let ((), took) = wait::poll_timed(
             &what,
             self.s.timeout,
             Duration::from_secs(1),
@@ -442,7 +443,7 @@ impl Run<'_> {
                         .filter(|p| {
                             p.metadata.uid.as_ref().is_some_and(|u| !old.contains(u))
                                 && p.metadata.deletion_timestamp.is_none()
-                                && workloads::is_ready(p)
+                                && restarts::is_ready(p)
                         })
                         .count();
                     Ok(if ready >= want && left == 0 {
@@ -468,7 +469,7 @@ impl Run<'_> {
         let what = format!("the tenant's secrets to be regenerated on the new CA (sha256 {})", ca_id.short());
         let ca_name = names::secret_name(&self.plan.tenant, names::CA);
         let old = state.old_ca.clone();
-        let ((new_ca, verified), took) = workloads::poll_timed(
+        let ((new_ca, verified), took) = wait::poll_timed(
             &what,
             self.s.timeout,
             Duration::from_secs(2),
@@ -543,14 +544,14 @@ impl Run<'_> {
                         line.update(&format!("restarted {}", w.name));
                         self.report.workloads_restarted.push(w.name.clone());
                     }
-                    Err(Error::Api(m)) if m.contains("NotFound") => line.note(&format!("Deployment {} is gone: skipped", w.name)),
+                    Err(e) if e.is_not_found() => line.note(&format!("Deployment {} is gone: skipped", w.name)),
                     Err(e) => return Err(e),
                 }
             }
         }
         let names: Vec<String> = self.plan.workloads.iter().map(|w| w.name.clone()).collect();
         let what = format!("the rollouts of {}", names.join(", "));
-        let ((), took) = workloads::poll_timed(
+        let ((), took) = wait::poll_timed(
             &what,
             self.s.timeout,
             Duration::from_secs(1),
@@ -606,7 +607,7 @@ impl Run<'_> {
         let hint =
             if opts.restart_workers { "" } else { " (nothing replaces them on its own on Cozystack v1.x: re-run with --restart-workers)" };
         let what = format!("the worker pods ({}) to be replaced and Ready{hint}", opts.worker_selector);
-        let (rows, took) = workloads::poll_timed(
+        let (rows, took) = wait::poll_timed(
             &what,
             self.s.timeout,
             Duration::from_secs(2),
@@ -691,7 +692,7 @@ impl Run<'_> {
         match verdict {
             live::Verdict::Failed => {
                 let err = Error::Timeout {
-                    after: certs::status::human_duration(jiff::SignedDuration::try_from(self.s.timeout).unwrap_or_default()),
+                    after: crate::duration::human_duration(jiff::SignedDuration::try_from(self.s.timeout).unwrap_or_default()),
                     waiting_for: reason,
                 };
                 self.report.live_check = Some(watch.report(verdict, err.to_string(), target.from));
@@ -810,7 +811,7 @@ pub fn summary(report: &Report) -> String {
         "Rotated the CA of tenant {}/{} in {}.\n",
         report.plan.namespace,
         report.plan.tenant,
-        certs::status::human_duration(jiff::SignedDuration::from_secs_f64(report.seconds))
+        crate::duration::human_duration(jiff::SignedDuration::from_secs_f64(report.seconds))
     );
     if let (Some(old), Some(new)) = (&report.old_ca, &report.new_ca) {
         out.push_str(&format!("  old CA sha256 {}\n  new CA sha256 {} (expires {})\n", old.sha256, new.sha256, new.not_after));

@@ -9,40 +9,13 @@ use super::backup;
 use super::plan::{Inventory, Options, Plan, SUFFIXES, SecretAction, WorkloadAction};
 use super::state::{RunState, local_backup_path};
 use crate::error::{Error, Result};
-use crate::kamaji::{names, tcp};
+use crate::kamaji::names;
 use crate::lock::{self, Lock};
 use crate::rbac::Need;
 
 /// The Lease that locks a tenant and carries its rotation state.
 pub fn lease_name(tenant: &str) -> String {
     format!("pki-rotate-{tenant}")
-}
-
-/// The TenantControlPlane named `name`, else `kubernetes-<name>` (a
-/// Cozystack cluster name), with its status.
-pub async fn resolve_tenant(client: &kube::Client, namespace: &str, name: &str) -> Result<(String, Option<String>)> {
-    let api = tcp::api(client.clone(), namespace);
-    let candidates =
-        if name.starts_with("kubernetes-") { vec![name.to_string()] } else { vec![name.to_string(), format!("kubernetes-{name}")] };
-    for candidate in &candidates {
-        match api.get_opt(candidate).await {
-            Ok(Some(obj)) => {
-                if candidate != name {
-                    eprintln!("note: no TenantControlPlane {name}; using {candidate} (Cozystack's name for cluster {name})");
-                }
-                return Ok((candidate.clone(), tcp::status(&obj)));
-            }
-            Ok(None) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {
-                return Err(Error::NotFound {
-                    what: "TenantControlPlane resource type",
-                    name: format!("{} (is Kamaji installed?): {}", names::PLURAL, s.message),
-                });
-            }
-            Err(e) => return Err(Error::kube(e)),
-        }
-    }
-    Err(Error::NotFound { what: "TenantControlPlane", name: format!("{namespace}/{}", candidates.join(" or ")) })
 }
 
 /// Reads everything the plan is built from.

@@ -22,13 +22,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::certs::status::{human_duration, parse_duration};
-use crate::cli::{OutputFormat, RotateCaArgs, RotateMethod};
+use crate::cli::{RotateCaArgs, RotateMethod};
 use crate::context::Ctx;
+use crate::duration::{human_duration, parse_duration};
 use crate::error::{Error, Outcome, Result};
 use crate::kamaji::version::KamajiVersion;
 use crate::lock::{Availability, Lock};
 use crate::output;
+use crate::output::OutputFormat;
 use crate::rbac;
 use kamaji_restart::KamajiRestarts;
 use plan::{Inventory, MethodChoice, Options, Plan};
@@ -127,7 +128,7 @@ pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
     }
     let mut prepared: Vec<Prepared> = Vec::new();
     for name in names {
-        let (tenant, tcp_status) = inventory::resolve_tenant(&client, &namespace, &name).await?;
+        let (tenant, tcp_status) = crate::kamaji::tenant::resolve(&client, &namespace, &name).await?;
         // `demo` and `kubernetes-demo` name the same tenant.
         if prepared.iter().any(|p| p.tenant == tenant) {
             continue;

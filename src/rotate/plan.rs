@@ -225,30 +225,7 @@ pub const SUFFIXES: [&str; 13] = [
 /// The Kamaji version: `--kamaji-version`, else the lowest one the
 /// controller pods' images name.
 pub fn kamaji_version(inv: &Inventory, opts: &Options) -> Detected {
-    if let Some(v) = opts.kamaji_version {
-        return Detected { image: String::new(), version: Some(v), how: format!("--kamaji-version {v}") };
-    }
-    let mut found: Vec<Detected> = inv.kamaji_pods.iter().filter_map(controller_image).map(|i| version::from_image(&i)).collect();
-    found.sort_by_key(|d| d.version);
-    found.dedup_by(|a, b| a.image == b.image);
-    match found.len() {
-        0 => Detected { image: String::new(), version: None, how: "no Kamaji controller pod found".into() },
-        1 => found.remove(0),
-        n => {
-            // Mid-upgrade: plan for the oldest (None sorts first: unknown wins).
-            let mut d = found.remove(0);
-            d.how = format!("{} (lowest of {n} controller images)", d.how);
-            d
-        }
-    }
-}
-
-/// The image of the container that runs Kamaji (named `*kamaji*`), else the first.
-fn controller_image(pod: &Pod) -> Option<String> {
-    let containers = &pod.spec.as_ref()?.containers;
-    let kamaji =
-        containers.iter().find(|c| c.image.as_deref().is_some_and(|i| i.split(['@', ':']).next().unwrap_or(i).ends_with("kamaji")));
-    kamaji.or(containers.first()).and_then(|c| c.image.clone())
+    version::detect(&inv.kamaji_pods, opts.kamaji_version)
 }
 
 fn decide_method(choice: MethodChoice, detected: &Detected, blockers: &mut Vec<String>) -> (Method, String) {

@@ -8,7 +8,7 @@ use super::live::LiveCheck;
 use super::plan::Plan;
 use super::state::Phase;
 use super::verify::CaId;
-use crate::restarts::PodRow;
+use crate::pods::PodRow;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]

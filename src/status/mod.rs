@@ -17,9 +17,9 @@ pub mod sources;
 
 use jiff::Timestamp;
 
-use crate::certs::status::parse_duration;
 use crate::cli::StatusArgs;
 use crate::context::Ctx;
+use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
 use row::{Collector, SourceKind};
 

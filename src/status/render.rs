@@ -10,8 +10,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
-use crate::cli::OutputFormat;
 use crate::error::Result;
+use crate::output::OutputFormat;
 use crate::output::spill::{Spill, SpillTable};
 use crate::output::{self, Table, clean_cell};
 

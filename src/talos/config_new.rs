@@ -9,11 +9,12 @@ use base64::Engine;
 use serde::Serialize;
 
 use super::{ca_source, roles};
-use crate::certs::status::parse_duration;
-use crate::cli::{OutputFormat, TalosConfigNewArgs};
+use crate::cli::TalosConfigNewArgs;
 use crate::context::Ctx;
+use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
 use crate::issuer::{CertSpec, KeyKind, PrivateKey, Staged, now, pem};
+use crate::output::OutputFormat;
 use crate::output::{self, Table};
 
 /// The talosconfig file (pkg/machinery/client/config): `ca`, `crt` and

@@ -7,6 +7,10 @@ use crate::{cargo, run_cmd};
 
 pub fn run(args: &[String]) -> Result<()> {
     let started = std::time::Instant::now();
+    // The style gate first: it fails in seconds where the suite takes minutes.
+    eprintln!("xtask test: [0/3] cargo fmt --check and cargo clippy -D warnings");
+    run_cmd(cargo().args(["fmt", "--all", "--check"]))?;
+    run_cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"]))?;
     let provider = Provider::from_env()?;
     let mut test = cargo();
     test.args(["test", "--workspace", "--no-fail-fast"]);
