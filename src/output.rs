@@ -2,7 +2,10 @@
 //! upper-case headers, three spaces between columns), JSON and YAML on
 //! stdout; progress on stderr only when it is a terminal.
 
+mod serde_name;
 pub mod spill;
+
+pub use serde_name::serde_name;
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
@@ -144,6 +147,20 @@ pub fn to_json<T: Serialize>(value: &T) -> Result<String> {
 
 pub fn to_yaml<T: Serialize>(value: &T) -> Result<String> {
     serde_saphyr::to_string(value).map_err(|e| Error::Invalid(format!("YAML output: {e}")))
+}
+
+/// The one switch on `-o`: `doc` as JSON or YAML, else the text `human`
+/// renders for a table (or wide) view; `None` prints nothing (a failed run
+/// whose error says it all).
+pub fn emit<T: Serialize>(format: OutputFormat, doc: &T, human: impl FnOnce(OutputFormat) -> Option<String>) -> Result<()> {
+    match format {
+        OutputFormat::Json => print_json(doc),
+        OutputFormat::Yaml => print_yaml(doc),
+        table => match human(table) {
+            Some(text) => write_stdout(&text),
+            None => Ok(()),
+        },
+    }
 }
 
 /// Serializes straight into stdout: a large document (status of 10,000
