@@ -46,6 +46,13 @@ pub enum Error {
     NotFound { what: &'static str, name: String },
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
+    /// A flag's value that cannot be used: `--timeout: invalid duration "x": ...`,
+    /// or with the value quoted after the flag, `--since "yesterday": expected ...`.
+    #[error("{flag}{}: {reason}", .value.as_ref().map(|v| format!(" {v:?}")).unwrap_or_default())]
+    Flag { flag: &'static str, value: Option<String>, reason: String },
+    /// Flags that do not go together, or one that another needs.
+    #[error("{0}")]
+    Usage(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -128,6 +135,16 @@ impl std::fmt::Display for ApiError {
 }
 
 impl Error {
+    /// A bad value of `flag`: `"{flag}: {reason}"`.
+    pub fn flag(flag: &'static str, reason: impl Into<String>) -> Self {
+        Error::Flag { flag, value: None, reason: reason.into() }
+    }
+
+    /// A bad value of `flag`, quoted: `"{flag} {value:?}: {reason}"`.
+    pub fn flag_value(flag: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        Error::Flag { flag, value: Some(value.to_string()), reason: reason.into() }
+    }
+
     /// An I/O failure on a named file.
     pub fn file(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
         Error::File { path: path.into(), reason: err.to_string() }
@@ -207,6 +224,12 @@ mod tests {
         let io = std::io::Error::other("disk\nfull");
         let err = Error::file("/tmp/x", io);
         assert_eq!(flatten(&err), "/tmp/x: disk full");
+    }
+
+    #[test]
+    fn flag_errors_name_the_flag_and_the_value() {
+        assert_eq!(Error::flag("--timeout", "invalid duration \"x\"").to_string(), "--timeout: invalid duration \"x\"");
+        assert_eq!(Error::flag_value("--since", "yesterday", "expected a time").to_string(), "--since \"yesterday\": expected a time");
     }
 
     #[test]

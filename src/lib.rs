@@ -7,7 +7,6 @@
 pub mod certs;
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod context;
 pub mod duration;
 pub mod error;

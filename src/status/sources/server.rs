@@ -8,6 +8,7 @@ use std::time::Duration;
 use rustls::pki_types::CertificateDer;
 
 use crate::certs::chain::ChainVerdict;
+use crate::certs::kubeconfig::ContextCerts;
 use crate::certs::parse::certificates_in;
 use crate::certs::served::{self, Endpoint};
 use crate::context::Ctx;
@@ -17,8 +18,8 @@ use crate::status::judge;
 use crate::status::row::{Collector, SourceKind};
 
 /// `timeout` bounds connecting plus the TLS handshake (`--server-timeout`).
-pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, timeout: Duration) -> Result<()> {
-    let certs = super::kubeconfig::context_certs(ctx)?;
+/// `certs` are the context's ([`super::kubeconfig::context_certs`]).
+pub async fn collect(ctx: &Ctx, certs: &ContextCerts, col: &mut Collector<'_>, timeout: Duration) -> Result<()> {
     let Some(server) = certs.server.clone() else {
         return Err(Error::Kubeconfig { path: ctx.kubeconfig_origin(), reason: format!("context {} has no server", certs.context) });
     };

@@ -10,6 +10,7 @@
 //!   itself is served by the first way.
 
 pub mod engine;
+pub mod protocol;
 pub mod sources;
 
 use std::ffi::OsString;
