@@ -9,6 +9,7 @@
 //!
 //! No clap types: [`Options`] holds the flags already parsed (`crate::commands::status`).
 
+pub mod collector;
 pub mod item;
 pub mod judge;
 pub mod plan;

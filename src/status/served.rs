@@ -30,13 +30,9 @@ pub enum ServedVerdict {
 }
 
 impl ServedVerdict {
+    /// The word JSON, YAML and tables print.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ServedVerdict::Ok => "ok",
-            ServedVerdict::PendingRestart => "pending-restart",
-            ServedVerdict::Mismatch => "mismatch",
-            ServedVerdict::Unreachable => "unreachable",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
