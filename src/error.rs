@@ -1,5 +1,7 @@
 //! Typed errors of the library and the reporter that turns them into one
 //! line on stderr and an exit code.
+//!
+//! No clap, no printing except in [`report`], the one reporter `main` calls.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,5 +1,7 @@
 //! Classifying a certificate by time: ok, expiring (within the warning
 //! window), expired, not yet valid; plus kubeadm-style residual times.
+//!
+//! No I/O, no clap.
 
 use std::fmt;
 

@@ -1,5 +1,7 @@
 //! `kubectl pki k3s`: turns the flags into the options of [`crate::k3s`],
 //! runs the subcommand offline and prints its report in `-o`'s format.
+//!
+//! Parses and maps only: the domain does the work.
 
 use crate::cli::{K3sArgs, K3sCommand, K3sIssueLeafArgs};
 use crate::context::Ctx;

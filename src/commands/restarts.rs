@@ -1,5 +1,7 @@
 //! `kubectl pki restarts`: turns the flags into [`restarts::Options`]
 //! (`--since` as a time, `--timeout` as a duration) and runs it.
+//!
+//! Parses and maps only: the domain does the work, no API call here.
 
 use std::time::Duration;
 

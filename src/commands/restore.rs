@@ -1,4 +1,6 @@
 //! `kubectl pki restore`: turns the flags into [`restore::Options`] and runs it.
+//!
+//! Maps only: the domain does the work, no API call here.
 
 use crate::cli::RestoreArgs;
 use crate::context::Ctx;

@@ -1,5 +1,7 @@
 //! `kubectl pki status`: turns the flags into [`status::Options`] (typed
 //! durations, the sources to read) and runs it.
+//!
+//! Parses and maps only: the domain does the work, no API call here.
 
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! `kubectl pki talos`: turns the flags into [`config_new::Options`]
 //! (roles checked, the lifetime parsed), writes the talosconfig offline and
 //! prints what was written in `-o`'s format.
+//!
+//! Parses and maps only: the domain does the work.
 
 use crate::cli::{TalosArgs, TalosCommand, TalosConfigCommand, TalosConfigNewArgs};
 use crate::context::Ctx;

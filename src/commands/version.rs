@@ -1,4 +1,6 @@
 //! `kubectl pki version`: prints [`VersionInfo`] in `-o`'s format.
+//!
+//! No logic beyond printing.
 
 use crate::cli::VersionArgs;
 use crate::context::Ctx;

@@ -7,6 +7,8 @@
 //! - the new service.key still holds the current first signing key.
 //!
 //! Like k3s, a file the staged directory lacks is replaced by the current one.
+//!
+//! Offline (local files only), no clap.
 
 use std::path::{Path, PathBuf};
 

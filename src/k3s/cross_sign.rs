@@ -3,6 +3,8 @@
 //! current CA, and a new intermediate (the new `-ca`) under the new root.
 //! `-ca.crt` = intermediate + new root + cross-signed root + current CA
 //! chain, so both old and new leaves verify while k3s restarts.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags.
 
 use std::path::{Path, PathBuf};
 

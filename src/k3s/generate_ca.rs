@@ -3,6 +3,8 @@
 //! RSA-4096 unless given, the five leaf CAs EC P-256 (3700 days), and
 //! `service.key` RSA-2048 with any existing key appended so tokens signed
 //! by it stay valid.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags.
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! Hidden `kubectl pki k3s issue-leaf`: a client or serving certificate
 //! from one of the generated CAs, so tests (and break-glass access) can
 //! prove the CAs work with a real API server.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags already parsed.
 
 use std::net::IpAddr;
 use std::path::PathBuf;

@@ -1,4 +1,6 @@
 //! What a staging command wrote, as rows: never the key material.
+//!
+//! No clap; it renders, never reads.
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! `kubectl pki k3s rotate-sa-key`: a new service-account signing key
 //! (RSA-2048, first, so it signs new tokens) with the current keys
 //! appended (so tokens they signed keep verifying).
+//!
+//! Offline (local files only), no clap.
 
 use std::path::{Path, PathBuf};
 

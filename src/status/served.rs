@@ -6,6 +6,8 @@
 //! Pure logic: choosing the endpoint and judging a recorded chain. The
 //! handshake is `sources::server::served_chain`; the row is pushed by
 //! `sources::tenant`.
+//!
+//! No I/O, no clap.
 
 use serde::Serialize;
 

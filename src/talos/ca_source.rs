@@ -1,6 +1,8 @@
 //! Where the Talos OS CA comes from: PEM files, a secrets bundle
 //! (`talosctl gen secrets`: `certs.os`), or a control plane machine
 //! configuration (`.machine.ca`). Each yields PEM text to validate.
+//!
+//! Local files only, no clap.
 
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! `kubectl pki talos config new`: a talosconfig whose client certificate
 //! is issued offline from the Talos OS CA, as `talosctl config new` would
 //! have a node issue it: Ed25519, roles in O, ClientAuth.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags already parsed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

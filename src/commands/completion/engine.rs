@@ -2,6 +2,8 @@
 //! `kubectl pki`, what the last word can be: a subcommand, a flag name, or a
 //! flag's value. No I/O here; values that need a kubeconfig or the API are
 //! returned as [`Want::Dynamic`] for the caller to look up.
+//!
+//! Clap's command tree only: no I/O.
 
 use std::collections::HashMap;
 

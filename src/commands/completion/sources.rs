@@ -1,6 +1,8 @@
 //! Values only the kubeconfig or the cluster know. Completion must stay
 //! quiet and quick: every failure yields no candidates, API calls give up
 //! after [`API_TIMEOUT`].
+//!
+//! The only completion code that reads a kubeconfig or calls the API.
 
 use std::time::Duration;
 

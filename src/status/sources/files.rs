@@ -1,4 +1,6 @@
 //! `--file`: certificates, bundles, kubeconfigs and talosconfigs on disk.
+//!
+//! Local files only: no cluster, no clap.
 
 use std::path::PathBuf;
 

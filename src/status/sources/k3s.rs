@@ -3,6 +3,8 @@
 //! subdirectories such as `etcd/`), plus `agent/*.crt` when present. Each
 //! file lists its leaf and its CA; chains are checked against the CAs
 //! found in the directory.
+//!
+//! Local files only: no cluster, no clap.
 
 use std::path::{Path, PathBuf};
 

@@ -1,5 +1,7 @@
 //! The kubeconfig in use: the context's cluster CA and client certificate
 //! (inline or by path), the client's identity in SUBJECT (CN [groups]).
+//!
+//! The kubeconfig Ctx parsed, never read again here; no network, no clap.
 
 use crate::certs::kubeconfig::{self, ContextCerts};
 use crate::context::Ctx;

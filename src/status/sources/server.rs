@@ -2,6 +2,8 @@
 //! certificate and records it; the chain is then judged by us against the
 //! kubeconfig's CA (so a wrong CA is reported, not a failed connection).
 //! The handshake is [`crate::certs::served`]; [`served_chain`] is it for any URL (a tenant's API).
+//!
+//! One handshake, no Kubernetes API call; never renders, no clap.
 
 use std::time::Duration;
 
