@@ -48,6 +48,10 @@ pub enum Error {
     NotFound { what: &'static str, name: String },
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
+    /// Reading or writing a named file failed; the I/O error is kept
+    /// (flattened only by [`report`]).
+    #[error("{path}: {source}")]
+    FileIo { path: PathBuf, source: std::io::Error },
     /// A flag's value that cannot be used: `--timeout: invalid duration "x": ...`,
     /// or with the value quoted after the flag, `--since "yesterday": expected ...`.
     #[error("{flag}{}: {reason}", .value.as_ref().map(|v| format!(" {v:?}")).unwrap_or_default())]
@@ -147,7 +151,12 @@ impl Error {
         Error::Flag { flag, value: Some(value.to_string()), reason: reason.into() }
     }
 
-    /// An I/O failure on a named file.
+    /// An I/O failure on a named file, the error kept as the source.
+    pub fn io_at(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::FileIo { path: path.into(), source }
+    }
+
+    /// A named file that cannot be used, and why.
     pub fn file(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
         Error::File { path: path.into(), reason: err.to_string() }
     }
@@ -226,6 +235,14 @@ mod tests {
         let io = std::io::Error::other("disk\nfull");
         let err = Error::file("/tmp/x", io);
         assert_eq!(flatten(&err), "/tmp/x: disk full");
+    }
+
+    #[test]
+    fn an_io_error_on_a_file_is_kept_and_flattened_once() {
+        let err = Error::io_at("/tmp/x", std::io::Error::other("disk\nfull"));
+        assert!(std::error::Error::source(&err).is_some());
+        assert_eq!(flatten(&err), "/tmp/x: disk full");
+        assert_eq!(flatten(&err), flatten(&Error::file("/tmp/x", std::io::Error::other("disk\nfull"))));
     }
 
     #[test]

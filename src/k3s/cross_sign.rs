@@ -30,7 +30,7 @@ pub struct Options {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::file(path, e))
+    std::fs::read(path).map_err(|e| Error::io_at(path, e))
 }
 
 /// The current CA to cross-sign with and the chain above it: among the

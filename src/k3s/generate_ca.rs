@@ -35,7 +35,7 @@ pub struct Options {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::file(path, e))
+    std::fs::read(path).map_err(|e| Error::io_at(path, e))
 }
 
 fn first_cert(path: &Path) -> Result<Vec<u8>> {

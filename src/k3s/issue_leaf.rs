@@ -31,7 +31,7 @@ pub struct Options {
 }
 
 pub fn issue(args: &Options) -> Result<StageReport> {
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::file(p, e));
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::io_at(p, e));
     let ca_cert = pem::certificates(&read(&args.ca)?)
         .map_err(|e| Error::file(&args.ca, e))?
         .into_iter()

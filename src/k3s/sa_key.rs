@@ -24,7 +24,7 @@ pub fn stage(data_dir: &Path, out: PathBuf) -> Result<StageReport> {
 
 /// New key + the current file, which must hold at least one key.
 pub fn rotated(current: &Path) -> Result<String> {
-    let old = std::fs::read(current).map_err(|e| Error::file(current, e))?;
+    let old = std::fs::read(current).map_err(|e| Error::io_at(current, e))?;
     let keys = PrivateKey::all_from_pem(&old).map_err(|e| Error::file(current, e))?;
     if keys.is_empty() {
         return Err(Error::file(current, "no private key found"));

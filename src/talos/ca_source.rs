@@ -48,7 +48,7 @@ struct Machine {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::file(path, e))
+    std::fs::read(path).map_err(|e| Error::io_at(path, e))
 }
 
 pub fn from_files(cert: &Path, key: &Path) -> Result<CaPem> {
