@@ -109,6 +109,11 @@ async fn tenant_name(ctx: &Ctx, resolved: &mut Option<String>, given: &str) -> R
         Err(Error::NotFound { what: "TenantControlPlane", .. }) => {
             return Err(Error::NotFound { what: "TenantControlPlane", name: format!("{namespace}/{given}") });
         }
+        // Name the server as every other API failure of `status` does.
+        Err(Error::Unreachable { reason, .. } | Error::Client(reason)) => {
+            let server = ctx.config().await?.cluster_url.to_string();
+            return Err(Error::Unreachable { server, reason });
+        }
         Err(e) => return Err(e),
     };
     Ok(resolved.insert(name).clone())
@@ -182,5 +187,14 @@ mod tests {
         assert_eq!(tenant_name(&ctx, &mut None, "kubernetes-demo").await.unwrap(), "kubernetes-demo");
         let err = tenant_name(&ctx, &mut None, "nope").await.unwrap_err();
         assert_eq!(err.to_string(), "TenantControlPlane not found: ns/nope");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_api_is_named_by_its_server() {
+        let dir = tempfile::tempdir().unwrap();
+        // Port 1 on localhost refuses at once; nothing is listening there.
+        let ctx = ctx(dir.path(), "127.0.0.1:1".parse().unwrap());
+        let err = tenant_name(&ctx, &mut None, "demo").await.unwrap_err().to_string();
+        assert!(err.starts_with("cannot reach the Kubernetes API at http://127.0.0.1:1"), "{err}");
     }
 }
