@@ -1,33 +1,49 @@
-//! The run context: global flags plus a lazily built Kubernetes client, so
-//! offline subcommands never read a kubeconfig.
+//! The run context: the global settings plus the kubeconfig, read and
+//! parsed once, and a Kubernetes client built from it, both lazily, so
+//! offline subcommands never read a kubeconfig. No clap types: the command
+//! layer turns the global flags into [`Settings`].
 
 use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 use tokio::sync::OnceCell;
 
-use crate::cli::GlobalArgs;
 use crate::error::{Error, Result, flatten};
 use crate::output::OutputFormat;
 
+/// What every subcommand shares: where the kubeconfig is, which context
+/// and namespace, and the output format.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// The kubeconfig file; `None`: `$KUBECONFIG`, then `~/.kube/config`.
+    pub kubeconfig: Option<PathBuf>,
+    /// The context; `None`: the kubeconfig's current context.
+    pub context: Option<String>,
+    /// The namespace; `None`: the context's, then `default`.
+    pub namespace: Option<String>,
+    pub output: OutputFormat,
+}
+
 pub struct Ctx {
-    pub global: GlobalArgs,
+    pub settings: Settings,
+    kubeconfig: OnceLock<Kubeconfig>,
     client: OnceCell<(kube::Client, kube::Config)>,
 }
 
 impl Ctx {
-    pub fn new(global: GlobalArgs) -> Self {
-        Ctx { global, client: OnceCell::new() }
+    pub fn new(settings: Settings) -> Self {
+        Ctx { settings, kubeconfig: OnceLock::new(), client: OnceCell::new() }
     }
 
     pub fn output(&self) -> OutputFormat {
-        self.global.output
+        self.settings.output
     }
 
     /// Where the kubeconfig comes from, for messages: the flag, then
     /// `$KUBECONFIG`, then `~/.kube/config`.
     pub fn kubeconfig_origin(&self) -> String {
-        if let Some(p) = &self.global.kubeconfig {
+        if let Some(p) = &self.settings.kubeconfig {
             return p.display().to_string();
         }
         if let Some(v) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
@@ -36,19 +52,25 @@ impl Ctx {
         default_kubeconfig_path().map_or_else(|| "~/.kube/config".into(), |p| p.display().to_string())
     }
 
-    /// The parsed kubeconfig (merged, when `$KUBECONFIG` lists several files).
-    pub fn kubeconfig(&self) -> Result<Kubeconfig> {
-        let origin = self.kubeconfig_origin();
-        let read = match &self.global.kubeconfig {
+    /// The parsed kubeconfig (merged, when `$KUBECONFIG` lists several
+    /// files), read once per run: the client and the kubeconfig source of
+    /// `status` share it.
+    pub fn kubeconfig(&self) -> Result<&Kubeconfig> {
+        if let Some(kc) = self.kubeconfig.get() {
+            return Ok(kc);
+        }
+        let read = match &self.settings.kubeconfig {
             Some(path) => Kubeconfig::read_from(path),
             None => Kubeconfig::read(),
         };
-        read.map_err(|e| Error::Kubeconfig { path: origin, reason: read_error(&e) })
+        let kc = read.map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: read_error(&e) })?;
+        Ok(self.kubeconfig.get_or_init(|| kc))
     }
 
-    /// The name of the context in use.
+    /// The name of the context in use: `--context`, else the kubeconfig's
+    /// current context. Every reader of the kubeconfig resolves it here.
     pub fn context_name(&self, kc: &Kubeconfig) -> Option<String> {
-        self.global.context.clone().or_else(|| kc.current_context.clone())
+        self.settings.context.clone().or_else(|| kc.current_context.clone())
     }
 
     /// Client configuration for the selected context.
@@ -65,8 +87,8 @@ impl Ctx {
         self.client
             .get_or_try_init(|| async {
                 let kc = self.kubeconfig()?;
-                let opts = KubeConfigOptions { context: self.global.context.clone(), ..Default::default() };
-                let config = kube::Config::from_custom_kubeconfig(kc, &opts)
+                let opts = KubeConfigOptions { context: self.context_name(kc), ..Default::default() };
+                let config = kube::Config::from_custom_kubeconfig(kc.clone(), &opts)
                     .await
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 let client = kube::Client::try_from(config.clone())
@@ -78,7 +100,7 @@ impl Ctx {
 
     /// The namespace: `-n`, else the context's, else `default`.
     pub async fn namespace(&self) -> Result<String> {
-        if let Some(ns) = &self.global.namespace {
+        if let Some(ns) = &self.settings.namespace {
             return Ok(ns.clone());
         }
         Ok(self.config().await?.default_namespace)

@@ -1,5 +1,7 @@
 //! Typed errors of the library and the reporter that turns them into one
 //! line on stderr and an exit code.
+//!
+//! No clap, no printing except in [`report`], the one reporter `main` calls.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -46,6 +48,17 @@ pub enum Error {
     NotFound { what: &'static str, name: String },
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
+    /// Reading or writing a named file failed; the I/O error is kept
+    /// (flattened only by [`report`]).
+    #[error("{path}: {source}")]
+    FileIo { path: PathBuf, source: std::io::Error },
+    /// A flag's value that cannot be used: `--timeout: invalid duration "x": ...`,
+    /// or with the value quoted after the flag, `--since "yesterday": expected ...`.
+    #[error("{flag}{}: {reason}", .value.as_ref().map(|v| format!(" {v:?}")).unwrap_or_default())]
+    Flag { flag: &'static str, value: Option<String>, reason: String },
+    /// Flags that do not go together, or one that another needs.
+    #[error("{0}")]
+    Usage(String),
     #[error("{0}")]
     Invalid(String),
     #[error("{0}")]
@@ -128,7 +141,22 @@ impl std::fmt::Display for ApiError {
 }
 
 impl Error {
-    /// An I/O failure on a named file.
+    /// A bad value of `flag`: `"{flag}: {reason}"`.
+    pub fn flag(flag: &'static str, reason: impl Into<String>) -> Self {
+        Error::Flag { flag, value: None, reason: reason.into() }
+    }
+
+    /// A bad value of `flag`, quoted: `"{flag} {value:?}: {reason}"`.
+    pub fn flag_value(flag: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        Error::Flag { flag, value: Some(value.to_string()), reason: reason.into() }
+    }
+
+    /// An I/O failure on a named file, the error kept as the source.
+    pub fn io_at(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::FileIo { path: path.into(), source }
+    }
+
+    /// A named file that cannot be used, and why.
     pub fn file(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
         Error::File { path: path.into(), reason: err.to_string() }
     }
@@ -207,6 +235,20 @@ mod tests {
         let io = std::io::Error::other("disk\nfull");
         let err = Error::file("/tmp/x", io);
         assert_eq!(flatten(&err), "/tmp/x: disk full");
+    }
+
+    #[test]
+    fn an_io_error_on_a_file_is_kept_and_flattened_once() {
+        let err = Error::io_at("/tmp/x", std::io::Error::other("disk\nfull"));
+        assert!(std::error::Error::source(&err).is_some());
+        assert_eq!(flatten(&err), "/tmp/x: disk full");
+        assert_eq!(flatten(&err), flatten(&Error::file("/tmp/x", std::io::Error::other("disk\nfull"))));
+    }
+
+    #[test]
+    fn flag_errors_name_the_flag_and_the_value() {
+        assert_eq!(Error::flag("--timeout", "invalid duration \"x\"").to_string(), "--timeout: invalid duration \"x\"");
+        assert_eq!(Error::flag_value("--since", "yesterday", "expected a time").to_string(), "--since \"yesterday\": expected a time");
     }
 
     #[test]

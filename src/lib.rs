@@ -1,13 +1,17 @@
 //! kubectl-pki: the certificate lifecycle of Kubernetes clusters.
 //!
-//! The binary is a thin edge (`main.rs`); each subcommand lives in its own
-//! module with `run(args, ctx) -> Result<Outcome>`, collecting first and
-//! rendering through [`output`].
+//! Layers, each importing only those below it:
+//! - the edge: `main.rs` (parse, run, [`error::report`]) and [`cli`] (clap structs only);
+//! - [`commands`]: one file per subcommand, the only code besides the edge that
+//!   sees clap types; turns `*Args` into the domain's plain options and picks the output;
+//! - domain modules ([`status`], [`rotate`], [`restarts`], [`restore`], [`k3s`], [`talos`],
+//!   [`version`]): no clap types; they take options and a [`context::Ctx`];
+//! - shared homes: [`certs`] (no network I/O), [`issuer`], [`kamaji`], [`pods`], [`wait`],
+//!   [`duration`], [`output`] (no command knowledge), [`error`], [`context`].
 
 pub mod certs;
 pub mod cli;
 pub mod commands;
-pub mod completion;
 pub mod context;
 pub mod duration;
 pub mod error;

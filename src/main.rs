@@ -1,5 +1,7 @@
 //! `kubectl-pki`: the edge. Parses arguments, runs one subcommand, and maps
 //! the result to an exit code and a one-line error on stderr.
+//!
+//! No logic: everything else is in the library ([`kubectl_pki::commands`]).
 
 use std::process::ExitCode;
 

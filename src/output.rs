@@ -1,6 +1,8 @@
 //! Rendering, separate from collecting: kubectl-style tables (no borders,
 //! upper-case headers, three spaces between columns), JSON and YAML on
 //! stdout; progress on stderr only when it is a terminal.
+//!
+//! Knows no command, no cluster and no clap: callers hand it documents and text.
 
 mod serde_name;
 pub mod spill;

@@ -1,5 +1,7 @@
 //! `kubectl pki restarts`: did every matching pod restart after a point in
 //! time, and is it Ready? The judge itself is [`crate::pods`].
+//!
+//! No clap types: [`Options`] holds the flags already parsed (`crate::commands::restarts`).
 
 use std::time::Duration;
 
@@ -8,31 +10,11 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams};
 use serde::Serialize;
 
-use crate::cli::RestartsArgs;
 use crate::context::Ctx;
-use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
-use crate::output::OutputFormat;
-use crate::output::{self, Table};
+use crate::output::{self, OutputFormat, Table};
 use crate::pods::{PodRow, all_restarted, judge, pending_summary};
 use crate::wait::{self, Poll};
-
-/// `--since`: RFC 3339 (`2026-11-27T10:00:00Z`) or a duration back from
-/// now (`10m`, `1h30m`), rounded down to the second as Kubernetes times are.
-pub fn parse_since(text: &str, now: Timestamp) -> Result<Timestamp> {
-    if let Ok(t) = text.trim().parse::<Timestamp>() {
-        return Ok(t);
-    }
-    match parse_duration(text) {
-        Ok(d) => now
-            .checked_sub(d)
-            .and_then(|t| Timestamp::from_second(t.as_second()))
-            .map_err(|e| Error::Invalid(format!("--since {text:?}: {e}"))),
-        Err(_) => Err(Error::Invalid(format!(
-            "--since {text:?}: expected an RFC 3339 time (2026-11-27T10:00:00Z) or a duration back from now (10m, 2h)"
-        ))),
-    }
-}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -43,10 +25,23 @@ struct Report<'a> {
     pods: &'a [PodRow],
 }
 
-pub async fn run(args: RestartsArgs, ctx: &Ctx) -> Result<Outcome> {
-    let since = parse_since(&args.since, Timestamp::now())?;
-    let timeout = parse_duration(&args.timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
-    let timeout = Duration::try_from(timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
+/// A `restarts` run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Label selector of the pods (`None`: every pod).
+    pub selector: Option<String>,
+    /// Pods must have started after it.
+    pub since: Timestamp,
+    /// Wait until every pod restarted and is Ready, or `timeout`.
+    pub wait: bool,
+    pub timeout: Duration,
+    /// Pods in all namespaces, not the context's.
+    pub all_namespaces: bool,
+    pub format: OutputFormat,
+}
+
+pub async fn run(args: &Options, ctx: &Ctx) -> Result<Outcome> {
+    let (since, timeout) = (args.since, args.timeout);
     let client = ctx.client().await?;
     let api: Api<Pod> = if args.all_namespaces { Api::all(client) } else { Api::namespaced(client, &ctx.namespace().await?) };
     let selector = args.selector.clone().unwrap_or_default();
@@ -86,17 +81,13 @@ pub async fn run(args: RestartsArgs, ctx: &Ctx) -> Result<Outcome> {
     }
     rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
     let ok = all_restarted(&rows);
-    match ctx.output() {
-        OutputFormat::Json => output::print_json(&Report { since, selector: &selector, all_restarted: ok, pods: &rows })?,
-        OutputFormat::Yaml => output::print_yaml(&Report { since, selector: &selector, all_restarted: ok, pods: &rows })?,
-        format => {
-            if rows.is_empty() {
-                eprintln!("No pods match selector {selector:?}.");
-            } else {
-                table(&rows, args.all_namespaces, format == OutputFormat::Wide).print()?;
-            }
+    output::emit(args.format, &Report { since, selector: &selector, all_restarted: ok, pods: &rows }, |format| {
+        if rows.is_empty() {
+            eprintln!("No pods match selector {selector:?}.");
+            return None;
         }
-    }
+        Some(table(&rows, args.all_namespaces, format == OutputFormat::Wide).render())
+    })?;
     Ok(if ok { Outcome::Ok } else { Outcome::Critical })
 }
 
@@ -130,29 +121,4 @@ fn table(rows: &[PodRow], namespaces: bool, wide: bool) -> Table {
         t.push(row);
     }
     t
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SINCE: &str = "2026-11-27T10:00:00Z";
-
-    fn since() -> Timestamp {
-        SINCE.parse().unwrap()
-    }
-
-    #[test]
-    fn since_accepts_rfc3339_and_relative_durations() {
-        let now: Timestamp = "2026-11-27T12:00:00Z".parse().unwrap();
-        assert_eq!(parse_since(SINCE, now).unwrap(), since());
-        assert_eq!(parse_since("2026-11-27T11:00:00+01:00", now).unwrap(), since());
-        assert_eq!(parse_since("2h", now).unwrap(), since());
-        assert_eq!(parse_since("90m", now).unwrap(), "2026-11-27T10:30:00Z".parse::<Timestamp>().unwrap());
-        // A relative --since is whole seconds, like the times it is compared with.
-        let now_frac: Timestamp = "2026-11-27T12:00:00.700Z".parse().unwrap();
-        assert_eq!(parse_since("2h", now_frac).unwrap(), since());
-        let err = parse_since("yesterday", now).unwrap_err().to_string();
-        assert!(err.contains("--since \"yesterday\""), "{err}");
-    }
 }

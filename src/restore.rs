@@ -2,8 +2,11 @@
 //! back, creating missing ones and replacing changed ones. An ownerReference
 //! is kept only if that owner (same UID) still exists: a Secret owned by a
 //! deleted object would be garbage-collected right after the restore.
+//!
+//! No clap types: the command layer (`crate::commands::restore`) passes the plain values.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
@@ -11,12 +14,10 @@ use kube::api::{Api, DynamicObject, GroupVersionKind, PostParams};
 use kube::discovery::{self, Scope};
 use serde::Serialize;
 
-use crate::cli::RestoreArgs;
 use crate::context::Ctx;
 use crate::error::{Error, Outcome, Result};
 use crate::kamaji::names;
-use crate::output::OutputFormat;
-use crate::output::{self, Table};
+use crate::output::{self, OutputFormat, Table, serde_name};
 use crate::rbac::{self, Need};
 use crate::rotate::backup::{self, data_hash};
 
@@ -74,7 +75,17 @@ pub fn strip_pending_rotation(secret: &mut Secret) -> Option<String> {
     None
 }
 
-pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
+/// A `restore` run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// A backup file written by rotate-ca, or a directory holding one.
+    pub backup: PathBuf,
+    /// Show what would be restored, changing nothing.
+    pub dry_run: bool,
+    pub format: OutputFormat,
+}
+
+pub async fn run(args: &Options, ctx: &Ctx) -> Result<Outcome> {
     let secrets = backup::read(&args.backup)?;
     if secrets.is_empty() {
         return Err(Error::file(&args.backup, "the backup holds no secrets"));
@@ -135,9 +146,8 @@ pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
         let action = decide(&secret, current.as_ref());
         let result = if args.dry_run {
             match action {
-                Action::Unchanged => "unchanged".into(),
-                Action::Create => "would create".into(),
-                Action::Replace => "would replace".into(),
+                Action::Unchanged => serde_name(&action).into(),
+                Action::Create | Action::Replace => format!("would {}", serde_name(&action)),
             }
         } else {
             match apply(&api, &name, secret, current, action).await {
@@ -152,27 +162,22 @@ pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
     }
 
     let report = Report { backup: args.backup.display().to_string(), dry_run: args.dry_run, secrets: &rows };
-    match ctx.output() {
-        OutputFormat::Json => output::print_json(&report)?,
-        OutputFormat::Yaml => output::print_yaml(&report)?,
-        _ => {
-            let mut t = Table::new(["namespace", "secret", "action", "result", "notes"]);
-            for r in &rows {
-                let action = match r.action {
-                    Action::Create => "create",
-                    Action::Replace => "replace",
-                    Action::Unchanged => "unchanged",
-                };
-                t.push(vec![r.namespace.clone(), r.name.clone(), action.into(), r.result.clone(), r.notes.join("; ")]);
-            }
-            t.print()?;
-            if args.dry_run {
-                eprintln!("Dry run: nothing was changed. Run again without --dry-run to restore.");
-            } else {
-                eprintln!(
-                    "Restored. Pods that loaded the rotated material still hold it: restart the Kamaji controller and the workloads that mount these secrets."
-                );
-            }
+    let mut human = false;
+    output::emit(args.format, &report, |_| {
+        human = true;
+        let mut t = Table::new(["namespace", "secret", "action", "result", "notes"]);
+        for r in &rows {
+            t.push(vec![r.namespace.clone(), r.name.clone(), serde_name(&r.action).into(), r.result.clone(), r.notes.join("; ")]);
+        }
+        Some(t.render())
+    })?;
+    if human {
+        if args.dry_run {
+            eprintln!("Dry run: nothing was changed. Run again without --dry-run to restore.");
+        } else {
+            eprintln!(
+                "Restored. Pods that loaded the rotated material still hold it: restart the Kamaji controller and the workloads that mount these secrets."
+            );
         }
     }
     if failed {

@@ -1,13 +1,9 @@
 //! `kubectl pki version`: what was built, from which commit, for which
 //! Kubernetes API. The facts are fixed at build time by `build.rs`.
+//!
+//! No clap types, no I/O: the command layer prints [`VersionInfo`].
 
 use serde::Serialize;
-
-use crate::cli::VersionArgs;
-use crate::context::Ctx;
-use crate::error::{Outcome, Result};
-use crate::output;
-use crate::output::OutputFormat;
 
 /// The crate version, `v`-prefixed as krew and kubectl spell versions.
 pub const VERSION: &str = concat!("v", env!("CARGO_PKG_VERSION"));
@@ -64,16 +60,6 @@ pub fn go_arch(arch: &str) -> &str {
         "x86" => "386",
         other => other,
     }
-}
-
-pub fn run(_args: VersionArgs, ctx: &Ctx) -> Result<Outcome> {
-    let info = VersionInfo::current();
-    match ctx.output() {
-        OutputFormat::Json => output::print_json(&info)?,
-        OutputFormat::Yaml => output::print_yaml(&info)?,
-        OutputFormat::Table | OutputFormat::Wide => output::write_stdout(&info.render_text())?,
-    }
-    Ok(Outcome::Ok)
 }
 
 #[cfg(test)]

@@ -2,6 +2,8 @@
 //! old and new CA usually share the subject (`CN=kubernetes`), so only the
 //! signature tells a stale leaf from a fresh one. Validity dates are judged
 //! separately (`certs::status`).
+//!
+//! No I/O, no clap.
 
 use std::fmt;
 

@@ -1,4 +1,6 @@
 //! What a certificate says about itself, in the form rows and JSON use.
+//!
+//! No I/O, no clap.
 
 use std::net::IpAddr;
 

@@ -1,6 +1,8 @@
 //! Certificates inside kubeconfigs: each cluster's CA and each user's
 //! client certificate, inline (`*-data`, base64) or by file path. Client
 //! keys are never read.
+//!
+//! No network I/O, no clap: the only files read are those a kubeconfig names.
 
 use std::path::{Path, PathBuf};
 

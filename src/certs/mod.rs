@@ -2,6 +2,8 @@
 //! inspection, chain verification and time classification. Library code
 //! shared by `status` and the rotation commands; no I/O except reading the
 //! files a kubeconfig names.
+//!
+//! No network I/O, no clap, nothing of the cluster: bytes in, facts out.
 
 pub mod chain;
 pub mod info;

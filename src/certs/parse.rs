@@ -6,6 +6,8 @@
 //! a password or a private key) from "this looks like a certificate but is
 //! broken" (`Err`), so callers can skip the first silently and report the
 //! second as an `invalid` row.
+//!
+//! No I/O, no clap.
 
 use base64::Engine;
 use rustls_pki_types::CertificateDer;

@@ -1,5 +1,7 @@
 //! Classifying a certificate by time: ok, expiring (within the warning
 //! window), expired, not yet valid; plus kubeadm-style residual times.
+//!
+//! No I/O, no clap.
 
 use std::fmt;
 
@@ -23,14 +25,9 @@ pub enum Status {
 impl Status {
     pub const ALL: [Status; 5] = [Status::Ok, Status::Expiring, Status::Expired, Status::NotYetValid, Status::Invalid];
 
+    /// The word JSON, YAML and tables print.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Expiring => "expiring",
-            Status::NotYetValid => "not-yet-valid",
-            Status::Expired => "expired",
-            Status::Invalid => "invalid",
-        }
+        crate::output::serde_name(&self)
     }
 
     /// What monitoring gets: 3 for expiring, 4 for anything broken now.

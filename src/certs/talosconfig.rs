@@ -1,6 +1,8 @@
 //! Certificates inside a talosconfig: per context the Talos OS CA (`ca`)
 //! and the client certificate (`crt`, its O values are the Talos roles),
 //! both base64 of PEM. The `key` field is never deserialized.
+//!
+//! No I/O, no clap.
 
 use std::collections::BTreeMap;
 

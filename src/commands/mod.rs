@@ -12,13 +12,13 @@ pub mod status;
 pub mod talos;
 pub mod version;
 
-use crate::cli::{Cli, Command};
-use crate::context::Ctx;
+use crate::cli::{Cli, Command, GlobalArgs};
+use crate::context::{Ctx, Settings};
 use crate::error::{Outcome, Result};
 
 /// Dispatches one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome> {
-    let ctx = Ctx::new(cli.global);
+    let ctx = Ctx::new(settings(cli.global));
     match cli.command {
         Command::Status(args) => status::run(args, &ctx).await,
         Command::Version(args) => version::run(args, &ctx),
@@ -29,4 +29,9 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Restarts(args) => restarts::run(args, &ctx).await,
         Command::Restore(args) => restore::run(args, &ctx).await,
     }
+}
+
+/// The global flags as the run context holds them.
+pub fn settings(global: GlobalArgs) -> Settings {
+    Settings { kubeconfig: global.kubeconfig, context: global.context, namespace: global.namespace, output: global.output }
 }

@@ -1,9 +1,12 @@
-//! `kubectl pki restore`: turns the flags into the domain's options and picks the output.
+//! `kubectl pki restore`: turns the flags into [`restore::Options`] and runs it.
+//!
+//! Maps only: the domain does the work, no API call here.
 
 use crate::cli::RestoreArgs;
 use crate::context::Ctx;
 use crate::error::{Outcome, Result};
+use crate::restore;
 
 pub async fn run(args: RestoreArgs, ctx: &Ctx) -> Result<Outcome> {
-    crate::restore::run(args, ctx).await
+    restore::run(&restore::Options { backup: args.backup, dry_run: args.dry_run, format: ctx.output() }, ctx).await
 }

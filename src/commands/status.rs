@@ -1,9 +1,110 @@
-//! `kubectl pki status`: turns the flags into the domain's options and picks the output.
+//! `kubectl pki status`: turns the flags into [`status::Options`] (typed
+//! durations, the sources to read) and runs it.
+//!
+//! Parses and maps only: the domain does the work, no API call here.
 
-use crate::cli::StatusArgs;
+use std::time::Duration;
+
+use crate::cli::{Source, StatusArgs};
 use crate::context::Ctx;
-use crate::error::{Outcome, Result};
+use crate::duration::parse_duration;
+use crate::error::{Error, Outcome, Result};
+use crate::status::{self, plan, row::SourceKind};
 
 pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
-    crate::status::run(args, ctx).await
+    status::run(&options(args, ctx)?, ctx).await
+}
+
+fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
+    let warn_within = parse_duration(&args.warn_within).map_err(|e| Error::flag("--warn-within", e))?;
+    let server_timeout = server_timeout(&args.server_timeout)?;
+    let sources = sources(&args)?;
+    Ok(status::Options {
+        sources,
+        all_namespaces: args.all_namespaces,
+        tenant: args.tenant,
+        files: args.file,
+        k3s_dir: args.k3s_dir,
+        warn_within,
+        server_timeout,
+        summary: args.summary,
+        page_size: args.page_size,
+        format: ctx.output(),
+    })
+}
+
+/// `--source` and the flags that feed a source, planned.
+fn sources(args: &StatusArgs) -> Result<Vec<SourceKind>> {
+    let requested: Vec<SourceKind> = args.source.iter().map(|&s| kind(s)).collect();
+    let given = plan::Given { tenant: args.tenant.is_some(), file: !args.file.is_empty(), k3s_dir: args.k3s_dir.is_some() };
+    plan::sources(&requested, given)
+}
+
+fn kind(s: Source) -> SourceKind {
+    match s {
+        Source::Kubeconfig => SourceKind::Kubeconfig,
+        Source::Server => SourceKind::Server,
+        Source::Secrets => SourceKind::Secrets,
+        Source::Tenant => SourceKind::Tenant,
+        Source::File => SourceKind::File,
+        Source::K3s => SourceKind::K3s,
+    }
+}
+
+/// `--server-timeout`: a positive duration (`3s`, `500ms`).
+fn server_timeout(text: &str) -> Result<Duration> {
+    parse_duration(text)
+        .ok()
+        .and_then(|d| Duration::try_from(d).ok())
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::flag("--server-timeout", format!("invalid duration {text:?}: expected more than 0, like 3s or 500ms")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn plan(args: &[&str]) -> Result<Vec<&'static str>> {
+        let cli =
+            crate::cli::Cli::try_parse_from(std::iter::once("kubectl-pki").chain(std::iter::once("status")).chain(args.iter().copied()))
+                .map_err(|e| Error::Usage(e.to_string()))?;
+        let crate::cli::Command::Status(a) = cli.command else { unreachable!() };
+        Ok(sources(&a)?.into_iter().map(SourceKind::as_str).collect())
+    }
+
+    #[test]
+    fn defaults() {
+        assert_eq!(plan(&[]).unwrap(), ["kubeconfig", "server", "secrets"]);
+        assert_eq!(plan(&["--tenant", "t"]).unwrap(), ["kubeconfig", "server", "secrets", "tenant"]);
+        assert_eq!(plan(&["--file", "a", "--k3s-dir", "d"]).unwrap(), ["file", "k3s"], "offline flags alone do not contact the cluster");
+        assert_eq!(plan(&["--file", "a", "--tenant", "t"]).unwrap(), ["kubeconfig", "server", "secrets", "tenant", "file"]);
+    }
+
+    #[test]
+    fn explicit_sources_must_match_flags() {
+        assert_eq!(plan(&["--source", "secrets,kubeconfig"]).unwrap(), ["kubeconfig", "secrets"]);
+        assert_eq!(plan(&["--source", "file", "--file", "a", "--source", "server"]).unwrap(), ["server", "file"]);
+        assert!(plan(&["--source", "file"]).unwrap_err().to_string().contains("needs --file"));
+        assert!(plan(&["--source", "secrets", "--k3s-dir", "d"]).unwrap_err().to_string().contains("--k3s-dir is given"));
+        assert!(plan(&["--source", "tenant"]).is_err());
+    }
+
+    #[test]
+    fn every_source_flag_has_its_kind() {
+        use clap::ValueEnum;
+        for s in Source::value_variants() {
+            let name = s.to_possible_value().unwrap();
+            assert_eq!(kind(*s).as_str(), name.get_name());
+        }
+    }
+
+    #[test]
+    fn server_timeout_is_a_positive_duration() {
+        assert_eq!(server_timeout("3s").unwrap(), Duration::from_secs(3));
+        assert_eq!(server_timeout("500ms").unwrap(), Duration::from_millis(500));
+        for bad in ["0s", "-1s", "soon", ""] {
+            assert!(server_timeout(bad).unwrap_err().to_string().starts_with("--server-timeout: "), "{bad}");
+        }
+    }
 }

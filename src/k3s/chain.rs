@@ -3,6 +3,8 @@
 //! it; every certificate on the path must be valid now; parents must be
 //! CAs; an extended key usage, where present, must allow server auth
 //! (Go's default). Roots and intermediates are plain DER lists.
+//!
+//! No I/O, no clap.
 
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::ParsedExtension;

@@ -7,6 +7,8 @@
 //! - the new service.key still holds the current first signing key.
 //!
 //! Like k3s, a file the staged directory lacks is replaced by the current one.
+//!
+//! Offline (local files only), no clap.
 
 use std::path::{Path, PathBuf};
 
@@ -14,12 +16,9 @@ use serde::Serialize;
 
 use super::chain;
 use super::layout::{self, CA_TYPES};
-use crate::cli::K3sCheckArgs;
-use crate::context::Ctx;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
 use crate::issuer::{PrivateKey, now, pem};
-use crate::output::OutputFormat;
-use crate::output::{self, Table};
+use crate::output::{self, OutputFormat, Table, serde_name};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -43,12 +42,6 @@ pub struct CheckReport {
     pub current: Option<PathBuf>,
     pub passed: bool,
     pub checks: Vec<CheckRow>,
-}
-
-pub fn run(args: K3sCheckArgs, ctx: &Ctx) -> Result<Outcome> {
-    let report = check(&args.data_dir, args.current.as_deref())?;
-    render(&report, ctx.output())?;
-    Ok(if report.passed { Outcome::Ok } else { Outcome::Critical })
 }
 
 /// A file of the staged set, or the current one when it is not staged.
@@ -199,21 +192,23 @@ fn service_key_row(new: &Path, current: Option<&Path>) -> CheckRow {
     }
 }
 
-fn render(report: &CheckReport, format: OutputFormat) -> Result<()> {
-    match format {
-        OutputFormat::Json => output::print_json(report),
-        OutputFormat::Yaml => output::print_yaml(report),
-        OutputFormat::Table | OutputFormat::Wide => {
-            let mut table = Table::new(["check", "file", "verdict", "detail"]);
-            for r in &report.checks {
-                let verdict = match r.verdict {
-                    Verdict::Ok => "ok",
-                    Verdict::Fail => "FAIL",
-                    Verdict::Skip => "skip",
-                };
-                table.push(vec![r.check.to_string(), r.file.clone(), verdict.into(), r.detail.clone()]);
-            }
-            table.print()
+impl Verdict {
+    /// The table's word: serde's, a failure shouting.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Fail => "FAIL",
+            other => serde_name(&other),
         }
     }
+}
+
+/// Prints the report in `format`.
+pub fn render(report: &CheckReport, format: OutputFormat) -> Result<()> {
+    output::emit(format, report, |_| {
+        let mut table = Table::new(["check", "file", "verdict", "detail"]);
+        for r in &report.checks {
+            table.push(vec![r.check.to_string(), r.file.clone(), r.verdict.word().into(), r.detail.clone()]);
+        }
+        Some(table.render())
+    })
 }

@@ -3,27 +3,34 @@
 //! current CA, and a new intermediate (the new `-ca`) under the new root.
 //! `-ca.crt` = intermediate + new root + cross-signed root + current CA
 //! chain, so both old and new leaves verify while k3s restarts.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags.
 
 use std::path::{Path, PathBuf};
 
 use super::layout::{self, CA_TYPES};
-use super::report::{self, StageReport, TokenLine};
+use super::report::{StageReport, TokenLine};
 use super::{chain, sa_key, token};
-use crate::cli::K3sCrossSignArgs;
-use crate::context::Ctx;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
 use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
 
 const DAYS: i64 = 7300;
 
-pub fn run(args: K3sCrossSignArgs, ctx: &Ctx) -> Result<Outcome> {
-    let report = generate(&args)?;
-    report::render(&report, ctx.output())?;
-    Ok(Outcome::Ok)
+/// What to cross-sign and where to stage it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The current k3s data directory (reads `DIR/server/tls`).
+    pub data_dir: PathBuf,
+    /// Where to stage (files in `OUT/tls`); `None`: `DIR/server/rotate-ca`.
+    pub out: Option<PathBuf>,
+    /// A token to print updated; `None`: the server's token files.
+    pub token: Option<String>,
+    /// Product name in the CAs' common names (k3s, rke2).
+    pub product: String,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::file(path, e))
+    std::fs::read(path).map_err(|e| Error::io_at(path, e))
 }
 
 /// The current CA to cross-sign with and the chain above it: among the
@@ -64,7 +71,7 @@ fn current_signer(crt_path: &Path, key_path: &Path) -> Result<(Authority, Vec<Ve
     Ok((signer, above))
 }
 
-pub fn generate(args: &K3sCrossSignArgs) -> Result<StageReport> {
+pub fn generate(args: &Options) -> Result<StageReport> {
     let current = layout::tls_dir(&args.data_dir);
     let out = args.out.clone().unwrap_or_else(|| args.data_dir.join("server").join("rotate-ca"));
     let tls = out.join("tls");
@@ -120,7 +127,7 @@ pub fn generate(args: &K3sCrossSignArgs) -> Result<StageReport> {
 }
 
 /// The tokens to print updated: `--token`, else the server's token files.
-fn tokens(args: &K3sCrossSignArgs, hash: &str) -> Result<Vec<TokenLine>> {
+fn tokens(args: &Options, hash: &str) -> Result<Vec<TokenLine>> {
     if let Some(t) = &args.token {
         return Ok(vec![TokenLine { name: "server".into(), token: token::with_hash(t, hash) }]);
     }

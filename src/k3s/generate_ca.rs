@@ -3,27 +3,39 @@
 //! RSA-4096 unless given, the five leaf CAs EC P-256 (3700 days), and
 //! `service.key` RSA-2048 with any existing key appended so tokens signed
 //! by it stay valid.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags.
 
 use std::path::{Path, PathBuf};
 
 use super::layout::{self, CA_TYPES};
 use super::report::{self, StageReport};
-use crate::cli::K3sGenerateCaArgs;
-use crate::context::Ctx;
-use crate::error::{Error, Outcome, Result};
+use crate::error::{Error, Result};
 use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
 
 const ROOT_DAYS: i64 = 7300;
 const CA_DAYS: i64 = 3700;
 
-pub fn run(args: K3sGenerateCaArgs, ctx: &Ctx) -> Result<Outcome> {
-    let report = generate(&args)?;
-    report::render(&report, ctx.output())?;
-    Ok(Outcome::Ok)
+/// What to generate and where.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The k3s data directory; files go to `DIR/server/tls`.
+    pub data_dir: PathBuf,
+    /// Stage into `OUT/tls` instead.
+    pub out: Option<PathBuf>,
+    /// An existing root CA certificate (else an RSA-4096 root is generated).
+    pub root_ca: Option<PathBuf>,
+    /// The root CA's key, to sign a new intermediate.
+    pub root_key: Option<PathBuf>,
+    /// An existing intermediate CA certificate signed by the root.
+    pub intermediate_ca: Option<PathBuf>,
+    pub intermediate_key: Option<PathBuf>,
+    /// Product name in the CAs' common names (k3s, rke2).
+    pub product: String,
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::file(path, e))
+    std::fs::read(path).map_err(|e| Error::io_at(path, e))
 }
 
 fn first_cert(path: &Path) -> Result<Vec<u8>> {
@@ -44,7 +56,7 @@ fn rsa(bits: usize) -> Result<PrivateKey> {
     PrivateKey::generate(KeyKind::Rsa(bits)).map_err(Error::Invalid)
 }
 
-pub fn generate(args: &K3sGenerateCaArgs) -> Result<StageReport> {
+pub fn generate(args: &Options) -> Result<StageReport> {
     let in_use = args.data_dir.join("server").join("tls");
     let (tls, rotate_path): (PathBuf, Option<PathBuf>) = match &args.out {
         Some(out) => (out.join("tls"), Some(out.clone())),
@@ -92,7 +104,7 @@ pub fn generate(args: &K3sGenerateCaArgs) -> Result<StageReport> {
             Authority::load(der, key).map_err(Error::Invalid)?
         }
         (_, _, None) => {
-            return Err(Error::Invalid(
+            return Err(Error::Usage(
                 "--root-ca without its key: give --root-key to sign a new intermediate, or --intermediate-ca and --intermediate-key".into(),
             ));
         }

@@ -1,18 +1,37 @@
 //! Hidden `kubectl pki k3s issue-leaf`: a client or serving certificate
 //! from one of the generated CAs, so tests (and break-glass access) can
 //! prove the CAs work with a real API server.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags already parsed.
 
 use std::net::IpAddr;
+use std::path::PathBuf;
 
-use super::report::{self, StageReport};
-use crate::cli::K3sIssueLeafArgs;
-use crate::context::Ctx;
-use crate::duration::parse_duration;
-use crate::error::{Error, Outcome, Result};
+use jiff::SignedDuration;
+
+use super::report::StageReport;
+use crate::error::{Error, Result};
 use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
 
-pub fn run(args: K3sIssueLeafArgs, ctx: &Ctx) -> Result<Outcome> {
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::file(p, e));
+/// The leaf to issue.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The CA certificate (the first of the file) and its key (the first).
+    pub ca: PathBuf,
+    pub ca_key: PathBuf,
+    pub cn: String,
+    /// Subject organizations (Kubernetes groups).
+    pub orgs: Vec<String>,
+    /// DNS names or IP addresses; any makes a serving certificate.
+    pub sans: Vec<String>,
+    pub ttl: SignedDuration,
+    pub cert_out: PathBuf,
+    /// Written 0600.
+    pub key_out: PathBuf,
+}
+
+pub fn issue(args: &Options) -> Result<StageReport> {
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| Error::io_at(p, e));
     let ca_cert = pem::certificates(&read(&args.ca)?)
         .map_err(|e| Error::file(&args.ca, e))?
         .into_iter()
@@ -20,7 +39,7 @@ pub fn run(args: K3sIssueLeafArgs, ctx: &Ctx) -> Result<Outcome> {
         .ok_or_else(|| Error::file(&args.ca, "no PEM certificate found"))?;
     let ca_key = PrivateKey::first_from_pem(&read(&args.ca_key)?).map_err(|e| Error::file(&args.ca_key, e))?;
     let ca = Authority::load(ca_cert, ca_key).map_err(|e| Error::file(&args.ca, e))?;
-    let ttl = parse_duration(&args.ttl).map_err(|e| Error::Invalid(format!("--ttl: {e}")))?;
+    let ttl = args.ttl;
 
     let issued_at = now() - 60;
     let mut spec = CertSpec::client(Some(&args.cn), args.orgs.clone(), issued_at, ttl.as_secs() + 60);
@@ -42,6 +61,5 @@ pub fn run(args: K3sIssueLeafArgs, ctx: &Ctx) -> Result<Outcome> {
     staged.add(&args.key_out, key.to_pem(), true);
     let files = super::generate_ca::describe_all(&staged);
     staged.commit()?;
-    report::render(&StageReport { files, ..Default::default() }, ctx.output())?;
-    Ok(Outcome::Ok)
+    Ok(StageReport { files, ..Default::default() })
 }

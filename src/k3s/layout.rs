@@ -1,5 +1,7 @@
 //! Where k3s keeps its CA files: `<data-dir>/server/tls`, and a staging
 //! path for `k3s certificate rotate-ca --path=P` holds them in `P/tls`.
+//!
+//! Paths only, no clap.
 
 use std::path::{Path, PathBuf};
 

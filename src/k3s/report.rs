@@ -1,4 +1,6 @@
 //! What a staging command wrote, as rows: never the key material.
+//!
+//! No clap; it renders, never reads.
 
 use std::path::{Path, PathBuf};
 
@@ -7,8 +9,7 @@ use serde::Serialize;
 use super::chain;
 use crate::error::Result;
 use crate::issuer::pem;
-use crate::output::OutputFormat;
-use crate::output::{self, Table};
+use crate::output::{self, OutputFormat, Table};
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -59,32 +60,35 @@ pub fn describe(path: &Path, contents: &[u8]) -> FileRow {
     }
 }
 
+/// Prints the report in `format`; after a table, how to load the staged files.
 pub fn render(report: &StageReport, format: OutputFormat) -> Result<()> {
-    match format {
-        OutputFormat::Json => output::print_json(report),
-        OutputFormat::Yaml => output::print_yaml(report),
-        OutputFormat::Table | OutputFormat::Wide => {
-            let mut table = Table::new(["file", "kind", "subject", "expires"]);
-            for f in &report.files {
-                table.push(vec![
-                    f.path.display().to_string(),
-                    f.kind.clone(),
-                    f.subject.clone().unwrap_or_else(|| "-".into()),
-                    f.not_after.clone().unwrap_or_else(|| "-".into()),
-                ]);
-            }
-            let mut text = table.render();
-            if let Some(hash) = &report.server_ca_hash {
-                text.push_str(&format!("\nServer CA hash: {hash}\n"));
-            }
-            for t in &report.tokens {
-                text.push_str(&format!("Updated {} token: {}\n", t.name, t.token));
-            }
-            output::write_stdout(&text)?;
-            if let Some(path) = &report.rotate_ca_path {
-                eprintln!("To load the staged files: k3s certificate rotate-ca --path={}", path.display());
-            }
-            Ok(())
-        }
+    let mut human = false;
+    output::emit(format, report, |_| {
+        human = true;
+        Some(text(report))
+    })?;
+    if human && let Some(path) = &report.rotate_ca_path {
+        eprintln!("To load the staged files: k3s certificate rotate-ca --path={}", path.display());
     }
+    Ok(())
+}
+
+fn text(report: &StageReport) -> String {
+    let mut table = Table::new(["file", "kind", "subject", "expires"]);
+    for f in &report.files {
+        table.push(vec![
+            f.path.display().to_string(),
+            f.kind.clone(),
+            f.subject.clone().unwrap_or_else(|| "-".into()),
+            f.not_after.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let mut text = table.render();
+    if let Some(hash) = &report.server_ca_hash {
+        text.push_str(&format!("\nServer CA hash: {hash}\n"));
+    }
+    for t in &report.tokens {
+        text.push_str(&format!("Updated {} token: {}\n", t.name, t.token));
+    }
+    text
 }

@@ -1,31 +1,30 @@
 //! `kubectl pki k3s rotate-sa-key`: a new service-account signing key
 //! (RSA-2048, first, so it signs new tokens) with the current keys
 //! appended (so tokens they signed keep verifying).
+//!
+//! Offline (local files only), no clap.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::layout;
-use super::report::{self, StageReport};
-use crate::cli::K3sRotateSaKeyArgs;
-use crate::context::Ctx;
-use crate::error::{Error, Outcome, Result};
+use super::report::StageReport;
+use crate::error::{Error, Result};
 use crate::issuer::{KeyKind, PrivateKey, Staged};
 
-pub fn run(args: K3sRotateSaKeyArgs, ctx: &Ctx) -> Result<Outcome> {
-    let current = layout::tls_dir(&args.data_dir).join("service.key");
-    let target = args.out.join("tls").join("service.key");
+/// Stages `OUT/tls/service.key`: a new key, then those of `data_dir`.
+pub fn stage(data_dir: &Path, out: PathBuf) -> Result<StageReport> {
+    let current = layout::tls_dir(data_dir).join("service.key");
+    let target = out.join("tls").join("service.key");
     let mut staged = Staged::new();
     staged.add(&target, rotated(&current)?, true);
     let files = super::generate_ca::describe_all(&staged);
     staged.commit()?;
-    let report = StageReport { files, rotate_ca_path: Some(args.out), ..Default::default() };
-    report::render(&report, ctx.output())?;
-    Ok(Outcome::Ok)
+    Ok(StageReport { files, rotate_ca_path: Some(out), ..Default::default() })
 }
 
 /// New key + the current file, which must hold at least one key.
 pub fn rotated(current: &Path) -> Result<String> {
-    let old = std::fs::read(current).map_err(|e| Error::file(current, e))?;
+    let old = std::fs::read(current).map_err(|e| Error::io_at(current, e))?;
     let keys = PrivateKey::all_from_pem(&old).map_err(|e| Error::file(current, e))?;
     if keys.is_empty() {
         return Err(Error::file(current, "no private key found"));

@@ -2,6 +2,8 @@
 //! as k3s's pkg/clientaccess does: a single-certificate bundle hashes its
 //! file bytes; a longer bundle hashes the DER of the root its first
 //! certificate chains to, so renewing under the same root keeps tokens.
+//!
+//! No I/O, no clap.
 
 use sha2::{Digest, Sha256};
 

@@ -1,6 +1,8 @@
 //! The name serde gives a unit enum variant (after `rename_all`), as a
 //! `&'static str`: tables and messages print the word JSON and YAML print,
 //! from one source, instead of a hand-written table beside the serde rename.
+//!
+//! No I/O, no clap.
 
 use serde::Serialize;
 use serde::ser::{self, Impossible};

@@ -2,6 +2,8 @@
 //! to an anonymous temporary file as rows arrive and are copied to stdout
 //! at the end, so memory stays flat in the number of rows and nothing is
 //! printed when a source fails halfway.
+//!
+//! No clap, no cluster: bytes only.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Seek, Write};

@@ -2,6 +2,8 @@
 //! certificates and bundles, kubeconfigs (CA + client certificate),
 //! talosconfigs (CA + client certificate per context). Deciding what is
 //! skipped silently and what is an `invalid` item lives here.
+//!
+//! No I/O, no clap: sources hand it bytes.
 
 use std::path::Path;
 

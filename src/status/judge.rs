@@ -1,5 +1,7 @@
 //! Chain verdicts for items: what each certificate is checked against
 //! depends on where it was found.
+//!
+//! No I/O, no clap.
 
 use x509_parser::certificate::X509Certificate;
 

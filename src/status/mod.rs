@@ -6,7 +6,10 @@
 //! Sources push rows into a [`row::Collector`], which hands each to the
 //! [`render::Output`] of the chosen format as it is judged; the document
 //! is printed once every source has succeeded.
+//!
+//! No clap types: [`Options`] holds the flags already parsed (`crate::commands::status`).
 
+pub mod collector;
 pub mod item;
 pub mod judge;
 pub mod plan;
@@ -15,39 +18,73 @@ pub mod row;
 pub mod served;
 pub mod sources;
 
-use jiff::Timestamp;
+use std::path::PathBuf;
+use std::time::Duration;
 
-use crate::cli::StatusArgs;
+use jiff::{SignedDuration, Timestamp};
+
+use crate::certs::kubeconfig::ContextCerts;
 use crate::context::Ctx;
-use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
+use crate::output::OutputFormat;
 use row::{Collector, SourceKind};
 
-pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
-    let warn_within = parse_duration(&args.warn_within).map_err(|e| Error::Invalid(format!("--warn-within: {e}")))?;
-    let server_timeout = server_timeout(&args.server_timeout)?;
-    let sources = plan::sources(&args)?;
-    let mut output = render::Output::new(ctx.output(), args.summary);
-    let mut col = Collector::new(Timestamp::now(), warn_within, &mut output);
-    for source in &sources {
+/// A `status` run, its flags already parsed.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The sources to read, in order ([`plan::sources`]).
+    pub sources: Vec<SourceKind>,
+    pub all_namespaces: bool,
+    /// A TenantControlPlane, or a Cozystack cluster name (`demo` for `kubernetes-demo`).
+    pub tenant: Option<String>,
+    pub files: Vec<PathBuf>,
+    pub k3s_dir: Option<PathBuf>,
+    /// Certificates expiring within it are `expiring`.
+    pub warn_within: SignedDuration,
+    /// Limit of a TLS handshake to read a served certificate.
+    pub server_timeout: Duration,
+    /// Counts per status instead of rows.
+    pub summary: bool,
+    /// Secrets per list request.
+    pub page_size: u32,
+    pub format: OutputFormat,
+}
+
+pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
+    let sources = &opts.sources;
+    let mut output = render::Output::new(opts.format, opts.summary);
+    let mut col = Collector::new(Timestamp::now(), opts.warn_within, &mut output);
+    // Read once for the kubeconfig and server sources; resolved once for
+    // the secrets and tenant sources.
+    let mut context_certs: Option<ContextCerts> = None;
+    let mut tenant: Option<String> = None;
+    for source in sources {
         match source {
-            SourceKind::Kubeconfig => sources::kubeconfig::collect(ctx, &mut col)?,
-            SourceKind::Server => sources::server::collect(ctx, &mut col, server_timeout).await?,
+            SourceKind::Kubeconfig | SourceKind::Server => {
+                let certs = match &mut context_certs {
+                    Some(certs) => certs,
+                    none => none.insert(sources::kubeconfig::context_certs(ctx)?),
+                };
+                match source {
+                    SourceKind::Kubeconfig => sources::kubeconfig::collect(certs, &mut col)?,
+                    _ => sources::server::collect(ctx, certs, &mut col, opts.server_timeout).await?,
+                }
+            }
             SourceKind::Secrets => {
-                let tenant = match (&args.tenant, sources.contains(&SourceKind::Tenant)) {
-                    (Some(t), true) => Some((ctx.namespace().await?, t.clone())),
+                let tenant = match (&opts.tenant, sources.contains(&SourceKind::Tenant)) {
+                    (Some(given), true) => Some((ctx.namespace().await?, tenant_name(ctx, &mut tenant, given).await?)),
                     _ => None,
                 };
-                let opts = sources::secrets::Options { all_namespaces: args.all_namespaces, page_size: args.page_size, tenant };
-                sources::secrets::collect(ctx, &mut col, &opts).await?
+                let secrets = sources::secrets::Options { all_namespaces: opts.all_namespaces, page_size: opts.page_size, tenant };
+                sources::secrets::collect(ctx, &mut col, &secrets).await?
             }
             SourceKind::Tenant => {
-                let name = args.tenant.as_deref().unwrap_or_default();
-                sources::tenant::collect(ctx, &mut col, name, args.page_size, server_timeout).await?
+                let name = tenant_name(ctx, &mut tenant, opts.tenant.as_deref().unwrap_or_default()).await?;
+                sources::tenant::collect(ctx, &mut col, &name, opts.page_size, opts.server_timeout).await?
             }
-            SourceKind::File => sources::files::collect(&args.file, &mut col)?,
+            SourceKind::File => sources::files::collect(&opts.files, &mut col)?,
             SourceKind::K3s => {
-                if let Some(dir) = &args.k3s_dir {
+                if let Some(dir) = &opts.k3s_dir {
                     sources::k3s::collect(dir, &mut col)?
                 }
             }
@@ -58,25 +95,106 @@ pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
     Ok(tally.outcome)
 }
 
-/// `--server-timeout`: a positive duration (`3s`, `500ms`).
-fn server_timeout(text: &str) -> Result<std::time::Duration> {
-    parse_duration(text)
-        .ok()
-        .and_then(|d| std::time::Duration::try_from(d).ok())
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::Invalid(format!("--server-timeout: invalid duration {text:?}: expected more than 0, like 3s or 500ms")))
+/// The TenantControlPlane `given` names ([`crate::kamaji::tenant::resolve`]:
+/// the name, else Cozystack's `kubernetes-<name>`), looked up once.
+async fn tenant_name(ctx: &Ctx, resolved: &mut Option<String>, given: &str) -> Result<String> {
+    if let Some(name) = resolved {
+        return Ok(name.clone());
+    }
+    let client = ctx.client().await?;
+    let namespace = ctx.namespace().await?;
+    let name = match crate::kamaji::tenant::resolve(&client, &namespace, given).await {
+        Ok((name, _)) => name,
+        // The one-line error names the tenant as it was given.
+        Err(Error::NotFound { what: "TenantControlPlane", .. }) => {
+            return Err(Error::NotFound { what: "TenantControlPlane", name: format!("{namespace}/{given}") });
+        }
+        // Name the server as every other API failure of `status` does.
+        Err(Error::Unreachable { reason, .. } | Error::Client(reason)) => {
+            let server = ctx.config().await?.cluster_url.to_string();
+            return Err(Error::Unreachable { server, reason });
+        }
+        Err(e) => return Err(e),
+    };
+    Ok(resolved.insert(name).clone())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::context::Settings;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    #[test]
-    fn server_timeout_is_a_positive_duration() {
-        assert_eq!(server_timeout("3s").unwrap(), std::time::Duration::from_secs(3));
-        assert_eq!(server_timeout("500ms").unwrap(), std::time::Duration::from_millis(500));
-        for bad in ["0s", "-1s", "soon", ""] {
-            assert!(server_timeout(bad).unwrap_err().to_string().starts_with("--server-timeout: "), "{bad}");
-        }
+    /// A stand-in API server where the only TenantControlPlane is
+    /// `ns/kubernetes-demo` (Cozystack's name for cluster `demo`).
+    async fn api_server() -> std::net::SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let (mut head, mut chunk) = (Vec::new(), [0u8; 4096]);
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    let path = String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or_default().to_string();
+                    let (status, body) = if path.ends_with("/namespaces/ns/tenantcontrolplanes/kubernetes-demo") {
+                        (
+                            "200 OK",
+                            r#"{"apiVersion":"kamaji.clastix.io/v1alpha1","kind":"TenantControlPlane","metadata":{"name":"kubernetes-demo","namespace":"ns"}}"#,
+                        )
+                    } else {
+                        (
+                            "404 Not Found",
+                            r#"{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"NotFound","code":404,"message":"not found"}"#,
+                        )
+                    };
+                    let reply = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        addr
+    }
+
+    fn ctx(dir: &std::path::Path, addr: std::net::SocketAddr) -> Ctx {
+        let path = dir.join("config");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: x\nusers: [{{name: u, user: {{token: t}}}}]\n\
+                 clusters: [{{name: c, cluster: {{server: 'http://{addr}'}}}}]\n\
+                 contexts: [{{name: x, context: {{cluster: c, user: u, namespace: ns}}}}]\n"
+            ),
+        )
+        .unwrap();
+        Ctx::new(Settings { kubeconfig: Some(path), ..Settings::default() })
+    }
+
+    #[tokio::test]
+    async fn a_cozystack_cluster_name_finds_its_tenant_control_plane() {
+        let dir = tempfile::tempdir().unwrap();
+        let ctx = ctx(dir.path(), api_server().await);
+        let mut resolved = None;
+        assert_eq!(tenant_name(&ctx, &mut resolved, "demo").await.unwrap(), "kubernetes-demo");
+        assert_eq!(resolved.as_deref(), Some("kubernetes-demo"), "resolved once for the secrets and tenant sources");
+        assert_eq!(tenant_name(&ctx, &mut None, "kubernetes-demo").await.unwrap(), "kubernetes-demo");
+        let err = tenant_name(&ctx, &mut None, "nope").await.unwrap_err();
+        assert_eq!(err.to_string(), "TenantControlPlane not found: ns/nope");
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_api_is_named_by_its_server() {
+        let dir = tempfile::tempdir().unwrap();
+        // Port 1 on localhost refuses at once; nothing is listening there.
+        let ctx = ctx(dir.path(), "127.0.0.1:1".parse().unwrap());
+        let err = tenant_name(&ctx, &mut None, "demo").await.unwrap_err().to_string();
+        assert!(err.starts_with("cannot reach the Kubernetes API at http://127.0.0.1:1"), "{err}");
     }
 }

@@ -4,6 +4,8 @@
 //! (to a spill, see [`crate::output::spill`]) as it arrives, and the
 //! document is printed once every source has succeeded, so memory stays
 //! flat in the number of certificates and a failed run prints nothing.
+//!
+//! Rendering never fetches: no client, no sources, no clap.
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};

@@ -6,6 +6,8 @@
 //! Pure logic: choosing the endpoint and judging a recorded chain. The
 //! handshake is `sources::server::served_chain`; the row is pushed by
 //! `sources::tenant`.
+//!
+//! No I/O, no clap.
 
 use serde::Serialize;
 
@@ -30,13 +32,9 @@ pub enum ServedVerdict {
 }
 
 impl ServedVerdict {
+    /// The word JSON, YAML and tables print.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ServedVerdict::Ok => "ok",
-            ServedVerdict::PendingRestart => "pending-restart",
-            ServedVerdict::Mismatch => "mismatch",
-            ServedVerdict::Unreachable => "unreachable",
-        }
+        crate::output::serde_name(&self)
     }
 }
 

@@ -1,6 +1,8 @@
 //! Where the Talos OS CA comes from: PEM files, a secrets bundle
 //! (`talosctl gen secrets`: `certs.os`), or a control plane machine
 //! configuration (`.machine.ca`). Each yields PEM text to validate.
+//!
+//! Local files only, no clap.
 
 use std::path::{Path, PathBuf};
 
@@ -46,7 +48,7 @@ struct Machine {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::file(path, e))
+    std::fs::read(path).map_err(|e| Error::io_at(path, e))
 }
 
 pub fn from_files(cert: &Path, key: &Path) -> Result<CaPem> {

@@ -1,21 +1,48 @@
 //! `kubectl pki talos config new`: a talosconfig whose client certificate
 //! is issued offline from the Talos OS CA, as `talosctl config new` would
 //! have a node issue it: Ed25519, roles in O, ClientAuth.
+//!
+//! Offline (local files only), no clap: [`Options`] holds the flags already parsed.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use base64::Engine;
+use jiff::SignedDuration;
 use serde::Serialize;
 
-use super::{ca_source, roles};
-use crate::cli::TalosConfigNewArgs;
-use crate::context::Ctx;
-use crate::duration::parse_duration;
-use crate::error::{Error, Outcome, Result};
+use super::ca_source;
+use crate::error::{Error, Result};
 use crate::issuer::{CertSpec, KeyKind, PrivateKey, Staged, now, pem};
-use crate::output::OutputFormat;
-use crate::output::{self, Table};
+use crate::output::{self, OutputFormat, Table};
+
+/// Where the Talos OS CA comes from.
+#[derive(Debug, Clone)]
+pub enum CaSource {
+    /// A certificate and a key file (PEM).
+    Files { cert: PathBuf, key: PathBuf },
+    /// A secrets bundle (`talosctl gen secrets`: `certs.os`).
+    Secrets(PathBuf),
+    /// A control plane machine configuration (`.machine.ca`).
+    MachineConfig(PathBuf),
+}
+
+/// The talosconfig to write, its values already checked.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub path: PathBuf,
+    pub ca: CaSource,
+    /// Valid Talos roles, de-duplicated ([`super::roles::validate`]).
+    pub roles: Vec<String>,
+    /// The client certificate's lifetime, positive.
+    pub crt_ttl: SignedDuration,
+    pub endpoints: Vec<String>,
+    pub nodes: Vec<String>,
+    /// Not empty.
+    pub context_name: String,
+    /// Replace an existing file.
+    pub force: bool,
+}
 
 /// The talosconfig file (pkg/machinery/client/config): `ca`, `crt` and
 /// `key` are base64 of PEM.
@@ -47,32 +74,19 @@ pub struct Written {
     pub issuer: String,
 }
 
-pub fn run(args: TalosConfigNewArgs, ctx: &Ctx) -> Result<Outcome> {
-    let written = generate(&args)?;
-    render(&written, ctx.output())?;
-    Ok(Outcome::Ok)
-}
-
 /// Everything is validated and generated before the file is written.
-pub fn generate(args: &TalosConfigNewArgs) -> Result<Written> {
-    let path = args.out.clone().unwrap_or_else(|| args.path.clone());
-    let roles = roles::validate(&args.roles).map_err(Error::Invalid)?;
-    let ttl = parse_duration(&args.crt_ttl).map_err(|e| Error::Invalid(format!("--crt-ttl: {e}")))?;
-    if ttl.as_secs() <= 0 {
-        return Err(Error::Invalid("--crt-ttl: must be positive".into()));
-    }
-    if args.context_name.trim().is_empty() {
-        return Err(Error::Invalid("--context-name must not be empty".into()));
-    }
+pub fn generate(args: &Options) -> Result<Written> {
+    let path = args.path.clone();
+    let roles = args.roles.clone();
+    let ttl = args.crt_ttl;
     if !args.force && std::fs::symlink_metadata(&path).is_ok() {
         return Err(Error::file(&path, "already exists; refusing to overwrite (use --force)"));
     }
 
-    let ca_pem = match (&args.ca, &args.ca_key, &args.from_secrets, &args.from_machine_config) {
-        (Some(cert), Some(key), _, _) => ca_source::from_files(cert, key)?,
-        (_, _, Some(secrets), _) => ca_source::from_secrets(secrets)?,
-        (_, _, _, Some(config)) => ca_source::from_machine_config(config)?,
-        _ => return Err(Error::Invalid("give --ca and --ca-key, --from-secrets or --from-machine-config".into())),
+    let ca_pem = match &args.ca {
+        CaSource::Files { cert, key } => ca_source::from_files(cert, key)?,
+        CaSource::Secrets(secrets) => ca_source::from_secrets(secrets)?,
+        CaSource::MachineConfig(config) => ca_source::from_machine_config(config)?,
     };
     let ca = ca_source::load_authority(&ca_pem)?;
 
@@ -121,20 +135,17 @@ pub fn generate(args: &TalosConfigNewArgs) -> Result<Written> {
     })
 }
 
-fn render(w: &Written, format: OutputFormat) -> Result<()> {
-    match format {
-        OutputFormat::Json => output::print_json(w),
-        OutputFormat::Yaml => output::print_yaml(w),
-        OutputFormat::Table | OutputFormat::Wide => {
-            let mut table = Table::new(["path", "context", "roles", "endpoints", "expires"]);
-            table.push(vec![
-                w.path.display().to_string(),
-                w.context.clone(),
-                w.roles.join(","),
-                if w.endpoints.is_empty() { "<none>".into() } else { w.endpoints.join(",") },
-                w.not_after.clone(),
-            ]);
-            table.print()
-        }
-    }
+/// Prints what was written in `format`.
+pub fn render(w: &Written, format: OutputFormat) -> Result<()> {
+    output::emit(format, w, |_| {
+        let mut table = Table::new(["path", "context", "roles", "endpoints", "expires"]);
+        table.push(vec![
+            w.path.display().to_string(),
+            w.context.clone(),
+            w.roles.join(","),
+            if w.endpoints.is_empty() { "<none>".into() } else { w.endpoints.join(",") },
+            w.not_after.clone(),
+        ]);
+        Some(table.render())
+    })
 }

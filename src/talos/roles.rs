@@ -1,5 +1,7 @@
 //! Talos API roles (pkg/machinery/role): they travel in the client
 //! certificate's Organization, so a typo silently grants nothing.
+//!
+//! No I/O, no clap.
 
 /// Every role Talos knows.
 pub const KNOWN: &[&str] =

@@ -1,4 +1,6 @@
 //! `--file`: certificates, bundles, kubeconfigs and talosconfigs on disk.
+//!
+//! Local files only: no cluster, no clap.
 
 use std::path::PathBuf;
 
@@ -11,7 +13,7 @@ use crate::status::row::{Collector, SourceKind};
 /// client certificate against its CA. An unreadable file is an error.
 pub fn collect(paths: &[PathBuf], col: &mut Collector<'_>) -> Result<()> {
     for path in paths {
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io_at(path, e))?;
         let mut ex = Extractor::new();
         ex.file(&Location::default(), path, &bytes);
         let verdicts = judge::within_document(&ex.items);

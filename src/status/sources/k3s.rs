@@ -3,6 +3,8 @@
 //! subdirectories such as `etcd/`), plus `agent/*.crt` when present. Each
 //! file lists its leaf and its CA; chains are checked against the CAs
 //! found in the directory.
+//!
+//! Local files only: no cluster, no clap.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,7 @@ pub fn collect(dir: &Path, col: &mut Collector<'_>) -> Result<()> {
     let mut ex = Extractor::new();
     let mut spans = Vec::new();
     for path in &files {
-        let bytes = std::fs::read(path).map_err(|e| Error::file(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| Error::io_at(path, e))?;
         let start = ex.items.len();
         ex.file(&Location::default(), path, &bytes);
         spans.push((path, start..ex.items.len()));

@@ -1,6 +1,8 @@
 //! The inventories `status` reads; each pushes rows into a [`Collector`].
 //!
 //! [`Collector`]: super::row::Collector
+//!
+//! Sources fetch and push rows; they never render and see no clap types.
 
 pub mod files;
 pub mod k3s;

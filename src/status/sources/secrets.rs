@@ -2,6 +2,8 @@
 //! `kubernetes.io/tls` and Opaque secrets, embedded kubeconfigs included.
 //! Listing is paginated (`limit` + `continue`) and each page is processed
 //! and dropped, so memory stays flat however many secrets there are.
+//!
+//! Fetches and pushes rows; never renders, no clap.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, ListParams};

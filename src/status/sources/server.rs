@@ -2,12 +2,15 @@
 //! certificate and records it; the chain is then judged by us against the
 //! kubeconfig's CA (so a wrong CA is reported, not a failed connection).
 //! The handshake is [`crate::certs::served`]; [`served_chain`] is it for any URL (a tenant's API).
+//!
+//! One handshake, no Kubernetes API call; never renders, no clap.
 
 use std::time::Duration;
 
 use rustls::pki_types::CertificateDer;
 
 use crate::certs::chain::ChainVerdict;
+use crate::certs::kubeconfig::ContextCerts;
 use crate::certs::parse::certificates_in;
 use crate::certs::served::{self, Endpoint};
 use crate::context::Ctx;
@@ -17,8 +20,8 @@ use crate::status::judge;
 use crate::status::row::{Collector, SourceKind};
 
 /// `timeout` bounds connecting plus the TLS handshake (`--server-timeout`).
-pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, timeout: Duration) -> Result<()> {
-    let certs = super::kubeconfig::context_certs(ctx)?;
+/// `certs` are the context's ([`super::kubeconfig::context_certs`]).
+pub async fn collect(ctx: &Ctx, certs: &ContextCerts, col: &mut Collector<'_>, timeout: Duration) -> Result<()> {
     let Some(server) = certs.server.clone() else {
         return Err(Error::Kubeconfig { path: ctx.kubeconfig_origin(), reason: format!("context {} has no server", certs.context) });
     };

@@ -4,6 +4,8 @@
 //! against `<tcp>-front-proxy-ca-certificate`, the datastore certificate
 //! against the `ca.crt` beside it. Shows the TCP status, and the
 //! certificate the tenant API actually serves ([`super::tenant_api`]).
+//!
+//! Fetches and pushes rows; never renders, no clap.
 
 use std::time::Duration;
 

@@ -5,6 +5,8 @@
 //! handshake is the server source's; verdicts are [`crate::status::served`].
 //! An endpoint this machine cannot reach is an `unreachable` row, never an
 //! error and never a pass.
+//!
+//! Never renders, no clap.
 
 use std::time::Duration;
 

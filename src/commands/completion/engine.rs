@@ -2,36 +2,15 @@
 //! `kubectl pki`, what the last word can be: a subcommand, a flag name, or a
 //! flag's value. No I/O here; values that need a kubeconfig or the API are
 //! returned as [`Want::Dynamic`] for the caller to look up.
+//!
+//! Clap's command tree only: no I/O.
 
 use std::collections::HashMap;
 
 use clap::builder::StyledStr;
 use clap::{Arg, ArgAction, Command, ValueHint};
 
-/// Cobra's `ShellCompDirective` bits that kubectl hands to the shell.
-pub mod directive {
-    /// Let the shell complete file names when there are no candidates.
-    pub const DEFAULT: u32 = 0;
-    /// Do not add a space after the candidate.
-    pub const NO_SPACE: u32 = 2;
-    /// Never fall back to file names.
-    pub const NO_FILE_COMP: u32 = 4;
-    /// Complete directory names only.
-    pub const FILTER_DIRS: u32 = 16;
-}
-
-/// One completion candidate with an optional one-line description.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Candidate {
-    pub value: String,
-    pub help: Option<String>,
-}
-
-impl Candidate {
-    pub fn new(value: impl Into<String>, help: Option<String>) -> Self {
-        Candidate { value: value.into(), help }
-    }
-}
+pub use super::protocol::{Candidate, directive, filter, render};
 
 /// Values that only the kubeconfig or the cluster know.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -268,30 +247,6 @@ fn values_of(arg: &Arg, cursor: &str) -> Want {
         _ => directive::NO_FILE_COMP,
     };
     Want::Static { candidates: Vec::new(), directive }
-}
-
-/// Keeps the candidates starting with `prefix`, prefixed by `keep`.
-pub fn filter(values: Vec<Candidate>, keep: &str, prefix: &str) -> Vec<Candidate> {
-    values
-        .into_iter()
-        .filter(|c| c.value.starts_with(prefix))
-        .map(|c| Candidate { value: format!("{keep}{}", c.value), help: c.help })
-        .collect()
-}
-
-/// Cobra's protocol: `value[\tdescription]` lines, then `:directive`.
-pub fn render(candidates: &[Candidate], directive: u32) -> String {
-    let mut out = String::new();
-    for c in candidates {
-        out.push_str(&c.value.replace(['\n', '\t'], " "));
-        if let Some(help) = &c.help {
-            out.push('\t');
-            out.push_str(&help.replace(['\n', '\t'], " "));
-        }
-        out.push('\n');
-    }
-    out.push_str(&format!(":{directive}\n"));
-    out
 }
 
 #[cfg(test)]

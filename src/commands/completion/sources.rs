@@ -1,6 +1,8 @@
 //! Values only the kubeconfig or the cluster know. Completion must stay
 //! quiet and quick: every failure yields no candidates, API calls give up
 //! after [`API_TIMEOUT`].
+//!
+//! The only completion code that reads a kubeconfig or calls the API.
 
 use std::time::Duration;
 
@@ -8,19 +10,18 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
 use super::engine::{Candidate, Dynamic, Given};
-use crate::cli::GlobalArgs;
-use crate::context::Ctx;
+use crate::context::{Ctx, Settings};
 
 /// A TAB press should not hang on an unreachable cluster.
 pub const API_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Looks up `source` with the kubeconfig, context and namespace typed so far.
 pub async fn lookup(source: Dynamic, given: &Given) -> Vec<Candidate> {
-    let ctx = Ctx::new(GlobalArgs {
+    let ctx = Ctx::new(Settings {
         kubeconfig: given.get("kubeconfig").map(Into::into),
         context: given.get("context").map(Into::into),
         namespace: given.get("namespace").map(Into::into),
-        ..GlobalArgs::default()
+        ..Settings::default()
     });
     match source {
         Dynamic::Contexts => contexts(&ctx),
@@ -76,7 +77,7 @@ mod tests {
              contexts:\n- name: a\n  context: {cluster: ca, user: u}\n- name: b\n  context: {cluster: cb, user: u}\n",
         )
         .unwrap();
-        let ctx = Ctx::new(GlobalArgs { kubeconfig: Some(path), ..GlobalArgs::default() });
+        let ctx = Ctx::new(Settings { kubeconfig: Some(path), ..Settings::default() });
         let got = contexts(&ctx);
         assert_eq!(got.iter().map(|c| c.value.as_str()).collect::<Vec<_>>(), vec!["a", "b"]);
         assert_eq!(got[1].help.as_deref(), Some("current, cluster cb"));
@@ -84,7 +85,7 @@ mod tests {
 
     #[test]
     fn a_missing_kubeconfig_gives_no_contexts() {
-        let ctx = Ctx::new(GlobalArgs { kubeconfig: Some("/nonexistent/kubeconfig".into()), ..GlobalArgs::default() });
+        let ctx = Ctx::new(Settings { kubeconfig: Some("/nonexistent/kubeconfig".into()), ..Settings::default() });
         assert!(contexts(&ctx).is_empty());
     }
 

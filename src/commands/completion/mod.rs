@@ -8,8 +8,11 @@
 //!   script for running the binary directly as `kubectl-pki`; kubectl's own
 //!   completion script cannot be extended by another script, so `kubectl pki`
 //!   itself is served by the first way.
+//!
+//! The command layer: it may use clap and the context, and never prints anything but candidates or a script.
 
 pub mod engine;
+pub mod protocol;
 pub mod sources;
 
 use std::ffi::OsString;
