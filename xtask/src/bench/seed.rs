@@ -11,7 +11,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use kubectl_pki_testkit::{KeyType, issue, kubeadm, sign};
+use rcgen::{Issuer, KeyPair};
 use std::collections::BTreeMap;
 
 pub const PER_NAMESPACE: usize = 10;
@@ -156,14 +157,8 @@ struct NamespaceCa {
 
 impl NamespaceCa {
     fn new(namespace: &str) -> Result<NamespaceCa> {
-        let key = KeyPair::generate()?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, format!("{namespace}-ca"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-        validity(&mut params, 3650);
-        let cert = params.self_signed(&key)?;
-        Ok(NamespaceCa { pem: cert.pem(), issuer: Issuer::new(params, key) })
+        let ca = issue(kubeadm::ca(&format!("{namespace}-ca")), KeyType::EcdsaP256.generate()?, None)?;
+        Ok(NamespaceCa { pem: ca.pem, issuer: ca.issuer })
     }
 
     /// Secret `tls-<j>`: the key type cycles ECDSA P-256, Ed25519, RSA-2048.
@@ -171,22 +166,17 @@ impl NamespaceCa {
         let fresh;
         let key = match j % 3 {
             0 => {
-                fresh = KeyPair::generate()?;
+                fresh = KeyType::EcdsaP256.generate()?;
                 &fresh
             }
             1 => {
-                fresh = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
+                fresh = KeyType::Ed25519.generate()?;
                 &fresh
             }
             _ => rsa,
         };
         let name = format!("tls-{j}");
-        let mut params = CertificateParams::new(vec![format!("{name}.bench.svc")])?;
-        params.distinguished_name.push(DnType::CommonName, name.clone());
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        validity(&mut params, 365);
-        let cert = params.signed_by(key, &self.issuer)?;
+        let cert = sign(&kubeadm::serving(&name, &[&format!("{name}.bench.svc")])?, key, Some(&self.issuer))?;
         let data = BTreeMap::from([
             ("tls.crt".to_string(), ByteString(cert.pem().into_bytes())),
             ("tls.key".to_string(), ByteString(key.serialize_pem().into_bytes())),
@@ -199,10 +189,4 @@ impl NamespaceCa {
             ..Default::default()
         })
     }
-}
-
-fn validity(params: &mut CertificateParams, days: i64) {
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::hours(1);
-    params.not_after = now + time::Duration::days(days);
 }
