@@ -11,6 +11,7 @@ pub mod pki;
 pub mod pods;
 pub mod process;
 pub mod providers;
+pub mod rotate_fixture;
 pub mod tenant_api;
 
 use std::path::PathBuf;
