@@ -7,6 +7,7 @@ pub mod controlplane;
 pub mod cozystack;
 pub mod kamaji;
 pub mod krew;
+pub mod kubectl;
 pub mod pki;
 pub mod pods;
 pub mod process;

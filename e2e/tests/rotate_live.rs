@@ -12,6 +12,7 @@ use e2e::ControlPlane;
 use e2e::cozystack::SeedOptions;
 use e2e::kamaji::names::*;
 use e2e::kamaji::pki::{fingerprint, parse_kubeconfig, verifies};
+use e2e::kubectl::run_async as kubectl;
 use e2e::rotate_fixture::{Fixture, text};
 use e2e::tenant_api::Status;
 use e2e::{TenantApi, TenantApiOptions};
@@ -95,32 +96,10 @@ impl Live {
     }
 }
 
-async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
-    let bin = e2e::binaries::kubectl().expect("kubectl");
-    let out = tokio::process::Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--request-timeout=30s")
-        .args(args)
-        .output()
-        .await
-        .expect("run kubectl");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// A kubeconfig with only a bearer token (a client certificate would win over it), trusting `ca`.
 fn token_kubeconfig(dir: &Path, name: &str, server: &str, ca: &str, token: &str) -> PathBuf {
-    use base64::Engine;
-    let ca = base64::engine::general_purpose::STANDARD.encode(ca);
-    let yaml = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
-    );
     let path = dir.join(name);
-    e2e::pki::write_private(&path, &yaml).unwrap();
+    e2e::pki::write_private(&path, &kubectl_pki_testkit::token_kubeconfig(server, ca, token)).unwrap();
     path
 }
 

@@ -152,6 +152,15 @@ pub fn kubeconfig(server: &str, ca_pem: &str, cert_pem: &str, key_pem: &str, con
     )
 }
 
+/// A kubeconfig with only a bearer token (a client certificate would win
+/// over it), trusting `ca_pem`: cluster `c`, user `u`, context `c`.
+pub fn token_kubeconfig(server: &str, ca_pem: &str, token: &str) -> String {
+    let ca = b64(ca_pem);
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
+    )
+}
+
 /// Standard base64 of `s`, as kubeconfigs embed data.
 pub fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
