@@ -190,3 +190,27 @@ impl NamespaceCa {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_secrets_cycle_key_types_and_chain_to_their_namespace_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let rsa = KeyPair::from_pem(&kubectl_pki_testkit::rsa_2048_pem(&dir.path().join("rsa.key")).unwrap()).unwrap();
+        let ca = NamespaceCa::new("bench-00000").unwrap();
+        let algs: Vec<_> = (0..3)
+            .map(|j| {
+                let secret = ca.tls_secret(j, &rsa).unwrap();
+                let data = secret.data.unwrap();
+                assert_eq!(secret.metadata.name.as_deref(), Some(format!("tls-{j}").as_str()));
+                assert_eq!(data["ca.crt"].0, ca.pem.as_bytes());
+                assert!(kubectl_pki_testkit::signed_by(&data["tls.crt"].0, &data["ca.crt"].0), "tls-{j}");
+                let key = KeyPair::from_pem(std::str::from_utf8(&data["tls.key"].0).unwrap()).unwrap();
+                key.algorithm()
+            })
+            .collect();
+        assert_eq!(algs, [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ED25519, &rcgen::PKCS_RSA_SHA256]);
+    }
+}
