@@ -7,7 +7,9 @@
 //! The check runs `cargo check --release`: the build script and its run are
 //! the same units for `check` and `build` of one profile (PROFILE=release,
 //! the same fingerprint and `target/release/build` output), so a stale build
-//! script shows the same way, at a fraction of a release build's cost.
+//! script shows the same way, at a fraction of a release build's cost
+//! (cold, about 5 minutes on 2 cores against 15 for `cargo build --release`;
+//! warm, a second).
 
 use std::process::Command;
 
