@@ -51,21 +51,31 @@ fn git_commit() -> Option<String> {
     git(&["rev-parse", "--short", "HEAD"])
 }
 
-/// The files whose change means HEAD points elsewhere: HEAD itself, the ref
-/// it names, and packed-refs (worktree-aware through `--git-path`).
+/// The files whose change means HEAD points elsewhere, each named only if it
+/// exists: cargo treats a missing `rerun-if-changed` path as always stale,
+/// so naming one (`packed-refs` in most checkouts) recompiled the crate on
+/// every release build. Paths come from `git rev-parse --git-path`, so linked
+/// worktrees (where `.git` is a file) work.
+///
+/// - `HEAD`: a checkout, or a commit on a detached HEAD.
+/// - The branch's loose ref: a commit rewrites it. While the branch lives in
+///   `packed-refs` only (after `git gc`), the directory the next commit
+///   creates it in (watched recursively by cargo) instead.
+/// - `packed-refs` if it exists: `git pack-refs` rewrites it, and deletes
+///   the loose ref, which cargo sees as a change too; the re-run then names
+///   what exists at that point.
+/// - `reftable/tables.list` in repositories using the reftable backend.
 fn git_head_files() -> Vec<String> {
+    let git_path = |p: &str| git(&["rev-parse", "--path-format=absolute", "--git-path", p]).map(std::path::PathBuf::from);
     let mut files = Vec::new();
-    let mut push = |p: &str| {
-        if let Some(path) = git(&["rev-parse", "--path-format=absolute", "--git-path", p]) {
-            files.push(path);
-        }
-    };
-    push("HEAD");
-    push("packed-refs");
-    if let Some(reference) = git(&["symbolic-ref", "-q", "HEAD"]) {
-        push(&reference);
+    for p in ["HEAD", "packed-refs", "reftable/tables.list"] {
+        files.extend(git_path(p).filter(|path| path.exists()));
     }
-    files
+    if let Some(loose) = git(&["symbolic-ref", "-q", "HEAD"]).and_then(|reference| git_path(&reference)) {
+        // The ref file, else its nearest existing ancestor directory.
+        files.extend(loose.ancestors().find(|path| path.exists()).map(Path::to_path_buf));
+    }
+    files.into_iter().map(|path| path.display().to_string()).collect()
 }
 
 /// `("v1.37", "0.29.0")` from k8s-openapi's build metadata.

@@ -54,22 +54,12 @@ fn run_all(kubeconfig: &Path, home: &Path, extra: &[&str]) -> Vec<(String, Strin
         .collect()
 }
 
-/// A kubeconfig with a client certificate (any: nothing gets that far).
+/// A kubeconfig with a client certificate (any: nothing gets that far),
+/// context `ctx`.
 fn kubeconfig(dir: &Path, server: &str) -> PathBuf {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let mut p = rcgen::CertificateParams::new(vec!["localhost".into()]).unwrap();
-    p.distinguished_name.push(rcgen::DnType::CommonName, "fault-test");
-    let cert = p.self_signed(&key).unwrap();
-    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
-    let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\n\
-         users:\n- name: u\n  user:\n    client-certificate-data: {ca}\n    client-key-data: {key}\n\
-         contexts:\n- name: ctx\n  context:\n    cluster: c\n    user: u\n    namespace: default\ncurrent-context: ctx\n",
-        ca = b64(&cert.pem()),
-        key = b64(&key.serialize_pem()),
-    );
+    let cert = kubectl_pki_testkit::with_params(kubectl_pki_testkit::named("fault-test", false), None);
     let path = dir.join("kubeconfig");
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, kubectl_pki_testkit::kubeconfig(server, &cert.pem, &cert.pem, &cert.key_pem, "ctx")).unwrap();
     path
 }
 

@@ -3,23 +3,20 @@
 //! data directory (self-signed EC CAs, SEC1 keys, PKCS#1 service key) is
 //! made with the openssl CLI the way k3s lays it out.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command as Std;
 
 use assert_cmd::Command;
+use common::openssl;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
 use sha2::{Digest, Sha256};
 
 const TYPES: [&str; 5] = ["client", "server", "request-header", "etcd/peer", "etcd/server"];
-
-fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Std::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn pki() -> Command {
     Command::cargo_bin("kubectl-pki").unwrap()

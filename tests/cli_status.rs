@@ -1,56 +1,22 @@
 //! `kubectl-pki status` from the command line, without a cluster: `--file`
-//! and `--k3s-dir` only. Certificates are made here with rcgen (and RSA
-//! with the openssl CLI); dates are fixed far from now, or relative to
+//! and `--k3s-dir` only. Certificates come from kubectl-pki-testkit (and RSA
+//! from the openssl CLI); dates are fixed far from now, or relative to
 //! today where a status depends on it.
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use base64::Engine;
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use kubectl_pki_testkit::{FAR, PAST, TestCert, Ymd, between, dated, in_days, named, with_params};
+use rcgen::DnType;
 use serde_json::Value;
 
-struct Made {
-    pem: String,
-    key_pem: String,
-    issuer: Issuer<'static, KeyPair>,
+fn ca(cn: &str) -> TestCert {
+    dated(cn, true, PAST, FAR, None)
 }
 
-fn params(cn: &str, ca: bool, from: (i32, u8, u8), to: (i32, u8, u8)) -> CertificateParams {
-    let mut p = CertificateParams::new(vec![format!("{cn}.example")]).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    if ca {
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    }
-    p.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
-    p.not_after = rcgen::date_time_ymd(to.0, to.1, to.2);
-    p
-}
-
-fn make(p: CertificateParams, issuer: Option<&Made>) -> Made {
-    let key = KeyPair::generate().unwrap();
-    let cert = match issuer {
-        Some(i) => p.signed_by(&key, &i.issuer).unwrap(),
-        None => p.self_signed(&key).unwrap(),
-    };
-    Made { pem: cert.pem(), key_pem: key.serialize_pem(), issuer: Issuer::new(p, key) }
-}
-
-const PAST: (i32, u8, u8) = (2020, 1, 1);
-const FAR: (i32, u8, u8) = (2090, 1, 1);
-
-fn ca(cn: &str) -> Made {
-    make(params(cn, true, PAST, FAR), None)
-}
-
-fn leaf(cn: &str, from: (i32, u8, u8), to: (i32, u8, u8), issuer: &Made) -> Made {
-    make(params(cn, false, from, to), Some(issuer))
-}
-
-/// Today plus `days`, as rcgen wants it.
-fn in_days(days: i64) -> (i32, u8, u8) {
-    let d = jiff::Zoned::now().date().checked_add(jiff::Span::new().days(days)).unwrap();
-    (i32::from(d.year()), d.month() as u8, d.day() as u8)
+fn leaf(cn: &str, from: Ymd, to: Ymd, issuer: &TestCert) -> TestCert {
+    dated(cn, false, from, to, Some(issuer))
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
@@ -165,9 +131,9 @@ fn only_offline_flags_never_read_the_kubeconfig() {
 fn json_schema_of_an_item() {
     let dir = tempfile::tempdir().unwrap();
     let root = ca("kubernetes");
-    let mut p = params("kubernetes-admin", false, PAST, FAR);
+    let mut p = between(named("kubernetes-admin", false), PAST, FAR);
     p.distinguished_name.push(DnType::OrganizationName, "system:masters");
-    let admin = make(p, Some(&root));
+    let admin = with_params(p, Some(&root));
     let bundle = write(dir.path(), "bundle.pem", &format!("client:\n{}\nissuer:\n{}", admin.pem, root.pem));
     let (code, v) = json(dir.path(), &["--file", bundle.to_str().unwrap()]);
     assert_eq!(code, 0);
@@ -360,9 +326,9 @@ fn rsa_certificates_from_openssl() {
 fn kubeconfig_source_follows_file_paths_without_contacting_the_cluster() {
     let dir = tempfile::tempdir().unwrap();
     let root = ca("kubernetes");
-    let mut p = params("jane", false, PAST, FAR);
+    let mut p = between(named("jane", false), PAST, FAR);
     p.distinguished_name.push(DnType::OrganizationName, "devs");
-    let jane = make(p, Some(&root));
+    let jane = with_params(p, Some(&root));
     write(dir.path(), "pki/ca.crt", &root.pem);
     write(dir.path(), "pki/jane.crt", &jane.pem);
     write(dir.path(), "pki/jane.key", &jane.key_pem);

@@ -2,6 +2,8 @@
 //! made with the openssl CLI (Ed25519, O=talos, as Talos makes it); the
 //! written client certificate is checked with openssl, not with our code.
 
+mod common;
+
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -9,14 +11,9 @@ use std::process::Command as Std;
 
 use assert_cmd::Command;
 use base64::Engine;
+use common::openssl;
 use predicates::prelude::PredicateBooleanExt;
 use predicates::str::contains;
-
-fn openssl(dir: &Path, args: &[&str]) -> String {
-    let out = Std::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
-    assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn pki() -> Command {
     Command::cargo_bin("kubectl-pki").unwrap()

@@ -7,10 +7,12 @@ pub mod controlplane;
 pub mod cozystack;
 pub mod kamaji;
 pub mod krew;
+pub mod kubectl;
 pub mod pki;
 pub mod pods;
 pub mod process;
 pub mod providers;
+pub mod rotate_fixture;
 pub mod tenant_api;
 
 use std::path::PathBuf;

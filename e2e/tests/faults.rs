@@ -14,7 +14,8 @@ use faults_relay::KillingRelay;
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, PostParams};
-use rcgen::{CertificateParams, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, KeyUsagePurpose};
+use kubectl_pki_testkit::{issue, kubeadm};
+use rcgen::{Issuer, KeyPair};
 use serde_json::Value;
 
 fn run_pki(kubeconfig: &Path, args: &[&str]) -> std::process::Output {
@@ -44,16 +45,12 @@ fn one_line_error(out: &std::process::Output, what: &str) -> String {
 /// A client certificate for the admin identity, signed by `issuer`, valid
 /// from `from` to `to` (seconds relative to now).
 fn client_cert(issuer: &Issuer<'_, KeyPair>, from: i64, to: i64) -> (String, String) {
-    let key = KeyPair::generate().unwrap();
-    let mut p = CertificateParams::default();
-    p.distinguished_name.push(DnType::OrganizationName, "system:masters");
-    p.distinguished_name.push(DnType::CommonName, "e2e-admin");
-    p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    let mut p = kubeadm::client("e2e-admin", &["system:masters"]);
     let now = time::OffsetDateTime::now_utc();
     p.not_before = now + time::Duration::seconds(from);
     p.not_after = now + time::Duration::seconds(to);
-    (p.signed_by(&key, issuer).unwrap().pem(), key.serialize_pem())
+    let cert = issue(p, KeyPair::generate().unwrap(), Some(issuer)).unwrap();
+    (cert.pem, cert.key_pem)
 }
 
 fn harness_issuer() -> Issuer<'static, KeyPair> {

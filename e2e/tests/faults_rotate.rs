@@ -12,12 +12,11 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
+use e2e::cozystack::SeedOptions;
 use e2e::kamaji::names::*;
+use e2e::rotate_fixture;
 use faults_relay::KillingRelay;
-use k8s_openapi::api::core::v1::Secret;
-use kube::Client;
-use kube::api::{Api, ListParams};
+use kube::api::ListParams;
 use serde_json::Value;
 
 const WAIT: Duration = Duration::from_secs(90);
@@ -25,70 +24,43 @@ const RELEASE: &str = "kubernetes-demo";
 /// The exit code of an injected fault.
 const FAULT_EXIT: i32 = 86;
 
-struct Fixture {
-    client: Client,
-    tenant: Tenant,
-    secrets: Api<Secret>,
-    dir: tempfile::TempDir,
-    _standin: e2e::kamaji::StandinTask,
+/// The shared rotate fixture, with this file's runs: a fault point, no colours, and the
+/// (exit code, stdout, stderr) of each run.
+struct Fixture(rotate_fixture::Fixture);
+
+impl std::ops::Deref for Fixture {
+    type Target = rotate_fixture::Fixture;
+    fn deref(&self) -> &rotate_fixture::Fixture {
+        &self.0
+    }
 }
 
 async fn fixture(prefix: &str, version: &str) -> Fixture {
     let seed = SeedOptions { kamaji_version: version.into(), ..SeedOptions::default() };
-    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
-    let ns = tenant.namespace.clone();
-    let f = Fixture {
-        secrets: Api::namespaced(client.clone(), &ns),
-        client,
-        tenant,
-        dir: tempfile::tempdir().expect("tempdir"),
-        _standin: standin,
-    };
-    for ns in [&f.tenant.namespace, &f.tenant.kamaji_namespace] {
-        e2e::pods::settle(&f.client, ns, WAIT).await.expect("settled");
-    }
-    f
+    Fixture(rotate_fixture::Fixture::settled(prefix, RELEASE, seed, WAIT).await)
+}
+
+/// (exit code, stdout, stderr) of a run.
+async fn outcome(mut cmd: tokio::process::Command) -> (Option<i32>, String, String) {
+    let out = cmd.env("NO_COLOR", "1").output().await.expect("run kubectl-pki");
+    let (stdout, stderr) = rotate_fixture::text(&out);
+    (out.status.code(), stdout, stderr)
 }
 
 impl Fixture {
     /// `kubectl-pki rotate-ca` (or another command) in the fixture's
     /// directory, where backups land; `fault` sets the fault point.
-    async fn pki(&self, args: &[&str], fault: Option<&str>) -> (Option<i32>, String, String) {
-        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
-        cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig()).args(args);
-        if args.first() == Some(&"rotate-ca") {
-            cmd.args(["-n", &self.tenant.namespace, "--kamaji-namespace", &self.tenant.kamaji_namespace]);
-        }
-        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER").env("NO_COLOR", "1");
+    async fn run(&self, args: &[&str], fault: Option<&str>) -> (Option<i32>, String, String) {
+        let mut cmd = self.command(ControlPlane::shared().kubeconfig(), args, args.first() == Some(&"rotate-ca"));
         if let Some(point) = fault {
             cmd.env("KUBECTL_PKI_FAULT_AFTER", point);
         }
-        let out = cmd.output().await.expect("run kubectl-pki");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        outcome(cmd).await
     }
 
-    /// Like [`Fixture::pki`], through another kubeconfig.
-    async fn pki_via(&self, kubeconfig: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
-        cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-        cmd.args(["-n", &self.tenant.namespace, "--kamaji-namespace", &self.tenant.kamaji_namespace]);
-        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER").env("NO_COLOR", "1");
-        let out = cmd.output().await.expect("run kubectl-pki");
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-
-    async fn value(&self, suffix: &str, key: &str) -> Vec<u8> {
-        let s = self.secrets.get(&self.tenant.secret(suffix)).await.expect("get secret");
-        s.data.and_then(|d| d.get(key).map(|v| v.0.clone())).unwrap_or_default()
-    }
-
-    fn backups(&self) -> Vec<PathBuf> {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pki-backup-"))
-            .collect()
+    /// Like [`Fixture::run`] without a fault, through another kubeconfig.
+    async fn run_via(&self, kubeconfig: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+        outcome(self.command(kubeconfig, args, true)).await
     }
 
     /// The one backup file and its bytes.
@@ -165,7 +137,7 @@ async fn killed_at_every_phase_boundary_and_resumed_loses_nothing() {
 
     let mut first_backup: Option<(PathBuf, Vec<u8>)> = None;
     for point in ["backup", "rotate", "kamaji", "regenerated", "workloads", "workers"] {
-        let (code, stdout, stderr) = f.pki(&args, Some(point)).await;
+        let (code, stdout, stderr) = f.run(&args, Some(point)).await;
         assert_killed(code, &stdout, &stderr, point);
         let backup = f.backup();
         match &first_backup {
@@ -179,7 +151,7 @@ async fn killed_at_every_phase_boundary_and_resumed_loses_nothing() {
     let (path, bytes) = first_backup.unwrap();
     let names = backed_up_names(&bytes);
 
-    let (code, stdout, stderr) = f.pki(&args, None).await;
+    let (code, stdout, stderr) = f.run(&args, None).await;
     assert_eq!(code, Some(0), "the resumed run: {stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("JSON report");
     assert_eq!(report["result"], "rotated", "{report}");
@@ -196,7 +168,7 @@ async fn killed_after_every_deletion_and_resumed_loses_nothing() {
     let old_sa = f.value(SA, "sa.key").await;
     let args = ["rotate-ca", RELEASE, "--dry-run=false", "--method", "delete", "--restart-workers", "--timeout", "3m", "-o", "json"];
 
-    let (code, stdout, stderr) = f.pki(&["rotate-ca", RELEASE, "--method", "delete", "-o", "json"], None).await;
+    let (code, stdout, stderr) = f.run(&["rotate-ca", RELEASE, "--method", "delete", "-o", "json"], None).await;
     assert_eq!(code, Some(0), "dry run: {stdout}\n{stderr}");
     let plan: Value = serde_json::from_str(&stdout).unwrap();
     let to_delete: BTreeSet<String> = plan["plan"]["secrets"]
@@ -219,7 +191,7 @@ async fn killed_after_every_deletion_and_resumed_loses_nothing() {
     let mut first_backup: Option<(PathBuf, Vec<u8>)> = None;
     let mut kills = 0;
     let last = loop {
-        let (code, stdout, stderr) = f.pki(&args, Some("first-change")).await;
+        let (code, stdout, stderr) = f.run(&args, Some("first-change")).await;
         if code != Some(FAULT_EXIT) {
             break (code, stdout, stderr);
         }
@@ -260,12 +232,12 @@ async fn a_run_killed_after_the_rotation_is_undone_by_restore() {
     let f = fixture("faults-restore", "26.3.5-edge").await;
     let old_ca = f.value(CA, "ca.crt").await;
     let args = ["rotate-ca", RELEASE, "--dry-run=false", "--timeout", "3m"];
-    let (code, stdout, stderr) = f.pki(&args, Some("regenerated")).await;
+    let (code, stdout, stderr) = f.run(&args, Some("regenerated")).await;
     assert_killed(code, &stdout, &stderr, "regenerated");
     assert_ne!(e2e::pki::cert_der(&f.value(CA, "ca.crt").await), e2e::pki::cert_der(&old_ca), "the CA was rotated before the kill");
 
     let (path, bytes) = f.backup();
-    let (code, stdout, stderr) = f.pki(&["restore", path.to_str().unwrap()], None).await;
+    let (code, stdout, stderr) = f.run(&["restore", path.to_str().unwrap()], None).await;
     assert_eq!(code, Some(0), "restore: {stdout}\n{stderr}");
     assert_eq!(e2e::pki::cert_der(&f.value(CA, "ca.crt").await), e2e::pki::cert_der(&old_ca), "restore brought the old CA back");
     f.assert_nothing_lost(&backed_up_names(&bytes), "after restore").await;
@@ -293,7 +265,7 @@ async fn api_server_gone_after_the_backup_keeps_the_backup_and_the_rerun_complet
     e2e::pki::write_private(&kc, &e2e::pki::kubeconfig(&relay.url(), &pki.ca_crt, &pki.admin_crt, &pki.admin_key, "relay")).unwrap();
 
     let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m"];
-    let (code, stdout, stderr) = f.pki_via(&kc, &args).await;
+    let (code, stdout, stderr) = f.run_via(&kc, &args).await;
     assert!(relay.killed(), "the server went away during the run: {stderr}");
     assert_eq!(code, Some(1), "{stdout}\n{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -310,7 +282,7 @@ async fn api_server_gone_after_the_backup_keeps_the_backup_and_the_rerun_complet
 
     // The same command against the live server completes; the first backup is untouched.
     let direct = cp.kubeconfig().to_path_buf();
-    let (code, stdout, stderr) = f.pki_via(&direct, &[&args[..], &["-o", "json"]].concat()).await;
+    let (code, stdout, stderr) = f.run_via(&direct, &[&args[..], &["-o", "json"]].concat()).await;
     assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("JSON report");
     assert_eq!(report["result"], "rotated", "{report}");

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use base64::Engine;
+use e2e::kubectl::run as kubectl;
 use e2e::{ApiServer, ApiServerOptions, start_apiserver};
 
 fn pki(dir: &Path, args: &[&str]) -> String {
@@ -46,16 +48,6 @@ fn kubeconfig(dir: &Path, name: &str, server: &ApiServer, ca_bundle: &Path, crt:
     path
 }
 
-fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
-    let bin = e2e::binaries::kubectl().expect("kubectl");
-    let out = Command::new(bin).arg("--kubeconfig").arg(kubeconfig).arg("--request-timeout=30s").args(args).output().expect("run kubectl");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
-}
-
 /// Who the API server says the caller is: with the kubeconfig's client
 /// certificate, or with only a bearer token (a certificate would win).
 fn whoami(kubeconfig: &Path, token: Option<&str>) -> Result<String, String> {
@@ -64,10 +56,9 @@ fn whoami(kubeconfig: &Path, token: Option<&str>) -> Result<String, String> {
     let text = read(kubeconfig);
     let server = text.lines().find_map(|l| l.trim().strip_prefix("server: ")).expect("server").to_string();
     let ca = text.lines().find_map(|l| l.trim().strip_prefix("certificate-authority-data: ")).expect("ca").to_string();
+    let ca = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(ca).expect("base64 CA")).expect("PEM");
     let token_only = kubeconfig.with_extension("token");
-    let yaml = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
-    );
+    let yaml = kubectl_pki_testkit::token_kubeconfig(&server, &ca, token);
     std::fs::write(&token_only, yaml).unwrap();
     kubectl(&token_only, &args)
 }

@@ -4,154 +4,35 @@
 //! `restore` puts back; missing RBAC refuses before any change; a run killed mid-way is
 //! completed by re-running the same command.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
+use e2e::cozystack::SeedOptions;
 use e2e::kamaji::names::*;
+use e2e::rotate_fixture::{Fixture, diff, text};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, ListParams, PostParams};
-use kube::{Client, ResourceExt};
+use kube::ResourceExt;
+use kube::api::{Api, PostParams};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(90);
 const RELEASE: &str = "kubernetes-demo";
 
-struct Fixture {
-    client: Client,
-    tenant: Tenant,
-    /// Where the tenant's kubeconfigs point: a local port nothing listens on (no tenant API
-    /// runs in these tests), so rotate-ca's live check finds it unreachable.
-    endpoint: String,
-    secrets: Api<Secret>,
-    dir: tempfile::TempDir,
-    _standin: e2e::kamaji::StandinTask,
-}
-
 /// A fresh namespace with a Ready tenant, its Kamaji controller Deployment (image tag =
-/// `version`) in `<ns>-kamaji`, a stand-in playing that Kamaji version, and no tenant API.
+/// `version`) in `<ns>-kamaji`, a stand-in playing that Kamaji version, and no tenant API:
+/// its kubeconfigs point to a local port nothing listens on, so rotate-ca's live check finds
+/// it unreachable.
 async fn fixture(prefix: &str, version: &str) -> Fixture {
     // A port that was free a moment ago: nothing listens there.
     let endpoint = e2e::TenantApi::endpoint(e2e::process::free_port().expect("free port"));
-    let seed = SeedOptions { kamaji_version: version.into(), endpoint: Some(endpoint.clone()), ..SeedOptions::default() };
-    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
-    let ns = tenant.namespace.clone();
-    let f = Fixture {
-        secrets: Api::namespaced(client.clone(), &ns),
-        client,
-        tenant,
-        endpoint,
-        dir: tempfile::tempdir().expect("tempdir"),
-        _standin: standin,
-    };
-    // Every pod Ready first, so restarts are judged against a settled tenant.
-    for ns in [&f.tenant.namespace, &f.tenant.kamaji_namespace] {
-        e2e::pods::settle(&f.client, ns, WAIT).await.expect("settled");
-    }
-    f
+    let seed = SeedOptions { kamaji_version: version.into(), endpoint: Some(endpoint), ..SeedOptions::default() };
+    Fixture::settled(prefix, RELEASE, seed, WAIT).await
 }
 
-impl Fixture {
-    fn ns(&self) -> &str {
-        &self.tenant.namespace
-    }
-
-    /// `kubectl-pki --kubeconfig <admin> ARGS -n NS --kamaji-namespace NS-kamaji`, run in the
-    /// fixture's temporary directory (where backups land), with `env`.
-    async fn pki(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        self.pki_as(ControlPlane::shared().kubeconfig(), args, env).await
-    }
-
-    async fn pki_as(&self, kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
-        cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
-        if args.first() == Some(&"rotate-ca") {
-            cmd.args(["-n", self.ns(), "--kamaji-namespace", &self.tenant.kamaji_namespace]);
-        }
-        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().await.expect("run kubectl-pki")
-    }
-
-    async fn secret(&self, suffix: &str) -> Secret {
-        self.secrets.get(&self.tenant.secret(suffix)).await.expect("get secret")
-    }
-
-    async fn value(&self, suffix: &str, key: &str) -> Vec<u8> {
-        self.secret(suffix).await.data.and_then(|d| d.get(key).map(|v| v.0.clone())).unwrap_or_default()
-    }
-
-    /// resourceVersion of every Secret, Deployment, Pod and Lease in the tenant and Kamaji namespaces.
-    async fn snapshot(&self) -> BTreeMap<String, String> {
-        let mut all = BTreeMap::new();
-        for ns in [self.ns(), self.tenant.kamaji_namespace.as_str()] {
-            let lp = ListParams::default();
-            for s in Api::<Secret>::namespaced(self.client.clone(), ns).list(&lp).await.unwrap().items {
-                all.insert(format!("secret/{ns}/{}", s.name_any()), s.resource_version().unwrap_or_default());
-            }
-            for d in Api::<Deployment>::namespaced(self.client.clone(), ns).list(&lp).await.unwrap().items {
-                all.insert(format!("deployment/{ns}/{}", d.name_any()), format!("gen {:?}", d.metadata.generation));
-            }
-            for p in Api::<Pod>::namespaced(self.client.clone(), ns).list(&lp).await.unwrap().items {
-                all.insert(format!("pod/{ns}/{}", p.name_any()), p.uid().unwrap_or_default());
-            }
-            for l in Api::<Lease>::namespaced(self.client.clone(), ns).list(&lp).await.unwrap().items {
-                all.insert(format!("lease/{ns}/{}", l.name_any()), l.resource_version().unwrap_or_default());
-            }
-        }
-        all
-    }
-
-    /// A snapshot once the stand-in and controllers have settled (two equal in a row), so a
-    /// later difference is the tool's doing.
-    async fn settled_snapshot(&self) -> BTreeMap<String, String> {
-        let deadline = Instant::now() + WAIT;
-        let mut last = self.snapshot().await;
-        loop {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let now = self.snapshot().await;
-            if now == last {
-                return now;
-            }
-            assert!(Instant::now() < deadline, "the tenant never settled: {}", diff(&last, &now));
-            last = now;
-        }
-    }
-
-    async fn pod_uids(&self, ns: &str, selector: &str) -> BTreeSet<String> {
-        let pods = Api::<Pod>::namespaced(self.client.clone(), ns).list(&ListParams::default().labels(selector)).await.unwrap();
-        pods.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.uid()).collect()
-    }
-
-    fn backups(&self) -> Vec<std::path::PathBuf> {
-        std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pki-backup-"))
-            .collect()
-    }
-}
-
-/// What changed between two snapshots, for assertion messages.
-fn diff(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> String {
-    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
-    keys.into_iter()
-        .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| format!("{k}: {:?} -> {:?}", a.get(k), b.get(k)))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-fn text(out: &std::process::Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
-}
 fn public_key(pem: &[u8]) -> Vec<u8> {
     let d = e2e::pki::cert_der(pem);
     let (_, c) = x509_parser::parse_x509_certificate(&d).unwrap();

@@ -4,12 +4,13 @@
 //! before anything changes.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, seed_tenant};
 use e2e::kamaji::names::*;
 use e2e::kamaji::{self, Standin, StandinOptions, wait_ready};
+use e2e::rotate_fixture;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
@@ -80,45 +81,18 @@ impl Batch {
 
     /// A snapshot once two in a row are equal (the stand-in and controllers are done).
     async fn settled_snapshot(&self) -> BTreeMap<String, String> {
-        let deadline = Instant::now() + WAIT;
-        let mut last = self.snapshot().await;
-        loop {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let now = self.snapshot().await;
-            if now == last {
-                return now;
-            }
-            assert!(Instant::now() < deadline, "the tenants never settled");
-            last = now;
-        }
+        rotate_fixture::settled_snapshot(&self.client, &[&self.ns, &self.kamaji_ns], false, WAIT).await
     }
 
     /// resourceVersion of every Secret and Lease, uid of every pod, in both namespaces.
     async fn snapshot(&self) -> BTreeMap<String, String> {
-        let mut all = BTreeMap::new();
-        for ns in [&self.ns, &self.kamaji_ns] {
-            let lp = ListParams::default();
-            for s in Api::<Secret>::namespaced(self.client.clone(), ns).list(&lp).await.unwrap().items {
-                all.insert(format!("secret/{ns}/{}", s.name_any()), s.resource_version().unwrap_or_default());
-            }
-            for p in Api::<Pod>::namespaced(self.client.clone(), ns).list(&lp).await.unwrap().items {
-                all.insert(format!("pod/{ns}/{}", p.name_any()), p.uid().unwrap_or_default());
-            }
-            let leases = Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(self.client.clone(), ns);
-            for l in leases.list(&lp).await.unwrap().items {
-                all.insert(format!("lease/{ns}/{}", l.name_any()), l.resource_version().unwrap_or_default());
-            }
-        }
-        all
+        rotate_fixture::snapshot(&self.client, &[&self.ns, &self.kamaji_ns], false).await
     }
 
+    /// The names of the backup files, sorted.
     fn backups(&self) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
-            .unwrap()
-            .flatten()
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with("pki-backup-"))
-            .collect();
+        let mut names: Vec<String> =
+            rotate_fixture::backups(self.dir.path()).iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         names.sort();
         names
     }

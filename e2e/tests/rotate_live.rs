@@ -9,60 +9,53 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
-use e2e::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
+use e2e::cozystack::SeedOptions;
 use e2e::kamaji::names::*;
 use e2e::kamaji::pki::{fingerprint, parse_kubeconfig, verifies};
+use e2e::kubectl::run_async as kubectl;
+use e2e::rotate_fixture::{Fixture, text};
 use e2e::tenant_api::Status;
 use e2e::{TenantApi, TenantApiOptions};
-use k8s_openapi::api::core::v1::{Namespace, Secret};
-use kube::Client;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(120);
 const RELEASE: &str = "kubernetes-live";
 
-/// A Ready tenant whose API server runs. Fields drop in order: the tenant API first.
+/// A Ready tenant whose API server runs: the shared rotate fixture and the tenant API. Fields
+/// drop in order: the tenant API first.
 struct Live {
     api: TenantApi,
-    client: Client,
-    tenant: Tenant,
-    secrets: Api<Secret>,
-    dir: tempfile::TempDir,
-    _standin: e2e::kamaji::StandinTask,
+    base: Fixture,
+}
+
+impl std::ops::Deref for Live {
+    type Target = Fixture;
+    fn deref(&self) -> &Fixture {
+        &self.base
+    }
 }
 
 async fn live(prefix: &str) -> Live {
     let port = e2e::process::free_port().expect("free port");
     let seed = SeedOptions { kamaji_version: "26.3.5-edge".into(), endpoint: Some(TenantApi::endpoint(port)), ..SeedOptions::default() };
-    let StandinTenant { client, tenant, standin } = standin_tenant(prefix, RELEASE, seed, WAIT).await.expect("a Ready tenant");
-    let ns = tenant.namespace.clone();
+    let base = Fixture::new(prefix, RELEASE, seed, WAIT).await;
     let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
-    let api = TenantApi::spawn(&client, &ns, &tenant.name, opts).await.expect("tenant API");
-    Live {
-        api,
-        secrets: Api::namespaced(client.clone(), &ns),
-        client,
-        tenant,
-        dir: tempfile::tempdir().expect("tempdir"),
-        _standin: standin,
-    }
+    let api = TenantApi::spawn(&base.client, base.ns(), &base.tenant.name, opts).await.expect("tenant API");
+    Live { api, base }
 }
 
 impl Live {
-    fn ns(&self) -> &str {
-        &self.tenant.namespace
-    }
-
-    async fn value(&self, suffix: &str, key: &str) -> String {
-        let s = self.secrets.get(&self.tenant.secret(suffix)).await.expect("get secret");
-        s.data.and_then(|d| d.get(key).map(|v| String::from_utf8_lossy(&v.0).into_owned())).unwrap_or_default()
+    /// One value of the tenant's secret `<tenant>-<suffix>`, as text.
+    async fn value_text(&self, suffix: &str, key: &str) -> String {
+        String::from_utf8_lossy(&self.value(suffix, key).await).into_owned()
     }
 
     /// The tenant's admin kubeconfig as users download it, saved to `name`.
     async fn save_admin_kubeconfig(&self, name: &str) -> PathBuf {
         let path = self.dir.path().join(name);
-        std::fs::write(&path, self.value(ADMIN_KUBECONFIG, "admin.conf").await).unwrap();
+        std::fs::write(&path, self.value_text(ADMIN_KUBECONFIG, "admin.conf").await).unwrap();
         path
     }
 
@@ -78,8 +71,8 @@ impl Live {
     async fn wait_new_ca(&self, old: &str) -> String {
         let deadline = Instant::now() + WAIT;
         loop {
-            let ca = self.value(CA, "ca.crt").await;
-            let admin = self.value(ADMIN_KUBECONFIG, "admin.conf").await;
+            let ca = self.value_text(CA, "ca.crt").await;
+            let admin = self.value_text(ADMIN_KUBECONFIG, "admin.conf").await;
             let admin_ca = parse_kubeconfig(admin.as_bytes()).map(|k| k.ca).unwrap_or_default();
             if !ca.is_empty() && ca != old && admin_ca == ca.as_bytes() {
                 return ca;
@@ -101,50 +94,12 @@ impl Live {
             .await
             .expect("tenant API restarted on the new CA")
     }
-
-    /// `kubectl-pki --kubeconfig <management> ARGS -n NS --kamaji-namespace NS-kamaji`.
-    async fn pki(&self, args: &[&str]) -> std::process::Output {
-        self.pki_env(args, &[]).await
-    }
-
-    async fn pki_env(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
-        cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig()).args(args);
-        cmd.args(["-n", self.ns(), "--kamaji-namespace", &self.tenant.kamaji_namespace]);
-        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER");
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd.output().await.expect("run kubectl-pki")
-    }
-}
-
-async fn kubectl(kubeconfig: &Path, args: &[&str]) -> Result<String, String> {
-    let bin = e2e::binaries::kubectl().expect("kubectl");
-    let out = tokio::process::Command::new(bin)
-        .arg("--kubeconfig")
-        .arg(kubeconfig)
-        .arg("--request-timeout=30s")
-        .args(args)
-        .output()
-        .await
-        .expect("run kubectl");
-    if out.status.success() {
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    } else {
-        Err(String::from_utf8_lossy(&out.stderr).into_owned())
-    }
 }
 
 /// A kubeconfig with only a bearer token (a client certificate would win over it), trusting `ca`.
 fn token_kubeconfig(dir: &Path, name: &str, server: &str, ca: &str, token: &str) -> PathBuf {
-    use base64::Engine;
-    let ca = base64::engine::general_purpose::STANDARD.encode(ca);
-    let yaml = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: {server}\n    certificate-authority-data: {ca}\nusers:\n- name: u\n  user:\n    token: {token}\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\n"
-    );
     let path = dir.join(name);
-    e2e::pki::write_private(&path, &yaml).unwrap();
+    e2e::pki::write_private(&path, &kubectl_pki_testkit::token_kubeconfig(server, ca, token)).unwrap();
     path
 }
 
@@ -156,10 +111,6 @@ async fn whoami(dir: &Path, server: &str, ca: &str, token: &str) -> Result<Strin
 
 fn names_of(kubectl_output: &str) -> Vec<&str> {
     kubectl_output.lines().map(|l| l.trim().trim_start_matches("namespace/")).collect()
-}
-
-fn text(out: &std::process::Output) -> (String, String) {
-    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
 /// The state every test starts from: the admin kubeconfig lists the tenant's namespaces (its own
@@ -175,7 +126,7 @@ async fn before_rotation(f: &Live) -> (PathBuf, String, String) {
     }
     let management: Api<Namespace> = Api::all(f.client.clone());
     assert!(management.get_opt(&team).await.unwrap().is_none(), "{team} leaked into the management cluster");
-    let ca = f.value(CA, "ca.crt").await;
+    let ca = f.value_text(CA, "ca.crt").await;
     let me = whoami(f.dir.path(), &f.api.url, &ca, &token).await;
     assert_eq!(me.as_deref(), Ok(format!("system:serviceaccount:{team}:robot").as_str()));
     (admin, team, token)
@@ -191,9 +142,9 @@ async fn kamaji_ca_rotation_restarts_the_tenant_api_and_keeps_tokens() {
         assert_eq!(std::os::unix::fs::PermissionsExt::mode(&mode) & 0o777, 0o600, "{key}");
     }
     let (old_admin, team, token) = before_rotation(&f).await;
-    let old_ca = f.value(CA, "ca.crt").await;
-    let old_client = parse_kubeconfig(f.value(ADMIN_KUBECONFIG, "admin.conf").await.as_bytes()).unwrap().client;
-    let old_sa = f.value(SA, "sa.pub").await;
+    let old_ca = f.value_text(CA, "ca.crt").await;
+    let old_client = parse_kubeconfig(f.value_text(ADMIN_KUBECONFIG, "admin.conf").await.as_bytes()).unwrap().client;
+    let old_sa = f.value_text(SA, "sa.pub").await;
 
     // Kamaji's in-place rotation, with the rollout held: the new secrets exist, the old
     // process still serves the old certificate (pending restart), and old clients still work.
@@ -234,14 +185,14 @@ async fn kamaji_ca_rotation_restarts_the_tenant_api_and_keeps_tokens() {
 async fn a_new_service_account_key_rejects_every_old_token() {
     let f = live("live-sa").await;
     let (admin, team, token) = before_rotation(&f).await;
-    let ca = f.value(CA, "ca.crt").await;
-    let old_sa = f.value(SA, "sa.pub").await;
+    let ca = f.value_text(CA, "ca.crt").await;
+    let old_sa = f.value_text(SA, "sa.pub").await;
     let generation = f.api.served().unwrap().generation;
 
     // The runbook's hazard: deleting -sa-certificate makes Kamaji generate a new key.
     f.secrets.delete(&f.tenant.secret(SA), &DeleteParams::default()).await.unwrap();
     let served = f.api.wait_restarted(generation, WAIT).await.expect("restart on the new key");
-    let new_sa = f.value(SA, "sa.pub").await;
+    let new_sa = f.value_text(SA, "sa.pub").await;
     assert_ne!(new_sa, old_sa);
     assert_eq!(served.files.sa_public, new_sa);
 
@@ -262,13 +213,13 @@ async fn a_new_service_account_key_rejects_every_old_token() {
 /// `rotate-ca --dry-run=false ... --write-kubeconfig FILE -o json` on the live tenant, then
 /// the tenant API serving the new CA. Returns (FILE, new CA, JSON report).
 async fn rotate(f: &Live, extra: &[&str]) -> (PathBuf, String, Value) {
-    let old_ca = f.value(CA, "ca.crt").await;
+    let old_ca = f.value_text(CA, "ca.crt").await;
     let file = f.dir.path().join("downloaded.kubeconfig");
     let file_arg = file.to_str().unwrap();
     let mut args =
         vec!["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json", "--write-kubeconfig", file_arg];
     args.extend_from_slice(extra);
-    let out = f.pki(&args).await;
+    let out = f.pki(&args, &[]).await;
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).expect("JSON report");
@@ -318,9 +269,9 @@ async fn rotate_ca_writes_a_kubeconfig_that_logs_in_and_old_tokens_keep_working(
 async fn rotate_ca_without_keeping_the_sa_key_rejects_old_tokens_as_the_plan_warns() {
     let f = live("live-nokeep").await;
     let (_, team, token) = before_rotation(&f).await;
-    let old_sa = f.value(SA, "sa.pub").await;
+    let old_sa = f.value_text(SA, "sa.pub").await;
 
-    let dry = f.pki(&["rotate-ca", RELEASE, "--keep-sa-key=false", "-o", "json"]).await;
+    let dry = f.pki(&["rotate-ca", RELEASE, "--keep-sa-key=false", "-o", "json"], &[]).await;
     let (stdout, stderr) = text(&dry);
     let plan: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
     let warnings = plan["plan"]["warnings"].as_array().cloned().unwrap_or_default();
@@ -331,7 +282,7 @@ async fn rotate_ca_without_keeping_the_sa_key_rejects_old_tokens_as_the_plan_war
     );
 
     let (file, new_ca, _) = rotate(&f, &["--keep-sa-key=false"]).await;
-    let new_sa = f.value(SA, "sa.pub").await;
+    let new_sa = f.value_text(SA, "sa.pub").await;
     assert_ne!(new_sa, old_sa, "--keep-sa-key=false made a new key");
     let served = f.api.served().expect("serving");
     assert_eq!(served.files.sa_public, new_sa);
@@ -349,10 +300,10 @@ async fn rotate_ca_without_keeping_the_sa_key_rejects_old_tokens_as_the_plan_war
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
     let f = live("live-check").await;
-    let old_ca = f.value(CA, "ca.crt").await;
+    let old_ca = f.value_text(CA, "ca.crt").await;
     let first = f.api.served().expect("serving").generation;
 
-    let dry = f.pki(&["rotate-ca", RELEASE]).await;
+    let dry = f.pki(&["rotate-ca", RELEASE], &[]).await;
     let (plan, stderr) = text(&dry);
     assert_eq!(dry.status.code(), Some(0), "{plan}\n{stderr}");
     assert!(
@@ -363,7 +314,7 @@ async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
     let file = f.dir.path().join("demo.kubeconfig");
     let args =
         ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "--write-kubeconfig", file.to_str().unwrap()];
-    let out = f.pki(&args).await;
+    let out = f.pki(&args, &[]).await;
     let (stdout, stderr) = text(&out);
     eprintln!("$ kubectl pki {}\n{stderr}{stdout}", args.join(" "));
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
@@ -387,13 +338,13 @@ async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
 async fn a_tenant_api_still_serving_the_old_ca_fails_the_live_check_until_it_restarts() {
     let f = live("live-stale").await;
     let ns = f.ns().to_string();
-    let old_ca = f.value(CA, "ca.crt").await;
+    let old_ca = f.value_text(CA, "ca.crt").await;
     let before = f.api.served().expect("serving");
     f.api.pause();
 
     // Phases 1-7 with time to spare, then the process ends as a crash would.
     let long = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json"];
-    let killed = f.pki_env(&long, &[("KUBECTL_PKI_FAULT_AFTER", "workers")]).await;
+    let killed = f.pki(&long, &[("KUBECTL_PKI_FAULT_AFTER", "workers")]).await;
     let (_, stderr) = text(&killed);
     assert_eq!(killed.status.code(), Some(86), "{stderr}");
     let new_ca = f.wait_new_ca(&old_ca).await;
@@ -401,7 +352,7 @@ async fn a_tenant_api_still_serving_the_old_ca_fails_the_live_check_until_it_res
 
     // The same command with a short --timeout: only the live check is left, and it fails.
     let short = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "15s", "-o", "json"];
-    let out = f.pki(&short).await;
+    let out = f.pki(&short, &[]).await;
     let (stdout, stderr) = text(&out);
     eprintln!("$ kubectl pki {}\n{stderr}", short.join(" "));
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
@@ -441,7 +392,7 @@ async fn a_tenant_api_still_serving_the_old_ca_fails_the_live_check_until_it_res
 
     // The rollout goes on; the same command finishes the run with the check passed.
     f.api.resume();
-    let again = f.pki(&long).await;
+    let again = f.pki(&long, &[]).await;
     let (stdout, stderr) = text(&again);
     assert_eq!(again.status.code(), Some(0), "{stdout}\n{stderr}");
     let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));

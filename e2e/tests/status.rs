@@ -1,7 +1,7 @@
 //! `kubectl pki status` against the real local control plane: secrets
 //! (tls, Opaque, embedded kubeconfigs, garbage, pagination, -A), the
 //! kubeconfig in use, the API server's serving chain and a Kamaji tenant.
-//! Certificates are made here with rcgen, and one RSA with the openssl CLI.
+//! Certificates come from kubectl-pki-testkit, and one RSA from the openssl CLI.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,38 +13,9 @@ use e2e::kamaji::{self, names, pki as kpki};
 use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+use kubectl_pki_testkit::{FAR, PAST, dated, in_days};
+use rcgen::KeyPair;
 use serde_json::{Value, json};
-
-struct Made {
-    pem: String,
-    key_pem: String,
-    issuer: Issuer<'static, KeyPair>,
-}
-
-fn made(cn: &str, ca: bool, from: (i32, u8, u8), to: (i32, u8, u8), issuer: Option<&Made>) -> Made {
-    let mut p = CertificateParams::new(vec![format!("{cn}.example")]).unwrap();
-    p.distinguished_name.push(DnType::CommonName, cn);
-    if ca {
-        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    }
-    p.not_before = rcgen::date_time_ymd(from.0, from.1, from.2);
-    p.not_after = rcgen::date_time_ymd(to.0, to.1, to.2);
-    let key = KeyPair::generate().unwrap();
-    let cert = match issuer {
-        Some(i) => p.signed_by(&key, &i.issuer).unwrap(),
-        None => p.self_signed(&key).unwrap(),
-    };
-    Made { pem: cert.pem(), key_pem: key.serialize_pem(), issuer: Issuer::new(p, key) }
-}
-
-const PAST: (i32, u8, u8) = (2020, 1, 1);
-const FAR: (i32, u8, u8) = (2090, 1, 1);
-
-fn in_days(days: i64) -> (i32, u8, u8) {
-    let d = jiff::Zoned::now().date().checked_add(jiff::Span::new().days(days)).unwrap();
-    (i32::from(d.year()), d.month() as u8, d.day() as u8)
-}
 
 fn secret(name: &str, type_: &str, labels: &[(&str, &str)], data: &[(&str, &str)]) -> Secret {
     let mut s = Secret::default();
@@ -111,9 +82,9 @@ async fn secrets_source_reads_tls_opaque_kubeconfigs_and_reports_garbage() {
     let cp = ControlPlane::shared();
     let ns = cp.namespace("status-secrets").await.name;
     let api: Api<Secret> = Api::namespaced(cp.client().await, &ns);
-    let root = made("test-ca", true, PAST, FAR, None);
-    let web = made("web", false, PAST, FAR, Some(&root));
-    let old = made("old", false, PAST, (2021, 1, 1), Some(&root));
+    let root = dated("test-ca", true, PAST, FAR, None);
+    let web = dated("web", false, PAST, FAR, Some(&root));
+    let old = dated("old", false, PAST, (2021, 1, 1), Some(&root));
     let admin = kpki::new_leaf(
         &kpki::CertKey { cert: root.pem.clone(), key: root.key_pem.clone() },
         "kubernetes-admin",
@@ -172,18 +143,18 @@ async fn exit_codes_follow_the_worst_secret() {
     let cp = ControlPlane::shared();
     let ns = cp.namespace("status-exit").await.name;
     let api: Api<Secret> = Api::namespaced(cp.client().await, &ns);
-    let root = made("exit-ca", true, PAST, FAR, None);
+    let root = dated("exit-ca", true, PAST, FAR, None);
     create(&api, secret("ok", "Opaque", &[], &[("ca.crt", &root.pem)])).await;
     let (code, _, _) = status_json(&["--source", "secrets", "-n", &ns]);
     assert_eq!(code, 0);
-    let soon = made("soon", false, PAST, in_days(10), Some(&root));
+    let soon = dated("soon", false, PAST, in_days(10), Some(&root));
     create(&api, secret("soon", "kubernetes.io/tls", &[], &[("tls.crt", &soon.pem), ("tls.key", &soon.key_pem)])).await;
     let (code, v, _) = status_json(&["--source", "secrets", "-n", &ns]);
     assert_eq!(code, 3);
     assert_eq!(row(&rows(&v), &format!("{ns}/soon/tls.crt")).0, "expiring");
     let (code, _, _) = status_json(&["--source", "secrets", "-n", &ns, "--warn-within", "5d"]);
     assert_eq!(code, 0);
-    let later = made("later", false, in_days(3), FAR, Some(&root));
+    let later = dated("later", false, in_days(3), FAR, Some(&root));
     create(&api, secret("later", "Opaque", &[], &[("later.crt", &later.pem)])).await;
     let (code, v, _) = status_json(&["--source", "secrets", "-n", &ns]);
     assert_eq!(code, 4);
@@ -195,7 +166,7 @@ async fn pagination_reads_every_page() {
     let cp = ControlPlane::shared();
     let ns = cp.namespace("status-pages").await.name;
     let api: Api<Secret> = Api::namespaced(cp.client().await, &ns);
-    let root = made("page-ca", true, PAST, FAR, None);
+    let root = dated("page-ca", true, PAST, FAR, None);
     for i in 0..3 {
         create(&api, secret(&format!("s{i}"), "Opaque", &[], &[("ca.crt", &root.pem)])).await;
     }
@@ -214,7 +185,7 @@ async fn all_namespaces_lists_every_namespace() {
     let a = cp.namespace("status-all-a").await.name;
     let b = cp.namespace("status-all-b").await.name;
     let client = cp.client().await;
-    let root = made("all-ca", true, PAST, FAR, None);
+    let root = dated("all-ca", true, PAST, FAR, None);
     for ns in [&a, &b] {
         create(&Api::namespaced(client.clone(), ns), secret("x", "Opaque", &[], &[("ca.crt", &root.pem)])).await;
     }
@@ -256,7 +227,7 @@ async fn server_source_verifies_the_serving_chain_against_the_kubeconfig_ca() {
 
     // The same server seen through a kubeconfig that trusts another CA.
     let dir = tempfile::tempdir().unwrap();
-    let other = made("not-the-cluster-ca", true, PAST, FAR, None);
+    let other = dated("not-the-cluster-ca", true, PAST, FAR, None);
     let text = std::fs::read_to_string(cp.kubeconfig()).unwrap();
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let swapped = text.replace(&b64(&cp.pki().ca_crt), &b64(&other.pem));

@@ -173,7 +173,7 @@ fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, intermediate_signed_by, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, intermediate_signed_by, leaf_signed_by};
 
     const NONE: &[&[u8]] = &[];
 

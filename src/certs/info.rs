@@ -160,7 +160,7 @@ fn hex(bytes: &[u8], sep: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, params_for, with_params};
+    use kubectl_pki_testkit::{ca, params_for, with_params};
     use rcgen::DnType;
 
     #[test]

@@ -159,7 +159,7 @@ fn material(role: Role, data: Option<&str>, path: Option<&str>, base_dir: Option
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
 
     #[test]
     fn extracts_inline_ca_and_client_certificate() {

@@ -13,9 +13,6 @@ pub mod served;
 pub mod status;
 pub mod talosconfig;
 
-#[cfg(test)]
-pub(crate) mod testutil;
-
 pub use chain::{ChainVerdict, chains_to, verify_signed_by};
 pub use info::CertInfo;
 pub use parse::{ParseError, certificates_in};

@@ -144,7 +144,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, leaf_signed_by};
 
     #[test]
     fn finds_every_certificate_of_a_bundle_with_text_around() {

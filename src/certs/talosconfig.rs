@@ -77,7 +77,7 @@ mod tests {
     use super::*;
     use crate::certs::info::CertInfo;
     use crate::certs::parse::certificates_in;
-    use crate::certs::testutil::params_for;
+    use kubectl_pki_testkit::params_for;
 
     #[test]
     fn reads_ca_and_client_certificate_with_roles() {
@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn a_kubeconfig_is_not_a_talosconfig() {
-        let kc = crate::certs::testutil::kubeconfig_yaml("x", "y");
+        let kc = kubectl_pki_testkit::kubeconfig_yaml("x", "y");
         assert!(!looks_like_talosconfig(kc.as_bytes()));
     }
 }

@@ -45,7 +45,7 @@ pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
 
     #[test]
     fn endpoint_from_admin_kubeconfig_else_control_plane_endpoint() {

@@ -200,7 +200,7 @@ fn short(sha256: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, intermediate_signed_by, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, intermediate_signed_by, leaf_signed_by};
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 
@@ -278,7 +278,7 @@ mod tests {
     #[test]
     fn classifies_by_signature_new_then_old() {
         let (old, new, foreign) = (ca("kubernetes"), ca("kubernetes"), ca("kubernetes"));
-        let der = |c: &crate::certs::testutil::TestCert| CertificateDer::from(c.der.clone());
+        let der = |c: &kubectl_pki_testkit::TestCert| CertificateDer::from(c.der.clone());
         let on_new = leaf_signed_by("kube-apiserver", &new);
         let on_old = leaf_signed_by("kube-apiserver", &old);
         let is = |chain: &[CertificateDer<'_>], old_ca: Option<&[u8]>| match classify(chain, &new.der, old_ca) {

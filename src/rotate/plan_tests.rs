@@ -1,8 +1,8 @@
 //! Plan building from fixtures shaped like a Cozystack tenant.
 
 use super::*;
-use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
 use k8s_openapi::ByteString;
+use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
 use serde_json::json;
 
 const T: &str = "kubernetes-demo";

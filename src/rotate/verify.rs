@@ -167,8 +167,8 @@ fn chained(leaf: &[u8], ca: &[u8]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
     use k8s_openapi::ByteString;
+    use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
 
     fn secret(name: &str, data: &[(&str, &[u8])]) -> Secret {
         Secret {

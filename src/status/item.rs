@@ -235,7 +235,7 @@ fn holds_other_pem(bytes: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
 
     fn secret(data: &[(&str, &[u8])]) -> Vec<Item> {
         let mut ex = Extractor::new();

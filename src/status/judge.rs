@@ -109,8 +109,8 @@ fn is_ca(der: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
     use crate::status::item::{Extractor, Location};
+    use kubectl_pki_testkit::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
 
     fn items(data: &[(&str, &str)]) -> Vec<Item> {
         let mut ex = Extractor::new();

@@ -256,9 +256,9 @@ fn subject_cell(c: &crate::certs::CertInfo) -> String {
 mod tests {
     use super::*;
     use crate::certs::chain::ChainVerdict;
-    use crate::certs::testutil::{ca, params_for, with_params};
     use crate::status::item::Location;
     use crate::status::row::{Collector, SourceKind};
+    use kubectl_pki_testkit::{ca, params_for, with_params};
 
     /// The document as it was printed when every row was kept.
     #[derive(Serialize)]

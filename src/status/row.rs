@@ -142,8 +142,8 @@ pub struct TenantInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, params_for, with_params};
     use crate::status::item::Extractor;
+    use kubectl_pki_testkit::{ca, params_for, with_params};
 
     #[test]
     fn rows_carry_status_residual_and_invalid_reasons() {

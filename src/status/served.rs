@@ -125,7 +125,7 @@ pub fn judge(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Judgement 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, intermediate_signed_by, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, intermediate_signed_by, leaf_signed_by};
 
     fn expected<'a>(leaf: Result<&'a [u8], String>, roots: Result<&'a [Vec<u8>], String>) -> Expected<'a> {
         Expected { secret_name: "k8s-api-server-certificate", secret_leaf: leaf, roots }

@@ -346,13 +346,7 @@ async fn count_secrets(client: &kube::Client) -> Result<usize> {
 
 /// An RSA-2048 key made once with openssl and reused (PKCS#8 PEM).
 fn rsa_key(out_dir: &Path) -> Result<String> {
-    let file = out_dir.join("rsa-2048.key");
-    if !file.exists() {
-        run_cmd(
-            Command::new("openssl").args(["genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"]).arg(&file),
-        )?;
-    }
-    Ok(std::fs::read_to_string(&file)?)
+    kubectl_pki_testkit::rsa_2048_pem(&out_dir.join("rsa-2048.key")).context("make the bench's RSA key with openssl")
 }
 
 /// The real python3 executable (pyenv shims are shell scripts whose start-up

@@ -116,8 +116,8 @@ pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::certs::testutil::{ca, leaf_signed_by};
     use k8s_openapi::ByteString;
+    use kubectl_pki_testkit::{ca, leaf_signed_by};
 
     fn secret(data: &[(&str, &str)]) -> Secret {
         Secret { data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec()))).collect()), ..Secret::default() }

@@ -11,7 +11,8 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Secret};
 use kube::Client;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+use kubectl_pki_testkit::{KeyType, issue, kubeadm, sign};
+use rcgen::{Issuer, KeyPair};
 use std::collections::BTreeMap;
 
 pub const PER_NAMESPACE: usize = 10;
@@ -156,14 +157,8 @@ struct NamespaceCa {
 
 impl NamespaceCa {
     fn new(namespace: &str) -> Result<NamespaceCa> {
-        let key = KeyPair::generate()?;
-        let mut params = CertificateParams::default();
-        params.distinguished_name.push(DnType::CommonName, format!("{namespace}-ca"));
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
-        validity(&mut params, 3650);
-        let cert = params.self_signed(&key)?;
-        Ok(NamespaceCa { pem: cert.pem(), issuer: Issuer::new(params, key) })
+        let ca = issue(kubeadm::ca(&format!("{namespace}-ca")), KeyType::EcdsaP256.generate()?, None)?;
+        Ok(NamespaceCa { pem: ca.pem, issuer: ca.issuer })
     }
 
     /// Secret `tls-<j>`: the key type cycles ECDSA P-256, Ed25519, RSA-2048.
@@ -171,22 +166,17 @@ impl NamespaceCa {
         let fresh;
         let key = match j % 3 {
             0 => {
-                fresh = KeyPair::generate()?;
+                fresh = KeyType::EcdsaP256.generate()?;
                 &fresh
             }
             1 => {
-                fresh = KeyPair::generate_for(&rcgen::PKCS_ED25519)?;
+                fresh = KeyType::Ed25519.generate()?;
                 &fresh
             }
             _ => rsa,
         };
         let name = format!("tls-{j}");
-        let mut params = CertificateParams::new(vec![format!("{name}.bench.svc")])?;
-        params.distinguished_name.push(DnType::CommonName, name.clone());
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
-        params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-        validity(&mut params, 365);
-        let cert = params.signed_by(key, &self.issuer)?;
+        let cert = sign(&kubeadm::serving(&name, &[&format!("{name}.bench.svc")])?, key, Some(&self.issuer))?;
         let data = BTreeMap::from([
             ("tls.crt".to_string(), ByteString(cert.pem().into_bytes())),
             ("tls.key".to_string(), ByteString(key.serialize_pem().into_bytes())),
@@ -201,8 +191,26 @@ impl NamespaceCa {
     }
 }
 
-fn validity(params: &mut CertificateParams, days: i64) {
-    let now = time::OffsetDateTime::now_utc();
-    params.not_before = now - time::Duration::hours(1);
-    params.not_after = now + time::Duration::days(days);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_secrets_cycle_key_types_and_chain_to_their_namespace_ca() {
+        let dir = tempfile::tempdir().unwrap();
+        let rsa = KeyPair::from_pem(&kubectl_pki_testkit::rsa_2048_pem(&dir.path().join("rsa.key")).unwrap()).unwrap();
+        let ca = NamespaceCa::new("bench-00000").unwrap();
+        let algs: Vec<_> = (0..3)
+            .map(|j| {
+                let secret = ca.tls_secret(j, &rsa).unwrap();
+                let data = secret.data.unwrap();
+                assert_eq!(secret.metadata.name.as_deref(), Some(format!("tls-{j}").as_str()));
+                assert_eq!(data["ca.crt"].0, ca.pem.as_bytes());
+                assert!(kubectl_pki_testkit::signed_by(&data["tls.crt"].0, &data["ca.crt"].0), "tls-{j}");
+                let key = KeyPair::from_pem(std::str::from_utf8(&data["tls.key"].0).unwrap()).unwrap();
+                key.algorithm()
+            })
+            .collect();
+        assert_eq!(algs, [&rcgen::PKCS_ECDSA_P256_SHA256, &rcgen::PKCS_ED25519, &rcgen::PKCS_RSA_SHA256]);
+    }
 }

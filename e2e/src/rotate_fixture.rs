@@ -1,0 +1,185 @@
+//! The fixture of the `rotate-ca` e2e tests (`tests/rotate.rs`, `faults_rotate.rs`,
+//! `rotate_live.rs`, `rotate_batch.rs`): a fresh namespace with a Ready Cozystack-shaped
+//! tenant and its Kamaji stand-in, `kubectl-pki` run in a temporary directory (where backups
+//! land), and snapshots of what the tool may change.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ListParams};
+use kube::{Client, ResourceExt};
+
+use crate::ControlPlane;
+use crate::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
+
+/// One tenant and its stand-in. Fields drop in order: the stand-in last.
+pub struct Fixture {
+    pub client: Client,
+    pub tenant: Tenant,
+    /// Where the tenant's kubeconfigs point ([`SeedOptions::endpoint`]), if set.
+    pub endpoint: Option<String>,
+    pub secrets: Api<Secret>,
+    /// The working directory of every run.
+    pub dir: tempfile::TempDir,
+    /// How long waits for the tenant last.
+    pub wait: Duration,
+    _standin: crate::kamaji::StandinTask,
+}
+
+impl Fixture {
+    /// A fresh namespace `<prefix>-...` with a Ready tenant `release` seeded by `seed`, its
+    /// Kamaji controller Deployment in `<ns>-kamaji` and a stand-in playing that Kamaji version.
+    pub async fn new(prefix: &str, release: &str, seed: SeedOptions, wait: Duration) -> Fixture {
+        let endpoint = seed.endpoint.clone();
+        let StandinTenant { client, tenant, standin } = standin_tenant(prefix, release, seed, wait).await.expect("a Ready tenant");
+        let ns = tenant.namespace.clone();
+        Fixture {
+            secrets: Api::namespaced(client.clone(), &ns),
+            client,
+            tenant,
+            endpoint,
+            dir: tempfile::tempdir().expect("tempdir"),
+            wait,
+            _standin: standin,
+        }
+    }
+
+    /// [`Fixture::new`], then every pod Ready, so restarts are judged against a settled tenant.
+    pub async fn settled(prefix: &str, release: &str, seed: SeedOptions, wait: Duration) -> Fixture {
+        let f = Fixture::new(prefix, release, seed, wait).await;
+        for ns in [&f.tenant.namespace, &f.tenant.kamaji_namespace] {
+            crate::pods::settle(&f.client, ns, wait).await.expect("settled");
+        }
+        f
+    }
+
+    pub fn ns(&self) -> &str {
+        &self.tenant.namespace
+    }
+
+    /// `kubectl-pki --kubeconfig KUBECONFIG ARGS`, plus `-n NS --kamaji-namespace NS-kamaji`
+    /// when `with_namespaces`, in the fixture's directory, without an inherited fault point.
+    pub fn command(&self, kubeconfig: &Path, args: &[&str], with_namespaces: bool) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(crate::pki_bin());
+        cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
+        if with_namespaces {
+            cmd.args(["-n", self.ns(), "--kamaji-namespace", &self.tenant.kamaji_namespace]);
+        }
+        cmd.current_dir(self.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER");
+        cmd
+    }
+
+    /// `kubectl-pki --kubeconfig <admin> ARGS` (with the namespaces for `rotate-ca`), with `env`.
+    pub async fn pki(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        self.pki_as(ControlPlane::shared().kubeconfig(), args, env).await
+    }
+
+    /// Like [`Fixture::pki`], through another kubeconfig.
+    pub async fn pki_as(&self, kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+        let mut cmd = self.command(kubeconfig, args, args.first() == Some(&"rotate-ca"));
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().await.expect("run kubectl-pki")
+    }
+
+    /// The tenant's secret `<tenant>-<suffix>`.
+    pub async fn secret(&self, suffix: &str) -> Secret {
+        self.secrets.get(&self.tenant.secret(suffix)).await.expect("get secret")
+    }
+
+    /// One value of the tenant's secret `<tenant>-<suffix>` (empty if absent).
+    pub async fn value(&self, suffix: &str, key: &str) -> Vec<u8> {
+        self.secret(suffix).await.data.and_then(|d| d.get(key).map(|v| v.0.clone())).unwrap_or_default()
+    }
+
+    /// See [`snapshot`]: the tenant and Kamaji namespaces, with Deployments.
+    pub async fn snapshot(&self) -> BTreeMap<String, String> {
+        snapshot(&self.client, &[self.ns(), &self.tenant.kamaji_namespace], true).await
+    }
+
+    /// See [`settled_snapshot`]: the tenant and Kamaji namespaces, with Deployments.
+    pub async fn settled_snapshot(&self) -> BTreeMap<String, String> {
+        settled_snapshot(&self.client, &[self.ns(), &self.tenant.kamaji_namespace], true, self.wait).await
+    }
+
+    /// The uids of the pods in `ns` matching `selector`, not being deleted.
+    pub async fn pod_uids(&self, ns: &str, selector: &str) -> BTreeSet<String> {
+        let pods = Api::<Pod>::namespaced(self.client.clone(), ns).list(&ListParams::default().labels(selector)).await.unwrap();
+        pods.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.uid()).collect()
+    }
+
+    /// The backup files in the fixture's directory.
+    pub fn backups(&self) -> Vec<PathBuf> {
+        backups(self.dir.path())
+    }
+}
+
+/// The `pki-backup-*` files in `dir`.
+pub fn backups(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("pki-backup-"))
+        .collect()
+}
+
+/// resourceVersion of every Secret and Lease, uid of every Pod and, `with_deployments`, the
+/// generation of every Deployment in `namespaces`.
+pub async fn snapshot(client: &Client, namespaces: &[&str], with_deployments: bool) -> BTreeMap<String, String> {
+    let mut all = BTreeMap::new();
+    for ns in namespaces {
+        let lp = ListParams::default();
+        for s in Api::<Secret>::namespaced(client.clone(), ns).list(&lp).await.unwrap().items {
+            all.insert(format!("secret/{ns}/{}", s.name_any()), s.resource_version().unwrap_or_default());
+        }
+        if with_deployments {
+            for d in Api::<Deployment>::namespaced(client.clone(), ns).list(&lp).await.unwrap().items {
+                all.insert(format!("deployment/{ns}/{}", d.name_any()), format!("gen {:?}", d.metadata.generation));
+            }
+        }
+        for p in Api::<Pod>::namespaced(client.clone(), ns).list(&lp).await.unwrap().items {
+            all.insert(format!("pod/{ns}/{}", p.name_any()), p.uid().unwrap_or_default());
+        }
+        for l in Api::<Lease>::namespaced(client.clone(), ns).list(&lp).await.unwrap().items {
+            all.insert(format!("lease/{ns}/{}", l.name_any()), l.resource_version().unwrap_or_default());
+        }
+    }
+    all
+}
+
+/// A [`snapshot`] once the stand-in and controllers have settled (two equal in a row, 1.5 s
+/// apart, within `wait`), so a later difference is the tool's doing.
+pub async fn settled_snapshot(client: &Client, namespaces: &[&str], with_deployments: bool, wait: Duration) -> BTreeMap<String, String> {
+    let deadline = Instant::now() + wait;
+    let mut last = snapshot(client, namespaces, with_deployments).await;
+    loop {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let now = snapshot(client, namespaces, with_deployments).await;
+        if now == last {
+            return now;
+        }
+        assert!(Instant::now() < deadline, "{namespaces:?} never settled: {}", diff(&last, &now));
+        last = now;
+    }
+}
+
+/// What changed between two snapshots, for assertion messages.
+pub fn diff(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> String {
+    let keys: BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| format!("{k}: {:?} -> {:?}", a.get(k), b.get(k)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// (stdout, stderr) of a run, as text.
+pub fn text(out: &std::process::Output) -> (String, String) {
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
