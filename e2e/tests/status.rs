@@ -351,6 +351,19 @@ async fn tenant_source_checks_every_secret_against_the_current_ca() {
 }
 
 #[tokio::test]
+async fn a_cozystack_cluster_name_finds_its_tenant() {
+    let cp = ControlPlane::shared();
+    let ns = cp.namespace("status-cozy").await.name;
+    seed_tenant(&cp.client().await, &ns, "kubernetes-demo").await;
+    let out = pki_cmd(cp.kubeconfig()).args(["--source", "tenant", "--tenant", "demo", "-n", &ns, "-o", "json"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(v["tenants"][0]["name"], "kubernetes-demo", "{stderr}");
+    assert!(stderr.contains("no TenantControlPlane demo; using kubernetes-demo"), "{stderr}");
+    assert!(v["items"].as_array().unwrap().iter().any(|i| i["name"] == format!("{ns}/kubernetes-demo-ca/ca.crt")));
+}
+
+#[tokio::test]
 async fn a_missing_tenant_is_a_one_line_error() {
     let cp = ControlPlane::shared();
     let ns = cp.namespace("status-notenant").await.name;

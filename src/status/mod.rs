@@ -123,45 +123,6 @@ async fn tenant_name(ctx: &Ctx, resolved: &mut Option<String>, given: &str) -> R
 mod tests {
     use super::*;
     use crate::context::Settings;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A stand-in API server where the only TenantControlPlane is
-    /// `ns/kubernetes-demo` (Cozystack's name for cluster `demo`).
-    async fn api_server() -> std::net::SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            while let Ok((mut conn, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let (mut head, mut chunk) = (Vec::new(), [0u8; 4096]);
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match conn.read(&mut chunk).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&chunk[..n]),
-                        }
-                    }
-                    let path = String::from_utf8_lossy(&head).split_whitespace().nth(1).unwrap_or_default().to_string();
-                    let (status, body) = if path.ends_with("/namespaces/ns/tenantcontrolplanes/kubernetes-demo") {
-                        (
-                            "200 OK",
-                            r#"{"apiVersion":"kamaji.clastix.io/v1alpha1","kind":"TenantControlPlane","metadata":{"name":"kubernetes-demo","namespace":"ns"}}"#,
-                        )
-                    } else {
-                        (
-                            "404 Not Found",
-                            r#"{"apiVersion":"v1","kind":"Status","status":"Failure","reason":"NotFound","code":404,"message":"not found"}"#,
-                        )
-                    };
-                    let reply = format!(
-                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                        body.len()
-                    );
-                    let _ = conn.write_all(reply.as_bytes()).await;
-                });
-            }
-        });
-        addr
-    }
 
     fn ctx(dir: &std::path::Path, addr: std::net::SocketAddr) -> Ctx {
         let path = dir.join("config");
@@ -175,18 +136,6 @@ mod tests {
         )
         .unwrap();
         Ctx::new(Settings { kubeconfig: Some(path), ..Settings::default() })
-    }
-
-    #[tokio::test]
-    async fn a_cozystack_cluster_name_finds_its_tenant_control_plane() {
-        let dir = tempfile::tempdir().unwrap();
-        let ctx = ctx(dir.path(), api_server().await);
-        let mut resolved = None;
-        assert_eq!(tenant_name(&ctx, &mut resolved, "demo").await.unwrap(), "kubernetes-demo");
-        assert_eq!(resolved.as_deref(), Some("kubernetes-demo"), "resolved once for the secrets and tenant sources");
-        assert_eq!(tenant_name(&ctx, &mut None, "kubernetes-demo").await.unwrap(), "kubernetes-demo");
-        let err = tenant_name(&ctx, &mut None, "nope").await.unwrap_err();
-        assert_eq!(err.to_string(), "TenantControlPlane not found: ns/nope");
     }
 
     #[tokio::test]
