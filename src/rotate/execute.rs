@@ -53,13 +53,18 @@ pub struct Settings {
 
 /// `KUBECTL_PKI_FAULT_AFTER=<point>` ends the process right after that
 /// point (a phase name, or `first-change`), as a crash would: no cleanup,
-/// the Lease stays held. For the interruption tests.
+/// the Lease stays held. For the interruption tests, which run the debug
+/// binary: a release build has no such exit.
+#[cfg(debug_assertions)]
 fn fault(point: &str) {
     if std::env::var("KUBECTL_PKI_FAULT_AFTER").is_ok_and(|v| v == point) {
         eprintln!("kubectl-pki: fault injected after {point} (KUBECTL_PKI_FAULT_AFTER)");
         std::process::exit(86);
     }
 }
+
+#[cfg(not(debug_assertions))]
+fn fault(_point: &str) {}
 
 /// Runs every phase, filling `report`. On failure the Lease is released but
 /// the recorded progress stays for the re-run.

@@ -35,12 +35,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `passed`, `failed`, `skipped`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Failed => "failed",
-            Verdict::Skipped => "skipped",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -201,6 +198,11 @@ fn short(sha256: &str) -> String {
 mod tests {
     use super::*;
     use crate::certs::testutil::{ca, intermediate_signed_by, leaf_signed_by};
+
+    #[test]
+    fn verdict_words_are_serdes_names() {
+        assert_eq!([Verdict::Passed, Verdict::Failed, Verdict::Skipped].map(Verdict::word), ["passed", "failed", "skipped"]);
+    }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 

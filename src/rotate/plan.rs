@@ -28,11 +28,9 @@ pub enum Method {
 }
 
 impl Method {
+    /// `annotate`, `delete`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            Method::Annotate => "annotate",
-            Method::Delete => "delete",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -93,13 +91,9 @@ pub enum SecretAction {
 }
 
 impl SecretAction {
+    /// `annotate`, `delete`, `reissued`, `keep`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            SecretAction::Annotate => "annotate",
-            SecretAction::Delete => "delete",
-            SecretAction::Reissued => "reissued",
-            SecretAction::Keep => "keep",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -129,6 +123,13 @@ pub enum WorkloadAction {
     Restart,
     /// Rolled by Kamaji itself; only waited for.
     Wait,
+}
+
+impl WorkloadAction {
+    /// `restart`, `wait`: serde's name.
+    pub fn word(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]

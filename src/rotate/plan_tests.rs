@@ -332,3 +332,11 @@ fn rbac_needs_follow_the_plan() {
     let unique: std::collections::BTreeSet<_> = n.iter().map(|x| (x.verb, x.resource, x.namespace.clone())).collect();
     assert_eq!(unique.len(), n.len(), "no duplicates");
 }
+
+#[test]
+fn words_are_serdes_names() {
+    assert_eq!([Method::Annotate, Method::Delete].map(Method::word), ["annotate", "delete"]);
+    let actions = [SecretAction::Annotate, SecretAction::Delete, SecretAction::Reissued, SecretAction::Keep].map(SecretAction::word);
+    assert_eq!(actions, ["annotate", "delete", "reissued", "keep"]);
+    assert_eq!([WorkloadAction::Restart, WorkloadAction::Wait].map(WorkloadAction::word), ["restart", "wait"]);
+}

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::plan::{Plan, SecretAction, WorkloadAction};
+use super::plan::{Plan, SecretAction};
 use crate::output::Table;
 use crate::rbac::Need;
 
@@ -105,11 +105,7 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         let _ = writeln!(w, "  6. rollout restart and wait for:");
         let mut t = Table::new(["deployment", "action", "why"]);
         for wl in &plan.workloads {
-            let action = match wl.action {
-                WorkloadAction::Restart => "restart",
-                WorkloadAction::Wait => "wait",
-            };
-            t.push(vec![wl.name.clone(), action.into(), wl.reasons.join("; ")]);
+            t.push(vec![wl.name.clone(), wl.action.word().into(), wl.reasons.join("; ")]);
         }
         indent(&mut *w, &indent_str(&t.render(), "   "));
     }

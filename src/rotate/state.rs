@@ -20,6 +20,7 @@ const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
+    #[serde(rename = "rbac+lock")]
     Lock = 1,
     Backup = 2,
     Rotate = 3,
@@ -38,17 +39,10 @@ impl Phase {
         self as u8
     }
 
+    /// `rbac+lock`, `backup`, ... `live-check`: serde's name, as the
+    /// Lease, the report and the progress lines spell it.
     pub fn name(self) -> &'static str {
-        match self {
-            Phase::Lock => "rbac+lock",
-            Phase::Backup => "backup",
-            Phase::Rotate => "rotate",
-            Phase::Kamaji => "kamaji",
-            Phase::Regenerated => "regenerated",
-            Phase::Workloads => "workloads",
-            Phase::Workers => "workers",
-            Phase::LiveCheck => "live-check",
-        }
+        crate::output::serde_name(&self)
     }
 
     pub fn parse(text: &str) -> Option<Phase> {
@@ -170,6 +164,10 @@ mod tests {
         }
         assert_eq!(Phase::Workers.number(), 7);
         assert_eq!(Phase::ALL.last().map(|p| (p.number(), p.name())), Some((8, "live-check")));
+        assert_eq!(
+            Phase::ALL.map(Phase::name),
+            ["rbac+lock", "backup", "rotate", "kamaji", "regenerated", "workloads", "workers", "live-check"]
+        );
     }
 
     #[test]
