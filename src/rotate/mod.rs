@@ -8,9 +8,11 @@
 pub mod backup;
 pub mod batch;
 pub mod execute;
+pub mod fault;
 pub mod inventory;
 pub mod kamaji_restart;
 pub mod live;
+pub mod phases;
 pub mod plan;
 pub mod progress;
 pub mod render;
@@ -61,7 +63,7 @@ impl Prepared {
     }
 
     /// The run's settings for this tenant.
-    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts>) -> execute::Settings {
+    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts<phases::Outcome>>) -> execute::Settings {
         execute::Settings {
             opts: self.opts.clone(),
             timeout: common.timeout,
@@ -246,7 +248,7 @@ async fn single(client: &kube::Client, p: &Prepared, common: &Common, format: Ou
     match format {
         OutputFormat::Json => output::print_json(&report)?,
         OutputFormat::Yaml => output::print_yaml(&report)?,
-        _ if result.is_ok() => output::write_stdout(&execute::summary(&report))?,
+        _ if result.is_ok() => output::write_stdout(&render::summary(&report))?,
         _ => {}
     }
     result.map(|()| Outcome::Ok)

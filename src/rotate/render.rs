@@ -1,9 +1,13 @@
 //! The plan as people read it: what happens to each secret and why, the
-//! phases in order, then warnings. Names, key names and fingerprints only.
+//! phases in order, then warnings; and the [`summary`] of a finished run.
+//! Names, key names and fingerprints only. Pure text: no I/O, no clap.
 
 use std::fmt::Write;
 
+use super::live;
 use super::plan::{Plan, SecretAction};
+use super::report::Report;
+use crate::kamaji::names;
 use crate::output::Table;
 use crate::rbac::Need;
 
@@ -169,6 +173,47 @@ fn indent(w: &mut String, text: &str) {
 
 fn indent_str(text: &str, prefix: &str) -> String {
     text.lines().map(|l| format!("{prefix}{l}\n")).collect()
+}
+
+/// Human summary of a finished run (stdout, table output).
+pub fn summary(report: &Report) -> String {
+    let mut out = format!(
+        "Rotated the CA of tenant {}/{} in {}.\n",
+        report.plan.namespace,
+        report.plan.tenant,
+        crate::duration::human_duration(jiff::SignedDuration::from_secs_f64(report.seconds))
+    );
+    if let (Some(old), Some(new)) = (&report.old_ca, &report.new_ca) {
+        out.push_str(&format!("  old CA sha256 {}\n  new CA sha256 {} (expires {})\n", old.sha256, new.sha256, new.not_after));
+    }
+    let chained: usize = report.verified.iter().map(|v| v.certificates).sum();
+    out.push_str(&format!("  {} secret(s) verified, {chained} certificate(s) chain to the new CA\n", report.verified.len()));
+    out.push_str(&format!(
+        "  restarted: {} Kamaji pod(s), {} workload(s) ({}), {} worker pod(s) replaced\n",
+        report.kamaji_pods_deleted.len(),
+        report.workloads_restarted.len(),
+        if report.workloads_restarted.is_empty() { "-".into() } else { report.workloads_restarted.join(", ") },
+        report.workers.len()
+    ));
+    if let Some(b) = &report.backup {
+        out.push_str(&format!("  backup: {b} (holds the OLD private keys: keep it safe, delete it when no longer needed)\n"));
+    }
+    if let Some(live) = &report.live_check {
+        let word = match live.verdict {
+            live::Verdict::Skipped => "skipped (NOT verified)",
+            v => v.word(),
+        };
+        out.push_str(&format!("  live check: {word}: {}\n", live.reason));
+    }
+    match &report.kubeconfig_written {
+        Some(f) => out.push_str(&format!("  new admin kubeconfig: {f}\n")),
+        None => out.push_str(&format!(
+            "  fetch the new kubeconfig: kubectl -n {} get secret {} -o go-template='{{{{index .data \"admin.conf\" | base64decode}}}}'\n",
+            report.plan.namespace,
+            names::secret_name(&report.plan.tenant, names::ADMIN_KUBECONFIG)
+        )),
+    }
+    out
 }
 
 #[cfg(test)]
