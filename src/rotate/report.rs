@@ -142,6 +142,20 @@ pub struct Report {
     pub waited_seconds: f64,
 }
 
+/// A batch's reports, one per tenant in the order given.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportList {
+    pub kind: &'static str,
+    pub items: Vec<Report>,
+}
+
+impl ReportList {
+    pub fn new(items: Vec<Report>) -> Self {
+        ReportList { kind: "RotateCaReportList", items }
+    }
+}
+
 impl Report {
     pub fn new(plan: Plan, dry_run: bool, lock: String) -> Self {
         Report {
