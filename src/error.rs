@@ -52,14 +52,31 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("timed out after {after}: {waiting_for}")]
     Timeout { after: String, waiting_for: String },
-    #[error("missing permissions: {0}")]
-    Forbidden(String),
+    /// Permissions a command lacks: the reason on the error line, and each
+    /// denied permission, which [`report`] lists above it.
+    #[error("missing permissions: {reason}")]
+    Forbidden { reason: String, denied: Vec<Denied> },
     /// SIGINT or SIGTERM, after the cleanup it allowed (exit 130).
     #[error("interrupted: {0}")]
     Interrupted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One permission a command lacks, as the operator checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// `delete secrets in tenant-a (why)`.
+    pub what: String,
+    /// The `kubectl auth can-i` line that reproduces the check.
+    pub check: String,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "  missing: {}\n           check: {}", self.what, self.check)
+    }
+}
 
 /// An error status from the API server (`metav1.Status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,6 +207,11 @@ pub fn flatten(err: &dyn std::error::Error) -> String {
 
 /// Prints the one-line error and returns the error exit code.
 pub fn report(err: &Error) -> ExitCode {
+    if let Error::Forbidden { denied, .. } = err {
+        for d in denied {
+            eprintln!("{d}");
+        }
+    }
     eprintln!("error: {}", flatten(err));
     match err {
         // A shell's convention for Ctrl-C (128 + SIGINT).

@@ -68,6 +68,10 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
             }
             if let Err(e) = execute::execute(client, &p.inv, &p.plan, &settings, &mut report).await {
                 stop.store(true, Ordering::SeqCst);
+                // The batch's own error replaces this one: show what it denies now.
+                if let Error::Forbidden { denied, .. } = &e {
+                    denied.iter().for_each(|d| settings.display.println(&d.to_string()));
+                }
                 report.error.get_or_insert_with(|| e.to_string());
             }
             (i, report)
