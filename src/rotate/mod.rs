@@ -10,6 +10,7 @@
 //! ([`Ran`]). No clap types, no `-o` switch; no printing except through
 //! [`progress::Display`].
 
+pub mod advice;
 pub mod backup;
 pub mod batch;
 pub mod execute;
@@ -22,6 +23,7 @@ pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod state;
 pub mod verify;
 

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::certs::testutil::{ca, kubeconfig_yaml, leaf_signed_by};
+use crate::rotate::verify;
 use k8s_openapi::ByteString;
 use serde_json::json;
 
