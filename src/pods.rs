@@ -3,6 +3,7 @@
 //! Kamaji controller and the tenant's workers). A pod counts as restarted
 //! when it was created after `since` (a replacement, new UID) or when
 //! every one of its containers was (re)started after it.
+//! No API calls, no clap types, no printing: a command lists the pods and renders the rows.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;

@@ -3,6 +3,7 @@
 //! then restarts the controller once, not ten times over, each run deleting
 //! the pods another run is waiting for: a restart waits until no run of the
 //! batch is still changing its secrets, and later runs join it.
+//! No API calls of its own (the restart is the caller's), no clap types, no printing.
 
 use std::future::Future;
 use std::sync::Arc;

@@ -10,6 +10,7 @@
 //! endpoint is not reachable from this machine, and the check is
 //! `skipped`, never `passed`. The decisions are pure ([`Watch`]); the
 //! handshake is [`crate::certs::served`].
+//! No API calls, no clap types, no printing: the phase ([`super::phases::live_check`]) does the I/O.
 
 use std::time::Duration;
 

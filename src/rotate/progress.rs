@@ -3,6 +3,7 @@
 //! and a stuck wait says what it is waiting for. Several tenants rotated at
 //! once share one [`Display`]: each line names its tenant, and on a
 //! terminal the spinners stack instead of overwriting each other.
+//! The only printing of a rotation goes through here; no API calls, no clap types.
 
 use std::time::{Duration, Instant};
 

@@ -3,6 +3,7 @@
 //! killed run, and tells a re-run which CA was the old one, where the
 //! backup is and which phases are done, so the re-run continues instead of
 //! rotating twice.
+//! No API calls (the Lease is [`crate::lock`]), no clap types, no printing.
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -84,7 +84,8 @@ fn worker_row(pod: &Pod, since: Timestamp, original: &BTreeSet<String>) -> PodRo
     if !is_original && row.verdict == Verdict::NotRestarted {
         row.verdict = if row.ready { Verdict::Restarted } else { Verdict::NotReady };
         row.detail = "replacement (new UID)".into();
-    } else if is_original && row.detail.starts_with("created after") {
+    } else if is_original && row.created.is_some_and(|c| c >= since) {
+        // Judged by its creation time (clock skew): the same UID is not a replacement.
         row.verdict = Verdict::NotRestarted;
         row.detail = "not replaced yet (same UID)".into();
     }
