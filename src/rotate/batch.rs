@@ -13,7 +13,7 @@ use futures::StreamExt;
 
 use super::kamaji_restart::KamajiRestarts;
 use super::progress::Display;
-use super::report::{Report, ReportList};
+use super::report::{Report, ReportList, RunResult};
 use super::{Common, Doc, Prepared, Ran, dry_run as plan_one, execute, readiness};
 use crate::error::{Error, Outcome, Result};
 use crate::output::Table;
@@ -62,7 +62,7 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
         async move {
             let mut report = Report::new(p.plan.clone(), false, p.lease());
             if stop.load(Ordering::SeqCst) {
-                report.result = "not-started";
+                report.result = RunResult::NotStarted;
                 report.error = Some("not started: an earlier tenant of the batch failed".into());
                 return (i, report);
             }
@@ -96,7 +96,7 @@ fn left_over(reports: &[Report]) -> Result<Outcome> {
         "{} of {} tenant(s) not rotated ({}); re-run the same command with only: {}",
         left.len(),
         reports.len(),
-        left.iter().map(|r| format!("{}: {}", r.plan.tenant, r.result)).collect::<Vec<_>>().join(", "),
+        left.iter().map(|r| format!("{}: {}", r.plan.tenant, r.result.word())).collect::<Vec<_>>().join(", "),
         left.iter().map(|r| r.plan.tenant.as_str()).collect::<Vec<_>>().join(" ")
     )))
 }
@@ -133,7 +133,7 @@ fn summary(reports: &[Report]) -> String {
     for r in reports {
         t.push(vec![
             format!("{}/{}", r.plan.namespace, r.plan.tenant),
-            r.result.to_string(),
+            r.result.word().to_string(),
             format!("{:.1}s", r.seconds),
             format!("{:.1}s", r.waited_seconds),
             r.new_ca.as_ref().map_or_else(|| "-".into(), |c| c.short().to_string()),

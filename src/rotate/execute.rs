@@ -23,7 +23,7 @@ use super::kamaji_restart::KamajiRestarts;
 use super::phases::{self, Outcome, Run};
 use super::plan::{Inventory, Options, Plan};
 use super::progress::{Display, PhaseLine};
-use super::report::{PhaseStatus, Report};
+use super::report::{PhaseStatus, Report, RunResult};
 use super::state::{Phase, RunState};
 use crate::error::{Error, Result};
 
@@ -73,7 +73,7 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
     report.waited_seconds = tenths(waited);
     match result {
         Ok(()) => {
-            report.result = "rotated";
+            report.result = RunResult::Rotated;
             lock.release().await
         }
         Err(err) => {

@@ -155,8 +155,18 @@ pub struct KamajiStep {
 pub struct WorkerStep {
     pub selector: String,
     /// `delete` with `--restart-workers`, else `wait`.
-    pub action: &'static str,
+    pub action: WorkerAction,
     pub pods: Vec<String>,
+}
+
+/// What phase 7 does to the worker pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerAction {
+    /// `--restart-workers`: delete them, then wait for replacements.
+    Delete,
+    /// Wait for something else (the cluster's machine health checks) to replace them.
+    Wait,
 }
 
 #[derive(Debug, Clone, Serialize)]

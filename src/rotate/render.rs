@@ -5,7 +5,7 @@
 use std::fmt::Write;
 
 use super::live;
-use super::plan::{Plan, SecretAction};
+use super::plan::{Plan, SecretAction, WorkerAction};
 use super::report::Report;
 use crate::kamaji::names;
 use crate::output::Table;
@@ -116,7 +116,10 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
     if plan.workers.pods.is_empty() {
         let _ = writeln!(w, "  7. workers ({}): none", plan.workers.selector);
     } else {
-        let verb = if plan.workers.action == "delete" { "delete and wait for replacements of" } else { "wait for the replacement of" };
+        let verb = match plan.workers.action {
+            WorkerAction::Delete => "delete and wait for replacements of",
+            WorkerAction::Wait => "wait for the replacement of",
+        };
         let _ = writeln!(
             w,
             "  7. workers ({}): {verb} {} pod(s): {}",
@@ -253,7 +256,7 @@ mod tests {
                 action: WorkloadAction::Restart,
                 reasons: vec!["uses k8s-admin-kubeconfig".into()],
             }],
-            workers: WorkerStep { selector: "sel".into(), action: "wait", pods: vec![] },
+            workers: WorkerStep { selector: "sel".into(), action: WorkerAction::Wait, pods: vec![] },
             warnings: vec!["runbook misses kccm".into()],
             notes: vec![],
             blockers: vec![],

@@ -20,6 +20,13 @@ pub enum PhaseStatus {
     Failed,
 }
 
+impl PhaseStatus {
+    /// `done`, `skipped`, `failed`: serde's name, as the phase lines say it too.
+    pub fn word(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PhaseReport {
@@ -37,6 +44,25 @@ pub struct SecretResult {
     pub action: SecretAction,
     /// `annotated`, `deleted`, or `skipped: <why>`.
     pub result: SecretOutcome,
+}
+
+/// How a tenant's run ended (a real run is `failed` until it succeeds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunResult {
+    /// A dry run.
+    Planned,
+    Rotated,
+    Failed,
+    /// A batch stopped before this tenant's turn.
+    NotStarted,
+}
+
+impl RunResult {
+    /// `planned`, `rotated`, `failed`, `not-started`: serde's name.
+    pub fn word(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
 }
 
 /// What the rotate phase did to one secret.
@@ -110,8 +136,8 @@ pub struct Verified {
 pub struct Report {
     pub kind: &'static str,
     pub dry_run: bool,
-    /// `planned`, `rotated`, `failed`.
-    pub result: &'static str,
+    /// `planned`, `rotated`, `failed`, `not-started`.
+    pub result: RunResult,
     pub error: Option<String>,
     /// How to continue after a failure.
     pub resume_hint: Option<String>,
@@ -161,7 +187,7 @@ impl Report {
         Report {
             kind: "RotateCaReport",
             dry_run,
-            result: if dry_run { "planned" } else { "failed" },
+            result: if dry_run { RunResult::Planned } else { RunResult::Failed },
             error: None,
             resume_hint: None,
             plan,
@@ -208,6 +234,9 @@ mod tests {
         assert_eq!(json(SecretOutcome::Deleted), "deleted");
         assert_eq!(json(SecretOutcome::Skipped(SecretSkip::AlreadyRegenerated)), "skipped: already regenerated");
         assert_eq!(SecretOutcome::Skipped(SecretSkip::Missing).to_string(), "skipped: missing (Kamaji regenerates it)");
+        assert_eq!([PhaseStatus::Done, PhaseStatus::Skipped, PhaseStatus::Failed].map(PhaseStatus::word), ["done", "skipped", "failed"]);
+        let results = [RunResult::Planned, RunResult::Rotated, RunResult::Failed, RunResult::NotStarted].map(RunResult::word);
+        assert_eq!(results, ["planned", "rotated", "failed", "not-started"]);
         assert!(SecretOutcome::Deleted.changed() && !SecretOutcome::Skipped(SecretSkip::AlreadyDeleted).changed());
         let r = SecretResult { name: "k8s-ca".into(), action: SecretAction::Annotate, result: SecretOutcome::Annotated };
         assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!({"name": "k8s-ca", "action": "annotate", "result": "annotated"}));

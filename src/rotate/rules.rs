@@ -200,7 +200,7 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
         workloads,
         workers: WorkerStep {
             selector: opts.worker_selector.clone(),
-            action: if opts.restart_workers { "delete" } else { "wait" },
+            action: if opts.restart_workers { WorkerAction::Delete } else { WorkerAction::Wait },
             pods: worker_names,
         },
         warnings,
