@@ -104,7 +104,7 @@ async fn all_phases(run: &mut Run<'_>) -> Result<()> {
     let phases::backup::Backed { mut state, baseline } = backed?;
     fault::after(Phase::Backup.name());
 
-    for phase in [Phase::Rotate, Phase::Kamaji, Phase::Regenerated, Phase::Workloads, Phase::Workers, Phase::LiveCheck] {
+    for phase in Phase::ALL.into_iter().filter(|p| *p > Phase::Backup) {
         run.lock.check()?;
         let mut line = run.s.display.start(phase, phases::doing(phase, run.s.opts.restart_workers));
         let outcome = step(run, phase, &mut state, &baseline, &mut line).await;

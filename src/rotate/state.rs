@@ -16,8 +16,8 @@ use super::verify::CaId;
 const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
 
 /// The phases of a run, in order. A new phase goes into this enum, `ALL`,
-/// and `execute::Run::phases`; progress labels count `ALL`. A run is
-/// complete (`completed-at`) only after the last one.
+/// a file of `phases/` and `execute::step`; progress labels count `ALL`.
+/// A run is complete (`completed-at`) only after the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
