@@ -207,12 +207,7 @@ pub fn flatten(err: &dyn std::error::Error) -> String {
 
 /// Prints the one-line error and returns the error exit code.
 pub fn report(err: &Error) -> ExitCode {
-    if let Error::Forbidden { denied, .. } = err {
-        for d in denied {
-            eprintln!("{d}");
-        }
-    }
-    eprintln!("error: {}", flatten(err));
+    eprint!("{}", report_text(err));
     match err {
         // A shell's convention for Ctrl-C (128 + SIGINT).
         Error::Interrupted(_) => ExitCode::from(130),
@@ -220,9 +215,34 @@ pub fn report(err: &Error) -> ExitCode {
     }
 }
 
+/// What [`report`] prints: a refusal's denied permissions (each with its
+/// `kubectl auth can-i` line), then the one-line error.
+fn report_text(err: &Error) -> String {
+    let mut text = String::new();
+    if let Error::Forbidden { denied, .. } = err {
+        for d in denied {
+            text.push_str(&format!("{d}\n"));
+        }
+    }
+    text.push_str(&format!("error: {}\n", flatten(err)));
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_lists_what_is_denied_above_the_error_line() {
+        let denied = vec![Denied { what: "get secrets in t".into(), check: "kubectl auth can-i get secrets -n t".into() }];
+        let err = Error::Forbidden { reason: "restore needs 1 permission(s) you lack".into(), denied };
+        assert_eq!(
+            report_text(&err),
+            "  missing: get secrets in t\n           check: kubectl auth can-i get secrets -n t\n\
+             error: missing permissions: restore needs 1 permission(s) you lack\n"
+        );
+        assert_eq!(report_text(&Error::Invalid("x".into())), "error: x\n");
+    }
 
     #[test]
     fn flatten_joins_sources_on_one_line() {
