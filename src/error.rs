@@ -65,14 +65,31 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("timed out after {after}: {waiting_for}")]
     Timeout { after: String, waiting_for: String },
-    #[error("missing permissions: {0}")]
-    Forbidden(String),
+    /// Permissions a command lacks: the reason on the error line, and each
+    /// denied permission, which [`report`] lists above it.
+    #[error("missing permissions: {reason}")]
+    Forbidden { reason: String, denied: Vec<Denied> },
     /// SIGINT or SIGTERM, after the cleanup it allowed (exit 130).
     #[error("interrupted: {0}")]
     Interrupted(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One permission a command lacks, as the operator checks it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Denied {
+    /// `delete secrets in tenant-a (why)`.
+    pub what: String,
+    /// The `kubectl auth can-i` line that reproduces the check.
+    pub check: String,
+}
+
+impl std::fmt::Display for Denied {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "  missing: {}\n           check: {}", self.what, self.check)
+    }
+}
 
 /// An error status from the API server (`metav1.Status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,7 +235,7 @@ pub fn flatten(err: &dyn std::error::Error) -> String {
 
 /// Prints the one-line error and returns the error exit code.
 pub fn report(err: &Error) -> ExitCode {
-    eprintln!("error: {}", flatten(err));
+    eprint!("{}", report_text(err));
     match err {
         // A shell's convention for Ctrl-C (128 + SIGINT).
         Error::Interrupted(_) => ExitCode::from(130),
@@ -226,9 +243,34 @@ pub fn report(err: &Error) -> ExitCode {
     }
 }
 
+/// What [`report`] prints: a refusal's denied permissions (each with its
+/// `kubectl auth can-i` line), then the one-line error.
+fn report_text(err: &Error) -> String {
+    let mut text = String::new();
+    if let Error::Forbidden { denied, .. } = err {
+        for d in denied {
+            text.push_str(&format!("{d}\n"));
+        }
+    }
+    text.push_str(&format!("error: {}\n", flatten(err)));
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refusal_lists_what_is_denied_above_the_error_line() {
+        let denied = vec![Denied { what: "get secrets in t".into(), check: "kubectl auth can-i get secrets -n t".into() }];
+        let err = Error::Forbidden { reason: "restore needs 1 permission(s) you lack".into(), denied };
+        assert_eq!(
+            report_text(&err),
+            "  missing: get secrets in t\n           check: kubectl auth can-i get secrets -n t\n\
+             error: missing permissions: restore needs 1 permission(s) you lack\n"
+        );
+        assert_eq!(report_text(&Error::Invalid("x".into())), "error: x\n");
+    }
 
     #[test]
     fn flatten_joins_sources_on_one_line() {

@@ -3,6 +3,7 @@
 //! a holder that crashed is taken over once the Lease expires, or at once
 //! when it ran on this machine and its process is gone. The Lease also
 //! carries the run's progress (annotations) so an interrupted run resumes.
+//! No clap types, no printing, nothing of rotate-ca: any command may lock with it.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

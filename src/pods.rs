@@ -3,6 +3,7 @@
 //! Kamaji controller and the tenant's workers). A pod counts as restarted
 //! when it was created after `since` (a replacement, new UID) or when
 //! every one of its containers was (re)started after it.
+//! No API calls, no clap types, no printing: a command lists the pods and renders the rows.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
@@ -27,13 +28,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `restarted`, `not-restarted`, `not-ready`, `terminating`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Restarted => "restarted",
-            Verdict::NotRestarted => "not-restarted",
-            Verdict::NotReady => "not-ready",
-            Verdict::Terminating => "terminating",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -108,6 +105,12 @@ pub fn pending_summary(rows: &[PodRow]) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn verdict_words_are_serdes_names() {
+        let words = [Verdict::Restarted, Verdict::NotRestarted, Verdict::NotReady, Verdict::Terminating].map(Verdict::word);
+        assert_eq!(words, ["restarted", "not-restarted", "not-ready", "terminating"]);
+    }
 
     const SINCE: &str = "2026-11-27T10:00:00Z";
 

@@ -1,7 +1,8 @@
 //! Permission checks before any write: one SelfSubjectAccessReview per
 //! (verb, resource, namespace) a command will use, so a run that would stop
 //! half-way for lack of RBAC refuses before it changes anything, naming
-//! every missing permission at once.
+//! every missing permission at once. Prints nothing: a refusal is an
+//! [`Error::Forbidden`] carrying what is denied; no clap types.
 
 use std::fmt;
 
@@ -9,7 +10,7 @@ use k8s_openapi::api::authorization::v1::{ResourceAttributes, SelfSubjectAccessR
 use kube::api::{Api, PostParams};
 use serde::Serialize;
 
-use crate::error::Error;
+use crate::error::{Denied, Error};
 
 /// One permission a command needs, and why (shown when it is missing).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -84,14 +85,15 @@ pub async fn missing(client: &kube::Client, needs: &[Need]) -> std::result::Resu
     Ok(needs.iter().zip(answers).filter(|(_, allowed)| !allowed).map(|(n, _)| n.clone()).collect())
 }
 
-/// The refusal: every missing permission on one line (the error line), and
-/// a `kubectl auth can-i` per permission on stderr for the operator.
+/// The refusal: every missing permission on one line (the error line),
+/// and each with its `kubectl auth can-i` line, which the error reporter
+/// prints for the operator (nothing is printed here).
 pub fn refusal(missing: &[Need], what: &str) -> Error {
-    for need in missing {
-        eprintln!("  missing: {need}\n           check: {}", need.can_i());
-    }
     let list: Vec<String> = missing.iter().map(ToString::to_string).collect();
-    Error::Forbidden(format!("{what} needs {} permission(s) you lack, nothing was changed: {}", missing.len(), list.join("; ")))
+    Error::Forbidden {
+        reason: format!("{what} needs {} permission(s) you lack, nothing was changed: {}", missing.len(), list.join("; ")),
+        denied: missing.iter().map(|n| Denied { what: n.to_string(), check: n.can_i() }).collect(),
+    }
 }
 
 #[cfg(test)]
@@ -126,6 +128,12 @@ mod tests {
             "rotate-ca",
         );
         let text = err.to_string();
+        let Error::Forbidden { denied, .. } = &err else { panic!("{err:?}") };
+        assert_eq!(
+            denied[0].to_string(),
+            "  missing: delete secrets in t (delete mode)\n           check: kubectl auth can-i delete secrets -n t"
+        );
+        assert_eq!(denied.len(), 2);
         assert!(text.contains("2 permission(s)"), "{text}");
         assert!(text.contains("delete secrets in t (delete mode); create leases.coordination.k8s.io in t (lock)"), "{text}");
         assert!(!text.contains('\n'));

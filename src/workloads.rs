@@ -2,6 +2,7 @@
 //! `kubectl rollout restart` does: found by scanning pod templates (volumes,
 //! projected volumes, env), not from a fixed list, because whatever mounts
 //! a tenant's kubeconfig keeps the old CA until its pods restart.
+//! No clap types, no printing; knows Deployments and pod templates, not rotate-ca or Kamaji.
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;

@@ -1,9 +1,58 @@
-//! `kubectl pki rotate-ca`: turns the flags into the domain's options and picks the output.
+//! `kubectl pki rotate-ca`: turns the flags into a [`rotate::Request`],
+//! connects, and prints what the run shows through `-o`. The only rotate
+//! code that sees clap; no rotation logic here.
 
-use crate::cli::RotateCaArgs;
+use std::time::Duration;
+
+use crate::cli::{RotateCaArgs, RotateMethod};
 use crate::context::Ctx;
-use crate::error::{Outcome, Result};
+use crate::duration::parse_duration;
+use crate::error::{Error, Outcome, Result};
+use crate::kamaji::version::KamajiVersion;
+use crate::output;
+use crate::rotate::{self, Cluster, Request, plan::MethodChoice};
 
 pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
-    crate::rotate::run(args, ctx).await
+    let req = request(args)?;
+    let ran = rotate::run(req, async || {
+        let client = ctx.client().await?;
+        let namespace = ctx.namespace().await?;
+        let server = ctx.config().await?.cluster_url.to_string();
+        Ok(Cluster { client, namespace, server })
+    })
+    .await?;
+    output::emit(ctx.output(), &ran.doc, |_| ran.text)?;
+    ran.result
+}
+
+/// The flags, parsed and checked (nothing is read from the cluster).
+fn request(args: RotateCaArgs) -> Result<Request> {
+    let timeout = parse_duration(&args.timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
+    let timeout = Duration::try_from(timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
+    let kamaji_version = match &args.kamaji_version {
+        Some(v) => Some(KamajiVersion::parse_edge(v).ok_or_else(|| {
+            Error::Invalid(format!("--kamaji-version {v:?}: expected a Kamaji edge release like 26.3.5-edge or edge-25.7.3"))
+        })?),
+        None => None,
+    };
+    Ok(Request {
+        tenants: args.tenants,
+        method: match args.method {
+            RotateMethod::Auto => MethodChoice::Auto,
+            RotateMethod::Annotate => MethodChoice::Annotate,
+            RotateMethod::Delete => MethodChoice::Delete,
+        },
+        keep_sa_key: args.keep_sa_key,
+        restart_workers: args.restart_workers,
+        kamaji_namespace: args.kamaji_namespace,
+        kamaji_selector: args.kamaji_selector,
+        kamaji_version,
+        worker_selector: args.worker_selector,
+        timeout,
+        backup_dir: args.backup_dir,
+        write_kubeconfig: args.write_kubeconfig,
+        force_unlock: args.force_unlock,
+        parallel: usize::from(args.parallel),
+        dry_run: args.dry_run,
+    })
 }

@@ -4,6 +4,7 @@
 //! type and data. Written 0600 to a temporary file, fsynced, renamed into
 //! place, and the directory fsynced: once `write` returns, the backup
 //! survives a crash, so deleting the originals is safe.
+//! Files only: no API calls, no clap types, no printing (restore reads it too).
 
 use std::fs::{self, OpenOptions};
 use std::io::Write;

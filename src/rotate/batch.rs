@@ -4,40 +4,22 @@
 //! `--parallel` rotations run at once, each with its own Lease, backup and
 //! report; after a failure no further tenant starts (a broken Kamaji would
 //! break every one of them), and the error names the tenants left to re-run.
+//! No clap types, no `-o` switch; no printing except through [`Display`].
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::StreamExt;
-use serde::Serialize;
 
 use super::kamaji_restart::KamajiRestarts;
 use super::progress::Display;
-use super::report::Report;
-use super::{Common, Prepared, dry_run as plan_one, execute, readiness};
+use super::report::{Report, ReportList, RunResult};
+use super::{Common, Doc, Prepared, Ran, dry_run as plan_one, execute, readiness};
 use crate::error::{Error, Outcome, Result};
-use crate::output::OutputFormat;
-use crate::output::{self, Table};
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct List<'a> {
-    kind: &'static str,
-    items: &'a [Report],
-}
-
-fn print_list(reports: &[Report], format: OutputFormat) -> Result<bool> {
-    let list = List { kind: "RotateCaReportList", items: reports };
-    match format {
-        OutputFormat::Json => output::print_json(&list)?,
-        OutputFormat::Yaml => output::print_yaml(&list)?,
-        _ => return Ok(false),
-    }
-    Ok(true)
-}
+use crate::output::Table;
 
 /// Every tenant's plan; exit 3 when any real run would refuse.
-pub async fn dry_run(client: &kube::Client, prepared: &[Prepared], common: &Common, format: OutputFormat) -> Result<Outcome> {
+pub async fn dry_run(client: &kube::Client, prepared: &[Prepared], common: &Common) -> Result<Ran> {
     let mut reports = Vec::new();
     let mut texts = Vec::new();
     let mut refused = Vec::new();
@@ -49,32 +31,30 @@ pub async fn dry_run(client: &kube::Client, prepared: &[Prepared], common: &Comm
         reports.push(dry.report);
         texts.push(dry.text);
     }
-    if !print_list(&reports, format)? {
-        let mut text = texts.join("\n");
-        text.push_str(&format!(
-            "\n{} tenant(s), up to {} at a time{}.\n",
-            prepared.len(),
-            common.parallel.min(prepared.len()),
-            if refused.is_empty() { String::new() } else { format!("; the real run would refuse: {}", refused.join(", ")) }
-        ));
-        output::write_stdout(&text)?;
-    }
-    Ok(if refused.is_empty() { Outcome::Ok } else { Outcome::Warning })
+    let mut text = texts.join("\n");
+    text.push_str(&format!(
+        "\n{} tenant(s), up to {} at a time{}.\n",
+        prepared.len(),
+        common.parallel.min(prepared.len()),
+        if refused.is_empty() { String::new() } else { format!("; the real run would refuse: {}", refused.join(", ")) }
+    ));
+    let outcome = if refused.is_empty() { Outcome::Ok } else { Outcome::Warning };
+    Ok(Ran { doc: Doc::List(ReportList::new(reports)), text: Some(text), result: Ok(outcome) })
 }
 
 /// The real run of every tenant.
-pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common, format: OutputFormat) -> Result<Outcome> {
+pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common) -> Result<Ran> {
     preflight(client, &prepared, common).await?;
     let multi = Display::batch_area();
     let kamaji = Arc::new(KamajiRestarts::default());
     let stop = AtomicBool::new(false);
-    eprintln!(
+    Display::default().println(&format!(
         "Rotating the CA of {} tenants in {}, up to {} at a time, timeout {} per wait.",
         prepared.len(),
         common.namespace,
         common.parallel.min(prepared.len()),
         common.timeout_text
-    );
+    ));
     let runs = prepared.iter().enumerate().map(|(i, p)| {
         let display = Display::for_tenant(multi.clone(), &format!("{}/{}", common.namespace, p.tenant));
         let settings = p.settings(common, display, kamaji.clone());
@@ -82,12 +62,16 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
         async move {
             let mut report = Report::new(p.plan.clone(), false, p.lease());
             if stop.load(Ordering::SeqCst) {
-                report.result = "not-started";
+                report.result = RunResult::NotStarted;
                 report.error = Some("not started: an earlier tenant of the batch failed".into());
                 return (i, report);
             }
             if let Err(e) = execute::execute(client, &p.inv, &p.plan, &settings, &mut report).await {
                 stop.store(true, Ordering::SeqCst);
+                // The batch's own error replaces this one: show what it denies now.
+                if let Error::Forbidden { denied, .. } = &e {
+                    denied.iter().for_each(|d| settings.display.println(&d.to_string()));
+                }
                 report.error.get_or_insert_with(|| e.to_string());
             }
             (i, report)
@@ -96,10 +80,14 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
     let mut done: Vec<(usize, Report)> = futures::stream::iter(runs).buffer_unordered(common.parallel).collect().await;
     done.sort_by_key(|(i, _)| *i);
     let reports: Vec<Report> = done.into_iter().map(|(_, r)| r).collect();
-    if !print_list(&reports, format)? {
-        output::write_stdout(&summary(&reports))?;
-    }
-    // Every run that failed or did not start carries its error.
+    let text = Some(summary(&reports));
+    let result = left_over(&reports);
+    Ok(Ran { doc: Doc::List(ReportList::new(reports)), text, result })
+}
+
+/// Every run that failed or did not start carries its error: the batch
+/// fails naming them.
+fn left_over(reports: &[Report]) -> Result<Outcome> {
     let left: Vec<&Report> = reports.iter().filter(|r| r.error.is_some()).collect();
     if left.is_empty() {
         return Ok(Outcome::Ok);
@@ -108,7 +96,7 @@ pub async fn run(client: &kube::Client, prepared: Vec<Prepared>, common: &Common
         "{} of {} tenant(s) not rotated ({}); re-run the same command with only: {}",
         left.len(),
         reports.len(),
-        left.iter().map(|r| format!("{}: {}", r.plan.tenant, r.result)).collect::<Vec<_>>().join(", "),
+        left.iter().map(|r| format!("{}: {}", r.plan.tenant, r.result.word())).collect::<Vec<_>>().join(", "),
         left.iter().map(|r| r.plan.tenant.as_str()).collect::<Vec<_>>().join(" ")
     )))
 }
@@ -145,7 +133,7 @@ fn summary(reports: &[Report]) -> String {
     for r in reports {
         t.push(vec![
             format!("{}/{}", r.plan.namespace, r.plan.tenant),
-            r.result.to_string(),
+            r.result.word().to_string(),
             format!("{:.1}s", r.seconds),
             format!("{:.1}s", r.waited_seconds),
             r.new_ca.as_ref().map_or_else(|| "-".into(), |c| c.short().to_string()),

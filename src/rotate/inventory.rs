@@ -1,5 +1,6 @@
 //! Reading what a plan needs, and the permissions a run needs. Reads only
 //! the tenant's own secrets (by name), never the namespace's others.
+//! Reads only: no writes, no clap types, no printing.
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};

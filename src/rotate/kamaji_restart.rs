@@ -3,6 +3,7 @@
 //! then restarts the controller once, not ten times over, each run deleting
 //! the pods another run is waiting for: a restart waits until no run of the
 //! batch is still changing its secrets, and later runs join it.
+//! No API calls of its own (the restart is the caller's), no clap types, no printing.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,11 +14,17 @@ use tokio::time::Instant;
 
 use crate::error::Result;
 
-/// Shared by the runs of one `rotate-ca` invocation.
-#[derive(Default)]
-pub struct KamajiRestarts {
-    last: Mutex<Option<Done>>,
+/// Shared by the runs of one `rotate-ca` invocation. `T` is what a
+/// restart tells (the Kamaji phase's outcome), handed to the runs that join it.
+pub struct KamajiRestarts<T = String> {
+    last: Mutex<Option<Done<T>>>,
     changing: Arc<Changing>,
+}
+
+impl<T> Default for KamajiRestarts<T> {
+    fn default() -> Self {
+        KamajiRestarts { last: Mutex::new(None), changing: Arc::default() }
+    }
 }
 
 /// How many runs are before the end of their rotate phase.
@@ -37,22 +44,22 @@ impl Drop for Rotating {
     }
 }
 
-struct Done {
+struct Done<T> {
     began: Instant,
     by: String,
-    detail: String,
+    detail: T,
 }
 
 /// What a run's Kamaji phase did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Restart {
+pub enum Restart<T = String> {
     /// This run restarted the controller: the restart's detail.
-    Performed(String),
+    Performed(T),
     /// A restart that began after this run's change, done for `by`.
-    Joined { by: String, detail: String },
+    Joined { by: String, detail: T },
 }
 
-impl KamajiRestarts {
+impl<T: Clone> KamajiRestarts<T> {
     /// A run begins changing secrets: restarts wait for it ([`Rotating`]).
     pub fn enter(&self) -> Rotating {
         self.changing.count.fetch_add(1, Ordering::SeqCst);
@@ -67,10 +74,10 @@ impl KamajiRestarts {
     /// Ensures a restart that began at or after `changed_at`: joins the
     /// last one if it did, else runs `restart` (one at a time; a failed
     /// restart is not joined, the next run tries again).
-    pub async fn after<F, Fut>(&self, changed_at: Instant, tenant: &str, restart: F) -> Result<Restart>
+    pub async fn after<F, Fut>(&self, changed_at: Instant, tenant: &str, restart: F) -> Result<Restart<T>>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<String>>,
+        Fut: Future<Output = Result<T>>,
     {
         // Every run still rotating will need a restart too: one after all of them.
         loop {

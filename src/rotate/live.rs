@@ -10,6 +10,7 @@
 //! endpoint is not reachable from this machine, and the check is
 //! `skipped`, never `passed`. The decisions are pure ([`Watch`]); the
 //! handshake is [`crate::certs::served`].
+//! No API calls, no clap types, no printing: the phase ([`super::phases::live_check`]) does the I/O.
 
 use std::time::Duration;
 
@@ -35,12 +36,9 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `passed`, `failed`, `skipped`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            Verdict::Passed => "passed",
-            Verdict::Failed => "failed",
-            Verdict::Skipped => "skipped",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -201,6 +199,11 @@ fn short(sha256: &str) -> String {
 mod tests {
     use super::*;
     use kubectl_pki_testkit::{ca, intermediate_signed_by, leaf_signed_by};
+
+    #[test]
+    fn verdict_words_are_serdes_names() {
+        assert_eq!([Verdict::Passed, Verdict::Failed, Verdict::Skipped].map(Verdict::word), ["passed", "failed", "skipped"]);
+    }
 
     const S: fn(u64) -> Duration = Duration::from_secs;
 

@@ -1,20 +1,29 @@
 //! `kubectl pki rotate-ca`: the Cozystack tenant CA runbook, made safe.
 //! Dry run by default: reads the tenant, builds a [`plan::Plan`] and prints
-//! it. `--dry-run=false` runs it in eight phases ([`execute`]): RBAC and
-//! lock, backup, rotate, Kamaji restart, wait for the new CA, restart
-//! consumers, workers, and a TLS check that the tenant API serves the new
-//! CA ([`live`]). Several tenants at once: [`batch`].
+//! it. `--dry-run=false` runs it in eight phases ([`execute`], [`phases`]):
+//! RBAC and lock, backup, rotate, Kamaji restart, wait for the new CA,
+//! restart consumers, workers, and a TLS check that the tenant API serves
+//! the new CA ([`live`]). Several tenants at once: [`batch`].
+//!
+//! The domain: it takes a plain [`Request`] (the command layer,
+//! `commands::rotate_ca`, turns the flags into one) and returns what to show
+//! ([`Ran`]). No clap types, no `-o` switch; no printing except through
+//! [`progress::Display`].
 
+pub mod advice;
 pub mod backup;
 pub mod batch;
 pub mod execute;
+pub mod fault;
 pub mod inventory;
 pub mod kamaji_restart;
 pub mod live;
+pub mod phases;
 pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod rules;
 pub mod state;
 pub mod verify;
 
@@ -22,19 +31,65 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::cli::{RotateCaArgs, RotateMethod};
-use crate::context::Ctx;
-use crate::duration::{human_duration, parse_duration};
+use serde::Serialize;
+
+use crate::duration::human_duration;
 use crate::error::{Error, Outcome, Result};
 use crate::kamaji::version::KamajiVersion;
 use crate::lock::{Availability, Lock};
-use crate::output;
-use crate::output::OutputFormat;
 use crate::rbac;
 use kamaji_restart::KamajiRestarts;
 use plan::{Inventory, MethodChoice, Options, Plan};
 use progress::Display;
-use report::Report;
+use report::{Report, ReportList};
+
+/// One `rotate-ca` invocation, its flags parsed.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The tenants as given (`demo` or `kubernetes-demo`), duplicates allowed.
+    pub tenants: Vec<String>,
+    pub method: MethodChoice,
+    pub keep_sa_key: bool,
+    pub restart_workers: bool,
+    pub kamaji_namespace: String,
+    pub kamaji_selector: String,
+    /// Overrides the version read from the controller image.
+    pub kamaji_version: Option<KamajiVersion>,
+    /// `None`: the tenant's Cluster API worker labels.
+    pub worker_selector: Option<String>,
+    /// Limit of each wait.
+    pub timeout: Duration,
+    pub backup_dir: PathBuf,
+    pub write_kubeconfig: Option<PathBuf>,
+    pub force_unlock: bool,
+    /// How many tenants rotate at once.
+    pub parallel: usize,
+    pub dry_run: bool,
+}
+
+/// Where the run goes: the client, the `-n` namespace, and the API server
+/// (named in an error when it cannot be reached).
+pub struct Cluster {
+    pub client: kube::Client,
+    pub namespace: String,
+    pub server: String,
+}
+
+/// What a run shows and how it ended: `-o json|yaml` prints `doc`, a
+/// table prints `text` (`None`: nothing, the error says it all).
+pub struct Ran {
+    pub doc: Doc,
+    pub text: Option<String>,
+    pub result: Result<Outcome>,
+}
+
+/// The machine-readable result: one tenant's report, or a batch's list.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum Doc {
+    One(Box<Report>),
+    List(ReportList),
+}
 
 /// The flags every tenant of the run shares, checked before any request.
 pub struct Common {
@@ -61,7 +116,7 @@ impl Prepared {
     }
 
     /// The run's settings for this tenant.
-    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts>) -> execute::Settings {
+    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts<phases::Outcome>>) -> execute::Settings {
         execute::Settings {
             opts: self.opts.clone(),
             timeout: common.timeout,
@@ -74,54 +129,38 @@ impl Prepared {
     }
 }
 
-pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
-    let timeout = parse_duration(&args.timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
-    let timeout_text = human_duration(timeout);
-    let timeout = Duration::try_from(timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
-    let kamaji_version = match &args.kamaji_version {
-        Some(v) => Some(KamajiVersion::parse_edge(v).ok_or_else(|| {
-            Error::Invalid(format!("--kamaji-version {v:?}: expected a Kamaji edge release like 26.3.5-edge or edge-25.7.3"))
-        })?),
-        None => None,
-    };
-    let names = distinct(&args.tenants);
+/// Checks the request, then connects (`connect`) and plans every tenant;
+/// a dry run shows the plans, a real run executes them.
+pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -> Result<Ran> {
+    let names = distinct(&req.tenants);
     if names.len() > 1 {
-        for (flag, set) in [("--write-kubeconfig", args.write_kubeconfig.is_some()), ("--worker-selector", args.worker_selector.is_some())]
-        {
+        for (flag, set) in [("--write-kubeconfig", req.write_kubeconfig.is_some()), ("--worker-selector", req.worker_selector.is_some())] {
             if set {
                 return Err(Error::Invalid(format!("{flag} applies to one tenant; rotate the tenants one by one to use it")));
             }
         }
     }
-    if let Some(file) = &args.write_kubeconfig
+    if let Some(file) = &req.write_kubeconfig
         && file.is_dir()
     {
         return Err(Error::file(file, "--write-kubeconfig names a directory; give a file path"));
     }
-    let client = ctx.client().await?;
-    let namespace = ctx.namespace().await?;
+    let Cluster { client, namespace, server } = connect().await?;
     let opts = Options {
-        method: match args.method {
-            RotateMethod::Auto => MethodChoice::Auto,
-            RotateMethod::Annotate => MethodChoice::Annotate,
-            RotateMethod::Delete => MethodChoice::Delete,
-        },
-        keep_sa_key: args.keep_sa_key,
-        restart_workers: args.restart_workers,
-        kamaji_namespace: args.kamaji_namespace.clone(),
-        kamaji_selector: args.kamaji_selector.clone(),
-        kamaji_version,
+        method: req.method,
+        keep_sa_key: req.keep_sa_key,
+        restart_workers: req.restart_workers,
+        kamaji_namespace: req.kamaji_namespace.clone(),
+        kamaji_selector: req.kamaji_selector.clone(),
+        kamaji_version: req.kamaji_version,
         worker_selector: String::new(),
-        write_kubeconfig: args.write_kubeconfig.is_some(),
+        write_kubeconfig: req.write_kubeconfig.is_some(),
     };
 
     // Reading is checked first: without it no plan can be built, and the
     // refusal lists what the whole run would need.
     let reads = inventory::read_needs(&namespace, &opts);
-    let missing = match rbac::missing(&client, &reads).await {
-        Ok(m) => m,
-        Err(e) => return Err(ctx.api_error(e).await),
-    };
+    let missing = rbac::missing(&client, &reads).await.map_err(|e| Error::kube_at(e, Some(&server)))?;
     if !missing.is_empty() {
         let all = rbac::missing(&client, &inventory::needs_from_flags(&namespace, &opts)).await.map_err(Error::kube)?;
         return Err(rbac::refusal(&all, "rotate-ca"));
@@ -135,25 +174,25 @@ pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
         }
         let mut opts = opts.clone();
         opts.worker_selector =
-            args.worker_selector.clone().unwrap_or_else(|| format!("cluster.x-k8s.io/cluster-name={tenant},cluster.x-k8s.io/role=worker"));
+            req.worker_selector.clone().unwrap_or_else(|| format!("cluster.x-k8s.io/cluster-name={tenant},cluster.x-k8s.io/role=worker"));
         let inv = inventory::gather(&client, &namespace, &tenant, tcp_status, &opts).await?;
         let plan = plan::build(&inv, &opts);
         prepared.push(Prepared { tenant, opts, inv, plan });
     }
     let common = Common {
         namespace,
-        timeout,
-        timeout_text,
-        backup_dir: args.backup_dir.clone(),
-        write_kubeconfig: args.write_kubeconfig.clone(),
-        force_unlock: args.force_unlock,
-        parallel: usize::from(args.parallel),
+        timeout: req.timeout,
+        timeout_text: human_duration(jiff::SignedDuration::try_from(req.timeout).unwrap_or_default()),
+        backup_dir: req.backup_dir,
+        write_kubeconfig: req.write_kubeconfig,
+        force_unlock: req.force_unlock,
+        parallel: req.parallel,
     };
     match prepared.as_slice() {
-        [one] if args.dry_run => single_dry_run(&client, one, &common, ctx.output()).await,
-        [one] => single(&client, one, &common, ctx.output()).await,
-        _ if args.dry_run => batch::dry_run(&client, &prepared, &common, ctx.output()).await,
-        _ => batch::run(&client, prepared, &common, ctx.output()).await,
+        [one] if req.dry_run => single_dry_run(&client, one, &common).await,
+        [one] => single(&client, one, &common).await,
+        _ if req.dry_run => batch::dry_run(&client, &prepared, &common).await,
+        _ => batch::run(&client, prepared, &common).await,
     }
 }
 
@@ -221,35 +260,27 @@ pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Re
     Ok(DryRun { clean, report, text })
 }
 
-async fn single_dry_run(client: &kube::Client, p: &Prepared, common: &Common, format: OutputFormat) -> Result<Outcome> {
+async fn single_dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Result<Ran> {
     let dry = dry_run(client, p, common).await?;
-    match format {
-        OutputFormat::Json => output::print_json(&dry.report)?,
-        OutputFormat::Yaml => output::print_yaml(&dry.report)?,
-        _ => output::write_stdout(&dry.text)?,
-    }
-    Ok(if dry.clean { Outcome::Ok } else { Outcome::Warning })
+    let outcome = if dry.clean { Outcome::Ok } else { Outcome::Warning };
+    Ok(Ran { doc: Doc::One(Box::new(dry.report)), text: Some(dry.text), result: Ok(outcome) })
 }
 
-async fn single(client: &kube::Client, p: &Prepared, common: &Common, format: OutputFormat) -> Result<Outcome> {
-    let settings = p.settings(common, Display::default(), Arc::default());
-    eprintln!(
+async fn single(client: &kube::Client, p: &Prepared, common: &Common) -> Result<Ran> {
+    let display = Display::default();
+    display.println(&format!(
         "Rotating the CA of tenant {}/{}: method {}, {} secret(s) to back up, timeout {} per wait.",
         common.namespace,
         p.tenant,
         p.plan.method.word(),
         p.plan.secrets.iter().filter(|s| s.backup).count(),
         common.timeout_text
-    );
+    ));
+    let settings = p.settings(common, display, Arc::default());
     let mut report = Report::new(p.plan.clone(), false, p.lease());
     let result = execute::execute(client, &p.inv, &p.plan, &settings, &mut report).await;
-    match format {
-        OutputFormat::Json => output::print_json(&report)?,
-        OutputFormat::Yaml => output::print_yaml(&report)?,
-        _ if result.is_ok() => output::write_stdout(&execute::summary(&report))?,
-        _ => {}
-    }
-    result.map(|()| Outcome::Ok)
+    let text = result.is_ok().then(|| render::summary(&report));
+    Ok(Ran { doc: Doc::One(Box::new(report)), text, result: result.map(|()| Outcome::Ok) })
 }
 
 #[cfg(test)]

@@ -1,21 +1,20 @@
 //! The plan of a rotation, built from what the cluster holds (an
 //! [`Inventory`]) without I/O, so every decision is unit-tested: what
 //! happens to each secret and why, which pods and workloads restart, and
-//! what the Cozystack runbook misses.
-
-use std::collections::{BTreeMap, BTreeSet};
+//! what the Cozystack runbook misses. The types; the rules that fill them
+//! are [`super::rules`], the prose of warnings and notes [`super::advice`].
+//! Pure data: no I/O, no clap, no printing.
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use serde::Serialize;
 
-use super::backup::data_hash;
 use super::state::RunState;
-use super::verify::{self, CaId, Check};
-use crate::kamaji::names;
-use crate::kamaji::version::{self, Detected, KamajiVersion};
-use crate::workloads;
+use super::verify::{CaId, Check};
+use crate::kamaji::version::KamajiVersion;
+
+pub use super::rules::{SUFFIXES, build, kamaji_version};
 
 /// How the CA is rotated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -28,11 +27,9 @@ pub enum Method {
 }
 
 impl Method {
+    /// `annotate`, `delete`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            Method::Annotate => "annotate",
-            Method::Delete => "delete",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -93,13 +90,9 @@ pub enum SecretAction {
 }
 
 impl SecretAction {
+    /// `annotate`, `delete`, `reissued`, `keep`: serde's name.
     pub fn word(self) -> &'static str {
-        match self {
-            SecretAction::Annotate => "annotate",
-            SecretAction::Delete => "delete",
-            SecretAction::Reissued => "reissued",
-            SecretAction::Keep => "keep",
-        }
+        crate::output::serde_name(&self)
     }
 }
 
@@ -131,6 +124,13 @@ pub enum WorkloadAction {
     Wait,
 }
 
+impl WorkloadAction {
+    /// `restart`, `wait`: serde's name.
+    pub fn word(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct WorkloadStep {
@@ -155,8 +155,18 @@ pub struct KamajiStep {
 pub struct WorkerStep {
     pub selector: String,
     /// `delete` with `--restart-workers`, else `wait`.
-    pub action: &'static str,
+    pub action: WorkerAction,
     pub pods: Vec<String>,
+}
+
+/// What phase 7 does to the worker pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorkerAction {
+    /// `--restart-workers`: delete them, then wait for replacements.
+    Delete,
+    /// Wait for something else (the cluster's machine health checks) to replace them.
+    Wait,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -203,339 +213,6 @@ impl Plan {
     pub fn changing(&self) -> impl Iterator<Item = &SecretStep> {
         self.secrets.iter().filter(|s| s.action != SecretAction::Keep)
     }
-}
-
-/// Every suffix Kamaji writes, in the runbook's order (CA first).
-pub const SUFFIXES: [&str; 13] = [
-    names::CA,
-    names::SA,
-    names::API_SERVER,
-    names::API_SERVER_KUBELET_CLIENT,
-    names::DATASTORE_CERT,
-    names::FRONT_PROXY_CLIENT,
-    names::KONNECTIVITY_CERT,
-    names::ADMIN_KUBECONFIG,
-    names::CONTROLLER_MANAGER_KUBECONFIG,
-    names::KONNECTIVITY_KUBECONFIG,
-    names::SCHEDULER_KUBECONFIG,
-    names::FRONT_PROXY_CA,
-    names::DATASTORE_CONFIG,
-];
-
-/// The Kamaji version: `--kamaji-version`, else the lowest one the
-/// controller pods' images name.
-pub fn kamaji_version(inv: &Inventory, opts: &Options) -> Detected {
-    version::detect(&inv.kamaji_pods, opts.kamaji_version)
-}
-
-fn decide_method(choice: MethodChoice, detected: &Detected, blockers: &mut Vec<String>) -> (Method, String) {
-    let supports = detected.version.map(KamajiVersion::supports_rotate_annotation);
-    let version = detected.version.map_or_else(|| "unknown".to_string(), |v| v.to_string());
-    match (choice, supports) {
-        (MethodChoice::Annotate, Some(false)) => {
-            blockers.push(format!(
-                "--method annotate: Kamaji {version} ({}) predates the rotate annotation (edge-25.7.3) and would ignore it; use --method delete",
-                detected.how
-            ));
-            (Method::Annotate, "--method annotate".into())
-        }
-        (MethodChoice::Annotate, _) => (Method::Annotate, "--method annotate".into()),
-        (MethodChoice::Delete, _) => (Method::Delete, "--method delete (the runbook's way)".into()),
-        (MethodChoice::Auto, Some(true)) => {
-            (Method::Annotate, format!("Kamaji {version} supports certs.kamaji.clastix.io/rotate (edge-25.7.3 or later)"))
-        }
-        (MethodChoice::Auto, Some(false)) => {
-            (Method::Delete, format!("Kamaji {version} predates the rotate annotation (edge-25.7.3): deleting, as the runbook does"))
-        }
-        (MethodChoice::Auto, None) => (
-            Method::Delete,
-            format!(
-                "Kamaji version unknown ({}): deleting, which every Kamaji version handles; pass --kamaji-version or --method annotate if yours is edge-25.7.3 or later",
-                detected.how
-            ),
-        ),
-    }
-}
-
-/// What happens to one secret, and why.
-fn secret_action(suffix: &str, method: Method, opts: &Options, kamaji: Option<KamajiVersion>) -> (SecretAction, String) {
-    use SecretAction::*;
-    let older = |fix: KamajiVersion| kamaji.is_none_or(|v| v < fix);
-    match (suffix, method) {
-        (names::DATASTORE_CONFIG, _) => {
-            (Keep, "never deleted: Kamaji would generate a new datastore password and the tenant would lose its data".into())
-        }
-        (names::FRONT_PROXY_CA, _) => (Keep, "a separate CA (aggregation layer): not rotated; its client certificate stays valid".into()),
-        (names::SA, _) if opts.keep_sa_key => {
-            (Keep, "--keep-sa-key: the service-account key stays, so every issued token stays valid".into())
-        }
-        (names::SA, _) => (Delete, "--keep-sa-key=false: a new service-account key; every token issued so far becomes invalid".into()),
-        (names::CA, Method::Annotate) => (Annotate, "certs.kamaji.clastix.io/rotate=\"\": Kamaji writes a new CA into this secret".into()),
-        (names::CA, Method::Delete) => (Delete, "the tenant CA: Kamaji generates a new one".into()),
-        (names::KONNECTIVITY_KUBECONFIG, Method::Annotate) if older(version::FIX_KONNECTIVITY_KUBECONFIG) => (
-            Delete,
-            format!(
-                "Kamaji before {} keeps the old CA in it (kamaji#1152: exec/logs outage): deleted so it is regenerated",
-                version::FIX_KONNECTIVITY_KUBECONFIG
-            ),
-        ),
-        (names::KONNECTIVITY_CERT, Method::Annotate) if older(version::FIX_KONNECTIVITY_CERT) => (
-            Delete,
-            format!(
-                "Kamaji before {} does not re-issue it on CA rotation (kamaji#976): deleted so it is regenerated",
-                version::FIX_KONNECTIVITY_CERT
-            ),
-        ),
-        (names::DATASTORE_CERT, Method::Annotate) => (Keep, "signed by the DataStore's CA, not the tenant CA: unaffected".into()),
-        (names::FRONT_PROXY_CLIENT, Method::Annotate) => (Keep, "signed by the front-proxy CA, which is kept: unaffected".into()),
-        (names::DATASTORE_CERT, Method::Delete) => (Delete, "in the runbook; signed by the DataStore's CA: regenerated from it".into()),
-        (names::FRONT_PROXY_CLIENT, Method::Delete) => (Delete, "in the runbook; signed by the front-proxy CA: regenerated from it".into()),
-        (_, Method::Annotate) => (Reissued, "signed by the tenant CA: Kamaji re-issues it in place".into()),
-        (_, Method::Delete) => (Delete, "in the runbook; signed by the tenant CA: regenerated from the new one".into()),
-    }
-}
-
-/// Builds the plan. `missing_rbac` are permissions the run would lack;
-/// `lock_holder` a live holder of the tenant's Lease.
-pub fn build(inv: &Inventory, opts: &Options) -> Plan {
-    let mut warnings = Vec::new();
-    let mut notes = Vec::new();
-    let mut blockers = Vec::new();
-    let tenant = inv.tenant.as_str();
-
-    let detected = kamaji_version(inv, opts);
-    let (method, method_reason) = decide_method(opts.method, &detected, &mut blockers);
-    let kamaji_v = detected.version;
-
-    let by_name: BTreeMap<&str, &Secret> = inv.secrets.iter().filter_map(|s| Some((s.metadata.name.as_deref()?, s))).collect();
-    let ca_secret = by_name.get(names::secret_name(tenant, names::CA).as_str()).copied();
-    let current_ca = ca_secret.and_then(|s| verify::ca_of(s).ok()).map(|(_, id)| id);
-
-    // Resuming: which secrets no longer hold the backed-up content.
-    let resume = inv.previous.as_ref().filter(|p| p.is_unfinished()).map(|p| Resume {
-        done: p.done.name().into(),
-        started_at: p.started_at,
-        old_ca: p.old_ca.clone(),
-        backup: p.backup.clone(),
-        backup_readable: inv.previous_backup.is_some(),
-        ca_already_rotated: current_ca.as_ref().is_some_and(|c| c.is_rotated_from(&p.old_ca)),
-    });
-    let baseline: Option<BTreeMap<String, String>> =
-        inv.previous_backup.as_ref().map(|b| b.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect());
-
-    let mut secrets = Vec::new();
-    for suffix in SUFFIXES {
-        let name = names::secret_name(tenant, suffix);
-        let Some(secret) = by_name.get(name.as_str()) else { continue };
-        let (action, reason) = secret_action(suffix, method, opts, kamaji_v);
-        let keys: Vec<String> = secret.data.iter().flat_map(|d| d.keys().cloned()).collect();
-        let certificate_sha256 = first_certificate_sha256(secret);
-        let already_rotated = match (&resume, &baseline) {
-            (Some(_), Some(b)) => b.get(&name).is_some_and(|h| *h != data_hash(secret)),
-            (Some(r), None) => r.ca_already_rotated && action != SecretAction::Keep,
-            _ => false,
-        };
-        let verify = (action != SecretAction::Keep).then(|| verify::check_for(suffix));
-        secrets.push(SecretStep {
-            name,
-            suffix: suffix.to_string(),
-            action,
-            reason,
-            keys,
-            certificate_sha256,
-            backup: action != SecretAction::Keep,
-            verify,
-            already_rotated,
-        });
-    }
-    if ca_secret.is_none() && resume.is_none() {
-        blockers.push(format!(
-            "secret {}/{} not found: nothing to rotate (is the tenant provisioned?)",
-            inv.namespace,
-            names::secret_name(tenant, names::CA)
-        ));
-    } else if ca_secret.is_some() && current_ca.is_none() {
-        blockers.push(format!("secret {} holds no readable ca.crt", names::secret_name(tenant, names::CA)));
-    }
-
-    // What the runbook misses about secrets.
-    if by_name.contains_key(names::secret_name(tenant, names::DATASTORE_CONFIG).as_str()) {
-        notes
-            .push(format!("{} is never deleted: it holds the datastore credentials.", names::secret_name(tenant, names::DATASTORE_CONFIG)));
-    }
-    match by_name.contains_key(names::secret_name(tenant, names::SA).as_str()) {
-        true if opts.keep_sa_key => notes.push(format!(
-            "{} is kept (--keep-sa-key): the runbook deletes it, which makes every service-account token of the tenant invalid (kamaji#1325: CoreDNS and konnectivity agents down).",
-            names::secret_name(tenant, names::SA)
-        )),
-        true => warnings.push(format!(
-            "--keep-sa-key=false: {} gets a new key, so EVERY service-account token in the tenant becomes invalid at once (kamaji#1325); pods inside the tenant must get new tokens (restart them) before they work again.",
-            names::secret_name(tenant, names::SA)
-        )),
-        false => {}
-    }
-    if by_name.contains_key(names::secret_name(tenant, names::FRONT_PROXY_CA).as_str()) {
-        notes.push(format!(
-            "{} is a separate CA (API aggregation) and is kept; the front-proxy client certificate stays valid.",
-            names::secret_name(tenant, names::FRONT_PROXY_CA)
-        ));
-    }
-    if by_name.contains_key(names::secret_name(tenant, names::KONNECTIVITY_KUBECONFIG).as_str()) {
-        warnings.push("konnectivity agents inside the tenant do not reload the CA (apiserver-network-proxy#801): restart them in the tenant after the rotation (kubectl -n kube-system rollout restart ds/konnectivity-agent, with the new kubeconfig).".into());
-    }
-    if kamaji_v.is_none_or(|v| v < version::FIX_SOOT_MANAGER) {
-        notes.push(format!(
-            "The Kamaji controller pods are restarted: before {} its soot manager keeps the old tenant kubeconfig (kamaji#1191).",
-            version::FIX_SOOT_MANAGER
-        ));
-    }
-
-    // Workloads that consume a changing secret.
-    let changing: BTreeSet<&str> = secrets.iter().filter(|s| s.action != SecretAction::Keep).map(|s| s.name.as_str()).collect();
-    let workloads = plan_workloads(inv, &changing);
-    let admin = names::secret_name(tenant, names::ADMIN_KUBECONFIG);
-    let kcsi = format!("{tenant}-kcsi-controller");
-    let beyond_runbook: Vec<&str> = workloads
-        .iter()
-        .filter(|w| w.action == WorkloadAction::Restart && w.name != kcsi && w.reasons.iter().any(|r| r.contains(&admin)))
-        .map(|w| w.name.as_str())
-        .collect();
-    if !beyond_runbook.is_empty() {
-        warnings.push(format!(
-            "The runbook restarts only the kcsi driver; {} more Deployment(s) mount {admin} and would keep the old CA: {} (restarted too).",
-            beyond_runbook.len(),
-            beyond_runbook.join(", ")
-        ));
-    }
-
-    // Workers.
-    let worker_names: Vec<String> = inv.workers.iter().filter_map(|p| p.metadata.name.clone()).collect();
-    let strangers: Vec<&String> = inv.glob_pods.iter().filter(|n| !worker_names.contains(n)).collect();
-    if !strangers.is_empty() {
-        notes.push(format!(
-            "{} pod(s) match the runbook's glob virt-launcher-{tenant}-* but belong to other clusters (not {}): not touched: {}.",
-            strangers.len(),
-            opts.worker_selector,
-            strangers.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
-        ));
-    }
-    if worker_names.is_empty() {
-        notes.push(format!("No worker pods match {}: phase 7 has nothing to wait for.", opts.worker_selector));
-    } else if !opts.restart_workers {
-        warnings.push(format!(
-            "Worker kubelets trust the old CA until their VMs are replaced. Cozystack v1.x MachineHealthChecks do not replace workers when all fail at once (maxUnhealthy), so waiting may time out: pass --restart-workers to delete the {} worker pod(s) and wait for replacements.",
-            worker_names.len()
-        ));
-    }
-
-    match inv.tcp_status.as_deref() {
-        Some("Ready") => {}
-        status if resume.is_none() => warnings.push(format!(
-            "The TenantControlPlane is {} (not Ready): find out why before rotating, or the rotation adds to an outage.",
-            status.unwrap_or("of unknown status")
-        )),
-        _ => {}
-    }
-    if inv.kamaji_pods.is_empty() {
-        warnings.push(format!(
-            "No Kamaji controller pods in {} match {}: nothing to restart in phase 4, and nothing will regenerate the secrets if the operator runs elsewhere and is stuck (check --kamaji-namespace/--kamaji-selector).",
-            opts.kamaji_namespace, opts.kamaji_selector
-        ));
-    }
-    warnings.push(format!(
-        "Every kubeconfig of this tenant downloaded before the rotation stops working; fetch the new one afterwards ({}).",
-        if opts.write_kubeconfig { "--write-kubeconfig writes it" } else { "or pass --write-kubeconfig FILE" }
-    ));
-    if let Some(r) = &resume {
-        notes.push(format!(
-            "Resuming an unfinished run (started {}, done up to phase {}){}.",
-            r.started_at,
-            r.done,
-            if r.ca_already_rotated { "; the CA was already rotated: the rotate phase only finishes what is left" } else { "" }
-        ));
-        if !r.backup_readable {
-            warnings.push(format!(
-                "The backup of the interrupted run ({}) is not readable here: a new backup of the current secrets is taken.",
-                r.backup.as_deref().unwrap_or("not recorded")
-            ));
-        }
-    }
-
-    Plan {
-        namespace: inv.namespace.clone(),
-        tenant: tenant.to_string(),
-        tcp_status: inv.tcp_status.clone(),
-        method,
-        method_reason,
-        kamaji: KamajiStep {
-            namespace: opts.kamaji_namespace.clone(),
-            selector: opts.kamaji_selector.clone(),
-            pods: inv.kamaji_pods.iter().filter_map(|p| p.metadata.name.clone()).collect(),
-            version: detected.version.map(|v| v.to_string()),
-            version_from: if detected.image.is_empty() {
-                detected.how.clone()
-            } else {
-                format!("{} (image {})", detected.how, detected.image)
-            },
-        },
-        current_ca,
-        secrets,
-        workloads,
-        workers: WorkerStep {
-            selector: opts.worker_selector.clone(),
-            action: if opts.restart_workers { "delete" } else { "wait" },
-            pods: worker_names,
-        },
-        warnings,
-        notes,
-        blockers,
-        resume,
-    }
-}
-
-/// Deployments in the namespace that consume a changing secret, plus the
-/// runbook's kcsi driver; those the TCP owns are rolled by Kamaji.
-fn plan_workloads(inv: &Inventory, changing: &BTreeSet<&str>) -> Vec<WorkloadStep> {
-    let tenant = &inv.tenant;
-    let kcsi_label = format!("{tenant}-kcsi-driver");
-    let mut out = Vec::new();
-    for d in &inv.deployments {
-        let Some(name) = d.metadata.name.clone() else { continue };
-        let Some(spec) = d.spec.template.spec.as_ref() else { continue };
-        let mut reasons: Vec<String> = Vec::new();
-        for secret in changing {
-            for how in workloads::secret_references(spec, secret) {
-                reasons.push(format!("uses {secret} ({how})"));
-            }
-        }
-        if workloads::template_labels(d).get("app") == Some(&kcsi_label) {
-            reasons.push(format!("the runbook's kcsi driver (app={kcsi_label})"));
-        }
-        if reasons.is_empty() {
-            continue;
-        }
-        let owned = workloads::owned_by(d, names::KIND, tenant);
-        if owned {
-            reasons.push("owned by the TenantControlPlane: Kamaji rolls it".into());
-        }
-        out.push(WorkloadStep {
-            kind: "Deployment",
-            name,
-            action: if owned { WorkloadAction::Wait } else { WorkloadAction::Restart },
-            reasons,
-        });
-    }
-    out.sort_by(|a, b| (a.action == WorkloadAction::Wait, &a.name).cmp(&(b.action == WorkloadAction::Wait, &b.name)));
-    out
-}
-
-fn first_certificate_sha256(secret: &Secret) -> Option<String> {
-    let data = secret.data.as_ref()?;
-    data.iter()
-        .filter(|(k, _)| k.ends_with(".crt"))
-        .find_map(|(_, v)| crate::certs::parse::certificates_in(&v.0).ok()?.into_iter().next())
-        .and_then(|der| crate::certs::info::CertInfo::from_der(der.as_ref()).ok())
-        .map(|i| i.sha256)
 }
 
 #[cfg(test)]

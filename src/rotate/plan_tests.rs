@@ -1,6 +1,7 @@
 //! Plan building from fixtures shaped like a Cozystack tenant.
 
 use super::*;
+use crate::rotate::verify;
 use k8s_openapi::ByteString;
 use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
 use serde_json::json;
@@ -224,13 +225,13 @@ fn finds_every_deployment_that_mounts_the_admin_kubeconfig() {
 fn workers_by_label_not_by_glob() {
     let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &options());
     assert_eq!(plan.workers.pods.len(), 2);
-    assert_eq!(plan.workers.action, "wait");
+    assert_eq!(plan.workers.action, WorkerAction::Wait);
     assert!(plan.notes.iter().any(|n| n.contains("other-md0-ccc") && n.contains("not touched")));
     assert!(plan.warnings.iter().any(|w| w.contains("--restart-workers")));
     let mut o = options();
     o.restart_workers = true;
     let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &o);
-    assert_eq!(plan.workers.action, "delete");
+    assert_eq!(plan.workers.action, WorkerAction::Delete);
     assert!(!plan.warnings.iter().any(|w| w.contains("pass --restart-workers")));
 }
 
@@ -331,4 +332,14 @@ fn rbac_needs_follow_the_plan() {
     assert!(has(&n, "delete", "pods", "tenant-a"));
     let unique: std::collections::BTreeSet<_> = n.iter().map(|x| (x.verb, x.resource, x.namespace.clone())).collect();
     assert_eq!(unique.len(), n.len(), "no duplicates");
+}
+
+#[test]
+fn words_are_serdes_names() {
+    assert_eq!([Method::Annotate, Method::Delete].map(Method::word), ["annotate", "delete"]);
+    let actions = [SecretAction::Annotate, SecretAction::Delete, SecretAction::Reissued, SecretAction::Keep].map(SecretAction::word);
+    assert_eq!(actions, ["annotate", "delete", "reissued", "keep"]);
+    assert_eq!([WorkloadAction::Restart, WorkloadAction::Wait].map(WorkloadAction::word), ["restart", "wait"]);
+    let workers = [WorkerAction::Delete, WorkerAction::Wait].map(|a| serde_json::to_value(a).unwrap());
+    assert_eq!(workers, ["delete", "wait"]);
 }

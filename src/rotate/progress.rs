@@ -3,11 +3,13 @@
 //! and a stuck wait says what it is waiting for. Several tenants rotated at
 //! once share one [`Display`]: each line names its tenant, and on a
 //! terminal the spinners stack instead of overwriting each other.
+//! The only printing of a rotation goes through here; no API calls, no clap types.
 
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::report::PhaseStatus;
 use super::state::Phase;
 use crate::output::stderr_is_tty;
 
@@ -127,14 +129,14 @@ impl PhaseLine {
     }
 
     pub fn done(self, detail: &str) -> Duration {
-        self.finish("✓", "done", detail)
+        self.finish("✓", PhaseStatus::Done.word(), detail)
     }
 
     pub fn skipped(self, why: &str) -> Duration {
-        self.finish("-", "skipped", why)
+        self.finish("-", PhaseStatus::Skipped.word(), why)
     }
 
     pub fn failed(self, why: &str) -> Duration {
-        self.finish("✗", "failed", why)
+        self.finish("✗", PhaseStatus::Failed.word(), why)
     }
 }

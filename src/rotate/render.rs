@@ -1,9 +1,13 @@
 //! The plan as people read it: what happens to each secret and why, the
-//! phases in order, then warnings. Names, key names and fingerprints only.
+//! phases in order, then warnings; and the [`summary`] of a finished run.
+//! Names, key names and fingerprints only. Pure text: no I/O, no clap.
 
 use std::fmt::Write;
 
-use super::plan::{Plan, SecretAction, WorkloadAction};
+use super::live;
+use super::plan::{Plan, SecretAction, WorkerAction};
+use super::report::Report;
+use crate::kamaji::names;
 use crate::output::Table;
 use crate::rbac::Need;
 
@@ -105,18 +109,17 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         let _ = writeln!(w, "  6. rollout restart and wait for:");
         let mut t = Table::new(["deployment", "action", "why"]);
         for wl in &plan.workloads {
-            let action = match wl.action {
-                WorkloadAction::Restart => "restart",
-                WorkloadAction::Wait => "wait",
-            };
-            t.push(vec![wl.name.clone(), action.into(), wl.reasons.join("; ")]);
+            t.push(vec![wl.name.clone(), wl.action.word().into(), wl.reasons.join("; ")]);
         }
         indent(&mut *w, &indent_str(&t.render(), "   "));
     }
     if plan.workers.pods.is_empty() {
         let _ = writeln!(w, "  7. workers ({}): none", plan.workers.selector);
     } else {
-        let verb = if plan.workers.action == "delete" { "delete and wait for replacements of" } else { "wait for the replacement of" };
+        let verb = match plan.workers.action {
+            WorkerAction::Delete => "delete and wait for replacements of",
+            WorkerAction::Wait => "wait for the replacement of",
+        };
         let _ = writeln!(
             w,
             "  7. workers ({}): {verb} {} pod(s): {}",
@@ -175,6 +178,47 @@ fn indent_str(text: &str, prefix: &str) -> String {
     text.lines().map(|l| format!("{prefix}{l}\n")).collect()
 }
 
+/// Human summary of a finished run (stdout, table output).
+pub fn summary(report: &Report) -> String {
+    let mut out = format!(
+        "Rotated the CA of tenant {}/{} in {}.\n",
+        report.plan.namespace,
+        report.plan.tenant,
+        crate::duration::human_duration(jiff::SignedDuration::from_secs_f64(report.seconds))
+    );
+    if let (Some(old), Some(new)) = (&report.old_ca, &report.new_ca) {
+        out.push_str(&format!("  old CA sha256 {}\n  new CA sha256 {} (expires {})\n", old.sha256, new.sha256, new.not_after));
+    }
+    let chained: usize = report.verified.iter().map(|v| v.certificates).sum();
+    out.push_str(&format!("  {} secret(s) verified, {chained} certificate(s) chain to the new CA\n", report.verified.len()));
+    out.push_str(&format!(
+        "  restarted: {} Kamaji pod(s), {} workload(s) ({}), {} worker pod(s) replaced\n",
+        report.kamaji_pods_deleted.len(),
+        report.workloads_restarted.len(),
+        if report.workloads_restarted.is_empty() { "-".into() } else { report.workloads_restarted.join(", ") },
+        report.workers.len()
+    ));
+    if let Some(b) = &report.backup {
+        out.push_str(&format!("  backup: {b} (holds the OLD private keys: keep it safe, delete it when no longer needed)\n"));
+    }
+    if let Some(live) = &report.live_check {
+        let word = match live.verdict {
+            live::Verdict::Skipped => "skipped (NOT verified)",
+            v => v.word(),
+        };
+        out.push_str(&format!("  live check: {word}: {}\n", live.reason));
+    }
+    match &report.kubeconfig_written {
+        Some(f) => out.push_str(&format!("  new admin kubeconfig: {f}\n")),
+        None => out.push_str(&format!(
+            "  fetch the new kubeconfig: kubectl -n {} get secret {} -o go-template='{{{{index .data \"admin.conf\" | base64decode}}}}'\n",
+            report.plan.namespace,
+            names::secret_name(&report.plan.tenant, names::ADMIN_KUBECONFIG)
+        )),
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,7 +256,7 @@ mod tests {
                 action: WorkloadAction::Restart,
                 reasons: vec!["uses k8s-admin-kubeconfig".into()],
             }],
-            workers: WorkerStep { selector: "sel".into(), action: "wait", pods: vec![] },
+            workers: WorkerStep { selector: "sel".into(), action: WorkerAction::Wait, pods: vec![] },
             warnings: vec!["runbook misses kccm".into()],
             notes: vec![],
             blockers: vec![],

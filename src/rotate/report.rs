@@ -1,11 +1,13 @@
 //! The machine-readable result of `rotate-ca` (`-o json|yaml`): the plan,
 //! each phase with its duration, what was touched, and the verdicts. The
-//! field names are a schema: keep them stable.
+//! field names are a schema: keep them stable. Types only: no I/O, no clap.
+
+use std::fmt;
 
 use serde::Serialize;
 
 use super::live::LiveCheck;
-use super::plan::Plan;
+use super::plan::{Plan, SecretAction};
 use super::state::Phase;
 use super::verify::CaId;
 use crate::pods::PodRow;
@@ -16,6 +18,13 @@ pub enum PhaseStatus {
     Done,
     Skipped,
     Failed,
+}
+
+impl PhaseStatus {
+    /// `done`, `skipped`, `failed`: serde's name, as the phase lines say it too.
+    pub fn word(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,9 +41,87 @@ pub struct PhaseReport {
 #[serde(rename_all = "camelCase")]
 pub struct SecretResult {
     pub name: String,
-    pub action: &'static str,
+    pub action: SecretAction,
     /// `annotated`, `deleted`, or `skipped: <why>`.
-    pub result: String,
+    pub result: SecretOutcome,
+}
+
+/// How a tenant's run ended (a real run is `failed` until it succeeds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunResult {
+    /// A dry run.
+    Planned,
+    Rotated,
+    Failed,
+    /// A batch stopped before this tenant's turn.
+    NotStarted,
+}
+
+impl RunResult {
+    /// `planned`, `rotated`, `failed`, `not-started`: serde's name.
+    pub fn word(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
+}
+
+/// What the rotate phase did to one secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretOutcome {
+    Annotated,
+    Deleted,
+    Skipped(SecretSkip),
+}
+
+/// Why the rotate phase left a secret alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSkip {
+    /// Annotate: the secret is gone.
+    Missing,
+    /// Annotate: it holds a CA other than the old one.
+    HoldsNewCa,
+    /// Annotate: it carries the rotate annotation already.
+    AlreadyRequested,
+    /// Delete: it is gone.
+    AlreadyDeleted,
+    /// Delete: created after the backup.
+    NotInBackup,
+    /// Delete: its content differs from the backup.
+    AlreadyRegenerated,
+    /// Delete: the precondition failed (it changed since it was read).
+    ChangedSinceBackup,
+}
+
+impl SecretOutcome {
+    pub fn changed(self) -> bool {
+        !matches!(self, SecretOutcome::Skipped(_))
+    }
+}
+
+impl fmt::Display for SecretOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let why = match self {
+            SecretOutcome::Annotated => return f.write_str("annotated"),
+            SecretOutcome::Deleted => return f.write_str("deleted"),
+            SecretOutcome::Skipped(why) => match why {
+                SecretSkip::Missing => "missing (Kamaji regenerates it)",
+                SecretSkip::HoldsNewCa => "already holds a new CA",
+                SecretSkip::AlreadyRequested => "rotation already requested",
+                SecretSkip::AlreadyDeleted => "already deleted",
+                SecretSkip::NotInBackup => "not in the backup (created after it), so not deleted",
+                SecretSkip::AlreadyRegenerated => "already regenerated",
+                SecretSkip::ChangedSinceBackup => "changed since the backup (regenerated)",
+            },
+        };
+        write!(f, "skipped: {why}")
+    }
+}
+
+/// The report's schema keeps the line as text.
+impl Serialize for SecretOutcome {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -49,8 +136,8 @@ pub struct Verified {
 pub struct Report {
     pub kind: &'static str,
     pub dry_run: bool,
-    /// `planned`, `rotated`, `failed`.
-    pub result: &'static str,
+    /// `planned`, `rotated`, `failed`, `not-started`.
+    pub result: RunResult,
     pub error: Option<String>,
     /// How to continue after a failure.
     pub resume_hint: Option<String>,
@@ -81,12 +168,26 @@ pub struct Report {
     pub waited_seconds: f64,
 }
 
+/// A batch's reports, one per tenant in the order given.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportList {
+    pub kind: &'static str,
+    pub items: Vec<Report>,
+}
+
+impl ReportList {
+    pub fn new(items: Vec<Report>) -> Self {
+        ReportList { kind: "RotateCaReportList", items }
+    }
+}
+
 impl Report {
     pub fn new(plan: Plan, dry_run: bool, lock: String) -> Self {
         Report {
             kind: "RotateCaReport",
             dry_run,
-            result: if dry_run { "planned" } else { "failed" },
+            result: if dry_run { RunResult::Planned } else { RunResult::Failed },
             error: None,
             resume_hint: None,
             plan,
@@ -119,5 +220,25 @@ impl Report {
             seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
             detail: detail.into(),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_outcomes_serialize_as_the_schema_spells_them() {
+        let json = |o: SecretOutcome| serde_json::to_value(o).unwrap();
+        assert_eq!(json(SecretOutcome::Annotated), "annotated");
+        assert_eq!(json(SecretOutcome::Deleted), "deleted");
+        assert_eq!(json(SecretOutcome::Skipped(SecretSkip::AlreadyRegenerated)), "skipped: already regenerated");
+        assert_eq!(SecretOutcome::Skipped(SecretSkip::Missing).to_string(), "skipped: missing (Kamaji regenerates it)");
+        assert_eq!([PhaseStatus::Done, PhaseStatus::Skipped, PhaseStatus::Failed].map(PhaseStatus::word), ["done", "skipped", "failed"]);
+        let results = [RunResult::Planned, RunResult::Rotated, RunResult::Failed, RunResult::NotStarted].map(RunResult::word);
+        assert_eq!(results, ["planned", "rotated", "failed", "not-started"]);
+        assert!(SecretOutcome::Deleted.changed() && !SecretOutcome::Skipped(SecretSkip::AlreadyDeleted).changed());
+        let r = SecretResult { name: "k8s-ca".into(), action: SecretAction::Annotate, result: SecretOutcome::Annotated };
+        assert_eq!(serde_json::to_value(r).unwrap(), serde_json::json!({"name": "k8s-ca", "action": "annotate", "result": "annotated"}));
     }
 }

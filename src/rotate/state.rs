@@ -3,6 +3,7 @@
 //! killed run, and tells a re-run which CA was the old one, where the
 //! backup is and which phases are done, so the re-run continues instead of
 //! rotating twice.
+//! No API calls (the Lease is [`crate::lock`]), no clap types, no printing.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,11 +16,12 @@ use super::verify::CaId;
 const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
 
 /// The phases of a run, in order. A new phase goes into this enum, `ALL`,
-/// and `execute::Run::phases`; progress labels count `ALL`. A run is
-/// complete (`completed-at`) only after the last one.
+/// a file of `phases/` and `execute::step`; progress labels count `ALL`.
+/// A run is complete (`completed-at`) only after the last one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
+    #[serde(rename = "rbac+lock")]
     Lock = 1,
     Backup = 2,
     Rotate = 3,
@@ -38,17 +40,10 @@ impl Phase {
         self as u8
     }
 
+    /// `rbac+lock`, `backup`, ... `live-check`: serde's name, as the
+    /// Lease, the report and the progress lines spell it.
     pub fn name(self) -> &'static str {
-        match self {
-            Phase::Lock => "rbac+lock",
-            Phase::Backup => "backup",
-            Phase::Rotate => "rotate",
-            Phase::Kamaji => "kamaji",
-            Phase::Regenerated => "regenerated",
-            Phase::Workloads => "workloads",
-            Phase::Workers => "workers",
-            Phase::LiveCheck => "live-check",
-        }
+        crate::output::serde_name(&self)
     }
 
     pub fn parse(text: &str) -> Option<Phase> {
@@ -170,6 +165,10 @@ mod tests {
         }
         assert_eq!(Phase::Workers.number(), 7);
         assert_eq!(Phase::ALL.last().map(|p| (p.number(), p.name())), Some((8, "live-check")));
+        assert_eq!(
+            Phase::ALL.map(Phase::name),
+            ["rbac+lock", "backup", "rotate", "kamaji", "regenerated", "workloads", "workers", "live-check"]
+        );
     }
 
     #[test]

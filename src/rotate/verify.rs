@@ -3,6 +3,7 @@
 //! certificate and kubeconfig signed by the tenant CA must chain to it by
 //! signature (old and new CA share `CN=kubernetes`). Never looks at keys'
 //! private halves.
+//! Pure: no API calls, no clap types, no printing.
 
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;

@@ -1,0 +1,158 @@
+//! The phases of a real run, one file each, named as [`Phase`] names them.
+//! Each returns a typed [`Outcome`] (or, for the first two, what later
+//! phases need); the runner ([`super::execute`]) shows and reports it.
+//! No clap types; no printing except through [`super::progress`]; no
+//! decision by the text of an error or of an outcome.
+
+pub mod backup;
+pub mod kamaji;
+pub mod live_check;
+pub mod lock;
+pub mod regenerated;
+pub mod rotate;
+pub mod workers;
+pub mod workloads;
+
+use std::fmt;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, DeleteParams, Preconditions};
+
+use super::execute::Settings;
+use super::kamaji_restart::Rotating;
+use super::plan::{Inventory, Plan};
+use super::report::Report;
+use super::state::{Phase, RunState};
+use crate::error::{ApiError, Error, Result};
+use crate::lock::Lock;
+
+/// What a phase did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done: the detail the phase line and the report show.
+    Done(String),
+    /// Nothing to do, and why.
+    Skipped(Skip),
+}
+
+/// Why a phase had nothing to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Skip {
+    /// The interrupted run got through this phase.
+    DoneBefore,
+    /// No Kamaji controller pods to restart.
+    NoKamajiPods { selector: String, namespace: String },
+    /// No workload consumes a changed secret.
+    NoWorkloads,
+    /// No worker pods when the rotation began.
+    NoWorkers { selector: String },
+    /// The live check could not be made (no endpoint, not reachable from here).
+    NotChecked(String),
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Skip::DoneBefore => f.write_str("done by the interrupted run"),
+            Skip::NoKamajiPods { selector, namespace } => write!(f, "no pods match {selector} in {namespace}"),
+            Skip::NoWorkloads => f.write_str("no workload uses the tenant's changed secrets"),
+            Skip::NoWorkers { selector } => write!(f, "no worker pods matched {selector} when the rotation began"),
+            Skip::NotChecked(reason) => f.write_str(reason),
+        }
+    }
+}
+
+/// The outcome in one line: the detail, or `skipped: <why>` (how a run
+/// that joined another tenant's Kamaji restart quotes it).
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::Done(detail) => f.write_str(detail),
+            Outcome::Skipped(why) => write!(f, "skipped: {why}"),
+        }
+    }
+}
+
+/// What the phase line says while `phase` runs.
+pub fn doing(phase: Phase, restart_workers: bool) -> &'static str {
+    match phase {
+        Phase::Lock => "checking permissions",
+        Phase::Backup => "writing the backup",
+        Phase::Rotate => "rotating",
+        Phase::Kamaji => "restarting the Kamaji controller",
+        Phase::Regenerated => "waiting for the new CA",
+        Phase::Workloads => "restarting workloads",
+        Phase::Workers if restart_workers => "replacing the worker pods",
+        Phase::Workers => "waiting for the worker pods to be replaced",
+        Phase::LiveCheck => "checking the certificate the tenant API serves",
+    }
+}
+
+/// One run of one tenant, from the moment its Lease is held.
+pub struct Run<'a> {
+    pub client: kube::Client,
+    pub plan: &'a Plan,
+    pub inv: &'a Inventory,
+    pub s: &'a Settings,
+    pub report: &'a mut Report,
+    pub lock: &'a Lock,
+    pub previous: Option<RunState>,
+    /// Time spent waiting for controllers (Kamaji, rollouts, workers, the tenant API).
+    pub waited: Duration,
+    /// When this run's rotate phase ended: a Kamaji restart must begin after it.
+    pub rotated_at: Option<tokio::time::Instant>,
+    pub rotating: Option<Rotating>,
+}
+
+impl Run<'_> {
+    pub fn secrets(&self) -> Api<Secret> {
+        Api::namespaced(self.client.clone(), &self.plan.namespace)
+    }
+
+    pub fn already_done(&self, phase: Phase) -> bool {
+        self.previous.as_ref().is_some_and(|p| p.done >= phase)
+    }
+
+    /// Records in the Lease that `phase` is done.
+    pub async fn record(&self, state: &mut RunState, phase: Phase) -> Result<()> {
+        state.done = state.done.max(phase);
+        self.lock.set_annotations(&state.to_annotations()).await
+    }
+}
+
+/// Deletes a pod with a precondition on its UID; gone or replaced already is fine.
+async fn delete_pod(api: &Api<Pod>, name: &str, uid: &str) -> Result<()> {
+    let dp =
+        DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.to_string()), resource_version: None }), ..Default::default() };
+    match api.delete(name, &dp).await.map_err(Error::kube) {
+        Ok(_) | Err(Error::Api(ApiError { code: 404 | 409, .. })) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn skips_read_as_the_phase_lines_and_reports_show_them() {
+        let kamaji = Skip::NoKamajiPods { selector: "app=kamaji".into(), namespace: "cozy-kamaji".into() };
+        assert_eq!(kamaji.to_string(), "no pods match app=kamaji in cozy-kamaji");
+        assert_eq!(Skip::DoneBefore.to_string(), "done by the interrupted run");
+        assert_eq!(
+            Skip::NoWorkers { selector: "role=worker".into() }.to_string(),
+            "no worker pods matched role=worker when the rotation began"
+        );
+        // A run that joined another tenant's restart quotes its outcome.
+        assert_eq!(Outcome::Skipped(kamaji).to_string(), "skipped: no pods match app=kamaji in cozy-kamaji");
+        assert_eq!(Outcome::Done("1 pod(s) replaced and Ready".into()).to_string(), "1 pod(s) replaced and Ready");
+    }
+
+    #[test]
+    fn every_phase_says_what_it_does() {
+        assert_eq!(doing(Phase::Workers, true), "replacing the worker pods");
+        assert_eq!(doing(Phase::Workers, false), "waiting for the worker pods to be replaced");
+        assert_eq!(doing(Phase::Lock, false), "checking permissions");
+    }
+}
