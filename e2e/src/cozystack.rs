@@ -228,6 +228,9 @@ fn deployment(name: &str, labels: &Value, replicas: i32, containers: &[(&str, &s
     })
 }
 
+/// The labels of the seeded Kamaji controller pods, as Cozystack's chart sets them.
+pub const KAMAJI_SELECTOR: &str = "app.kubernetes.io/name=kamaji";
+
 /// A test's tenant: a fresh namespace, a Kamaji stand-in playing `seed.kamaji_version` that
 /// watches only it, and the tenant `release` seeded there (its Kamaji controller Deployment
 /// in `<ns>-kamaji`) and Ready. The stand-in stops when this is dropped.
@@ -242,7 +245,10 @@ pub async fn standin_tenant(prefix: &str, release: &str, seed: SeedOptions, time
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
     crate::kamaji::install_crd(client.clone()).await?;
-    let options = crate::kamaji::StandinOptions::for_version(&seed.kamaji_version).in_namespace(&ns);
+    // The stand-in plays the seeded controller pods: it dates what it issues from their start.
+    let options = crate::kamaji::StandinOptions::for_version(&seed.kamaji_version)
+        .in_namespace(&ns)
+        .playing_pods(&format!("{ns}-kamaji"), KAMAJI_SELECTOR);
     let standin = crate::kamaji::Standin::start(client.clone(), options);
     let seed = SeedOptions { kamaji_namespace: format!("{ns}-kamaji"), ..seed };
     let tenant = seed_tenant(&client, &ns, release, &seed).await?;

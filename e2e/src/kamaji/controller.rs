@@ -123,7 +123,8 @@ async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, 
     let endpoint = tcp.annotations().get(ANNOTATION_ENDPOINT).and_then(|url| Endpoint::parse(url)).unwrap_or_default();
     let konnectivity = tcp.data.pointer("/spec/addons/konnectivity").is_some_and(|v| !v.is_null());
 
-    let mut pass = Pass::new(ctx.client.clone(), &tcp, &ctx.opts, endpoint.clone());
+    let dating = super::dating::dating(&ctx.client, &ctx.opts).await?;
+    let mut pass = Pass::new(ctx.client.clone(), &tcp, &ctx.opts, endpoint.clone(), dating);
     let (ca, ca_changed) = pass.ensure_ca().await?;
     let was_provisioned = phase.as_deref().is_some_and(|p| p != STATUS_PROVISIONING);
     let rotating = (ca_changed && was_provisioned) || phase.as_deref() == Some(STATUS_ROTATING);

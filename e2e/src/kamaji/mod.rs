@@ -6,6 +6,7 @@
 
 mod controller;
 mod crd;
+mod dating;
 pub mod names;
 pub mod pki;
 mod secrets;
@@ -13,6 +14,7 @@ mod wait;
 
 pub use controller::{Standin, StandinTask};
 pub use crd::{CRD_NAME, GROUP, KIND, PLURAL, VERSION, api_resource, definition, install_crd};
+pub use dating::{age_controller_pods, process_start};
 pub use names::secret_name;
 pub use wait::{phase, wait_ready};
 
@@ -32,6 +34,10 @@ pub struct StandinOptions {
     pub rotation_delay: Duration,
     /// Put Kamaji's finalizers on the TCP and `-datastore-config` (deletions then need the stand-in running).
     pub finalizers: bool,
+    /// The Kamaji controller pods (namespace, label selector) whose process this stand-in
+    /// plays: kubeadm-issued certificates are dated from their oldest container start, as
+    /// Kamaji dates them from its process start (see `pki::Dating`). `None`: from now.
+    pub controller_pods: Option<(String, String)>,
 }
 
 impl Default for StandinOptions {
@@ -50,11 +56,18 @@ impl StandinOptions {
             version: version.to_string(),
             rotation_delay: Duration::ZERO,
             finalizers: true,
+            controller_pods: None,
         }
     }
 
     pub fn in_namespace(mut self, ns: &str) -> Self {
         self.namespace = Some(ns.to_string());
+        self
+    }
+
+    /// Dates certificates from the start of the controller pods `selector` in `namespace`.
+    pub fn playing_pods(mut self, namespace: &str, selector: &str) -> Self {
+        self.controller_pods = Some((namespace.to_string(), selector.to_string()));
         self
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Difference from Kamaji: every key here is ECDSA P-256, where kubeadm (and so Kamaji) makes
 //! RSA-2048 keys. ring, rcgen's backend in this workspace, cannot generate RSA keys, and P-256
-//! keeps the tests fast. Validities follow kubeadm: CAs 10 years, leaves 1 year.
+//! keeps the tests fast. Validities follow kubeadm: CAs 10 years, leaves 1 year, both dated
+//! from the controller's process start ([`Dating`]); the datastore and konnectivity
+//! certificates follow Kamaji's own template (now + 10 years).
 
 use std::net::IpAddr;
 
@@ -36,22 +38,44 @@ pub enum Usage {
 /// (Kamaji's `--certificate-expiration-deadline` default).
 const EXPIRY_DEADLINE: Duration = Duration::hours(24);
 
-/// A new self-signed CA.
+/// When a certificate's validity starts. kubeadm (and so Kamaji, which issues through it)
+/// dates every certificate from `StartTimeUTC()`, set once when the PROCESS starts: NotBefore
+/// = start − 5 min, NotAfter = start + 1 year (CAs 10 years), whenever it is issued. A
+/// controller up for 300 days issues leaves that expire in 65 days.
+#[derive(Clone, Copy, Debug)]
+pub enum Dating {
+    /// kubeadm's: from the controller's process start.
+    ProcessStart(OffsetDateTime),
+    /// Kamaji's `crypto.NewCertificateTemplate` (datastore, konnectivity): now, 10 years.
+    NowTenYears,
+}
+
+/// A new self-signed CA dated from now.
 pub fn new_ca(common_name: &str) -> Result<CertKey> {
+    new_ca_dated(common_name, Dating::ProcessStart(OffsetDateTime::now_utc()))
+}
+
+/// A new self-signed CA.
+pub fn new_ca_dated(common_name: &str, dating: Dating) -> Result<CertKey> {
     let key = KeyPair::generate()?;
-    let mut params = base_params(common_name, &[], 10)?;
+    let mut params = base_params(common_name, &[], dating, 10)?;
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment, KeyUsagePurpose::KeyCertSign];
     let cert = params.self_signed(&key)?;
     Ok(CertKey { cert: cert.pem(), key: key.serialize_pem() })
 }
 
-/// A new leaf signed by `ca`, valid one year. `sans` may hold DNS names and IP addresses.
+/// A new leaf signed by `ca`, valid one year from now. `sans` may hold DNS names and IP addresses.
 pub fn new_leaf(ca: &CertKey, common_name: &str, orgs: &[&str], usage: Usage, sans: &[String]) -> Result<CertKey> {
+    new_leaf_dated(ca, common_name, orgs, usage, sans, Dating::ProcessStart(OffsetDateTime::now_utc()))
+}
+
+/// [`new_leaf`], dated by `dating`.
+pub fn new_leaf_dated(ca: &CertKey, common_name: &str, orgs: &[&str], usage: Usage, sans: &[String], dating: Dating) -> Result<CertKey> {
     let ca_key = KeyPair::from_pem(&ca.key).context("CA key")?;
     let issuer = Issuer::from_ca_cert_pem(&ca.cert, ca_key).context("CA certificate")?;
     let key = KeyPair::generate()?;
-    let mut params = base_params(common_name, orgs, 1)?;
+    let mut params = base_params(common_name, orgs, dating, 1)?;
     params.use_authority_key_identifier_extension = true;
     params.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
     params.extended_key_usages = match usage {
@@ -89,7 +113,7 @@ pub fn random_hex() -> Result<String> {
     Ok(hex(&Sha256::digest(key.serialized_der())[..16]))
 }
 
-fn base_params(common_name: &str, orgs: &[&str], years: i64) -> Result<CertificateParams> {
+fn base_params(common_name: &str, orgs: &[&str], dating: Dating, years: i64) -> Result<CertificateParams> {
     let mut params = CertificateParams::new(Vec::<String>::new())?;
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, common_name);
@@ -97,9 +121,12 @@ fn base_params(common_name: &str, orgs: &[&str], years: i64) -> Result<Certifica
         dn.push(DnType::OrganizationName, *org);
     }
     params.distinguished_name = dn;
-    let now = OffsetDateTime::now_utc();
-    params.not_before = now - Duration::minutes(5);
-    params.not_after = now + Duration::days(365 * years);
+    let (start, years) = match dating {
+        Dating::ProcessStart(start) => (start, years),
+        Dating::NowTenYears => (OffsetDateTime::now_utc(), 10),
+    };
+    params.not_before = start - Duration::minutes(5);
+    params.not_after = start + Duration::days(365 * years);
     Ok(params)
 }
 

@@ -11,7 +11,7 @@ use kube::ResourceExt;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 
 use super::names::*;
-use super::pki::{self, CertKey, Usage};
+use super::pki::{self, CertKey, Dating, Usage};
 use super::{Endpoint, StandinOptions};
 
 pub type Data = BTreeMap<String, Vec<u8>>;
@@ -35,14 +35,16 @@ pub struct Pass<'a> {
     ns: String,
     opts: &'a StandinOptions,
     endpoint: Endpoint,
+    /// How this pass dates kubeadm-issued certificates (the controller's process start).
+    dating: Dating,
     /// The current secret of every suffix handled so far (for status and rollout hashes).
     pub current: BTreeMap<&'static str, Secret>,
 }
 
 impl<'a> Pass<'a> {
-    pub fn new(client: kube::Client, tcp: &'a DynamicObject, opts: &'a StandinOptions, endpoint: Endpoint) -> Self {
+    pub fn new(client: kube::Client, tcp: &'a DynamicObject, opts: &'a StandinOptions, endpoint: Endpoint, dating: Dating) -> Self {
         let ns = tcp.namespace().unwrap_or_default();
-        Pass { api: Api::namespaced(client, &ns), tcp_name: tcp.name_any(), ns, tcp, opts, endpoint, current: BTreeMap::new() }
+        Pass { api: Api::namespaced(client, &ns), tcp_name: tcp.name_any(), ns, tcp, opts, endpoint, dating, current: BTreeMap::new() }
     }
 
     fn log(&self, suffix: &str, why: Why) {
@@ -136,7 +138,7 @@ impl<'a> Pass<'a> {
             self.current.insert(CA, existing.context("CA secret vanished")?);
             return Ok((cert_key(&data, "ca.crt", "ca.key"), false));
         };
-        let ca = pki::new_ca("kubernetes")?;
+        let ca = pki::new_ca_dated("kubernetes", self.dating)?;
         let data = pairs([("ca.crt", &ca.cert), ("ca.key", &ca.key), ("tls.crt", &ca.cert), ("tls.key", &ca.key)]);
         self.store(CA, existing, data, why, None).await?;
         Ok((ca, true))
@@ -217,7 +219,7 @@ impl<'a> Pass<'a> {
                 Ok(cert_key(&data, &crt, &key))
             }
             Some(why) => {
-                let ca = pki::new_ca(cn)?;
+                let ca = pki::new_ca_dated(cn, self.dating)?;
                 self.store(suffix, existing, pairs([(crt.as_str(), &ca.cert), (key.as_str(), &ca.key)]), why, None).await?;
                 Ok(ca)
             }
@@ -247,7 +249,9 @@ impl<'a> Pass<'a> {
             self.keep(suffix, existing);
             return Ok(());
         };
-        let leaf = pki::new_leaf(issuer, cn, orgs, usage, &sans)?;
+        // Kamaji's konnectivity certificate comes from its own template, not kubeadm's.
+        let dating = if suffix == KONNECTIVITY_CERT { Dating::NowTenYears } else { self.dating };
+        let leaf = pki::new_leaf_dated(issuer, cn, orgs, usage, &sans, dating)?;
         self.store(suffix, existing, pairs([(crt.as_str(), &leaf.cert), (key.as_str(), &leaf.key)]), why, Some("x509")).await
     }
 
@@ -274,7 +278,7 @@ impl<'a> Pass<'a> {
         let mut data = Data::new();
         for (key, user, server) in entries {
             if !clients.contains_key(user) {
-                clients.insert(user, pki::new_leaf(ca, user, orgs, Usage::Client, &[])?);
+                clients.insert(user, pki::new_leaf_dated(ca, user, orgs, Usage::Client, &[], self.dating)?);
             }
             let yaml = pki::kubeconfig(server, &ca.cert, user, &clients[user])?;
             data.insert((*key).to_string(), yaml.into_bytes());
@@ -296,7 +300,8 @@ impl<'a> Pass<'a> {
         match why {
             None => self.keep(DATASTORE_CERT, existing),
             Some(why) => {
-                let leaf = pki::new_leaf(&ds_ca, &self.tcp_name, &["system:masters"], Usage::ServerAndClient, &sans)?;
+                let leaf =
+                    pki::new_leaf_dated(&ds_ca, &self.tcp_name, &["system:masters"], Usage::ServerAndClient, &sans, Dating::NowTenYears)?;
                 let data = pairs([("ca.crt", &ds_ca.cert), ("server.crt", &leaf.cert), ("server.key", &leaf.key)]);
                 self.store(DATASTORE_CERT, existing, data, why, Some("x509")).await?;
             }
@@ -339,7 +344,7 @@ impl<'a> Pass<'a> {
                 return Ok(cert_key(&data, "tls.crt", "tls.key"));
             }
         }
-        let ca = pki::new_ca("etcd-ca")?;
+        let ca = pki::new_ca_dated("etcd-ca", Dating::NowTenYears)?;
         let data = pairs([("ca.crt", &ca.cert), ("tls.crt", &ca.cert), ("tls.key", &ca.key)]);
         let secret = Secret {
             metadata: ObjectMeta { name: Some(DATASTORE_CA_SECRET.into()), ..ObjectMeta::default() },
