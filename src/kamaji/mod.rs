@@ -1,6 +1,7 @@
 //! Kamaji TenantControlPlanes: names, labels and the read side of the TCP.
 
 pub mod endpoint;
+pub mod horizon;
 pub mod names;
 pub mod tcp;
 pub mod tenant;
