@@ -61,6 +61,9 @@ pub enum Error {
     Usage(String),
     #[error("{0}")]
     Invalid(String),
+    /// A check of the result failed: the change happened, its outcome is not what it must be.
+    #[error("verification failed: {0}")]
+    Verification(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
     #[error("timed out after {after}: {waiting_for}")]

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use e2e::cozystack::{KAMAJI_SELECTOR, SeedOptions, StandinTenant, standin_tenant};
 use e2e::kamaji::names::*;
+use e2e::rotate_fixture::{Fixture, text};
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use x509_parser::prelude::{FromDer, X509Certificate};
@@ -91,4 +92,87 @@ async fn the_standin_dates_leaves_from_its_controller_start_as_kamaji_does() {
     // The datastore certificate is Kamaji's own template: ten years, whatever the start.
     let (ds, _) = not_after(&t, DATASTORE_CERT, "server.crt").await;
     assert!(ds - now > 9 * 365 * DAY, "datastore certificate: {} days", (ds - now) / DAY);
+}
+
+/// Every leaf and kubeconfig client certificate of the tenant: (what, NotAfter in Unix seconds).
+async fn leaves(f: &Fixture) -> Vec<(String, i64)> {
+    let mut out = Vec::new();
+    for (suffix, key) in [(API_SERVER, "apiserver.crt"), (API_SERVER_KUBELET_CLIENT, "apiserver-kubelet-client.crt")] {
+        out.push((format!("{suffix}/{key}"), cert_not_after(&f.value(suffix, key).await)));
+    }
+    for (suffix, key) in [
+        (ADMIN_KUBECONFIG, "admin.conf"),
+        (ADMIN_KUBECONFIG, "super-admin.conf"),
+        (CONTROLLER_MANAGER_KUBECONFIG, "controller-manager.conf"),
+        (SCHEDULER_KUBECONFIG, "scheduler.conf"),
+        (KONNECTIVITY_KUBECONFIG, "konnectivity-server.conf"),
+    ] {
+        let kc = e2e::kamaji::pki::parse_kubeconfig(&f.value(suffix, key).await).expect("kubeconfig");
+        out.push((format!("{suffix}/{key}:client"), cert_not_after(kc.client.cert.as_bytes())));
+    }
+    out
+}
+
+fn cert_not_after(pem: &[u8]) -> i64 {
+    let der = e2e::kamaji::pki::first_cert_der(pem).expect("pem");
+    X509Certificate::from_der(&der).expect("der").1.validity().not_after.timestamp()
+}
+
+/// A settled tenant whose Kamaji controller pods look up for 300 days.
+async fn old_controller(prefix: &str, seed: SeedOptions) -> Fixture {
+    let f = Fixture::settled(prefix, "kubernetes-demo", seed, WAIT).await;
+    e2e::kamaji::age_controller_pods(&f.client, &f.tenant.kamaji_namespace, KAMAJI_SELECTOR, 300).await.unwrap();
+    f
+}
+
+async fn rotate_leaves_a_year(f: &Fixture, extra: &[&str]) -> serde_json::Value {
+    let started = jiff::Timestamp::now().as_second();
+    let plan = f.pki(&["rotate-ca", "kubernetes-demo"], &[]).await;
+    let (stdout, stderr) = text(&plan);
+    assert!(stdout.contains("The Kamaji controller has been running since"), "the plan names the horizon: {stdout}{stderr}");
+    let mut args = vec!["rotate-ca", "kubernetes-demo", "--dry-run=false", "--restart-workers", "--timeout", "90s", "-o", "json"];
+    args.extend_from_slice(extra);
+    let out = f.pki(&args, &[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["result"], "rotated");
+    assert!(!report["reissued"].as_array().unwrap().is_empty(), "the short leaves were re-issued: {report:#}");
+    for (what, after) in leaves(f).await {
+        assert!(after >= started + 365 * DAY - 3600, "{what} expires in {} days, less than a year", (after - started) / DAY);
+    }
+    report
+}
+
+#[tokio::test]
+async fn rotate_ca_leaves_every_leaf_a_year_although_the_controller_is_300_days_old() {
+    let f = old_controller("horizon-annotate", SeedOptions::default()).await;
+    let report = rotate_leaves_a_year(&f, &[]).await;
+    assert_eq!(report["plan"]["method"], "annotate");
+    assert!(report["plan"]["kamaji"]["issuesUntil"].is_string(), "{:#}", report["plan"]["kamaji"]);
+}
+
+#[tokio::test]
+async fn rotate_ca_by_deletion_leaves_every_leaf_a_year_on_an_old_kamaji() {
+    // Kamaji edge-25.4.1 has no rotate annotation: the runbook's deletions, then the short
+    // leaves deleted again for the restarted controller to make.
+    let seed = SeedOptions { kamaji_version: "edge-25.4.1".into(), ..SeedOptions::default() };
+    let f = old_controller("horizon-delete", seed).await;
+    let report = rotate_leaves_a_year(&f, &[]).await;
+    assert_eq!(report["plan"]["method"], "delete");
+}
+
+#[tokio::test]
+async fn without_a_controller_restart_the_verification_fails_naming_the_short_leaves() {
+    let f = old_controller("horizon-norestart", SeedOptions::default()).await;
+    let out =
+        f.pki(&["rotate-ca", "kubernetes-demo", "--dry-run=false", "--timeout", "60s", "--kamaji-selector", "app=nothing"], &[]).await;
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
+    assert!(error.contains("verification failed: "), "{stderr}");
+    assert!(error.contains("left by the rotation expire before"), "{error}");
+    assert!(error.contains(&format!("{}/apiserver.crt", f.tenant.secret(API_SERVER))), "{error}");
+    assert!(error.contains("no Kamaji controller pods match app=nothing"), "{error}");
+    assert!(error.contains("re-run the same command"), "{error}");
 }

@@ -41,9 +41,11 @@ impl Horizon {
     }
 }
 
-/// The earliest NotAfter a leaf issued at `from` by a freshly started controller has.
+/// The earliest NotAfter a leaf issued at `from` by a freshly started controller has
+/// (whole seconds, as certificates keep them).
 pub fn full_year_from(from: Timestamp) -> Timestamp {
-    from.checked_add(LEAF_LIFETIME - TOLERANCE).unwrap_or(from)
+    let floor = from.checked_add(LEAF_LIFETIME - TOLERANCE).unwrap_or(from);
+    Timestamp::from_second(floor.as_second()).unwrap_or(floor)
 }
 
 /// A pod's process start: its first running container's `startedAt`, else the pod's `startTime`.

@@ -4,6 +4,7 @@
 //! decisions already made: no I/O, no clap, no decisions of its own.
 
 use super::plan::{Inventory, Options, Resume, WorkloadAction, WorkloadStep};
+use crate::kamaji::horizon::{self, Horizon};
 use crate::kamaji::names;
 use crate::kamaji::version::{self, KamajiVersion};
 
@@ -94,6 +95,17 @@ impl Advice {
     }
 
     /// The tenant's state: not Ready, no Kamaji pods, kubeconfigs to fetch again, a resumed run.
+    /// A controller up since long ago issues leaves that expire early (Kamaji dates them
+    /// from its process start).
+    pub fn horizon(&mut self, controller: &Horizon, now: jiff::Timestamp) {
+        if let (true, Some(started), Some(until)) = (controller.is_short_from(now), controller.started_at, controller.issues_until) {
+            self.notes.push(format!(
+                "The Kamaji controller has been running since {started}: leaves it issues now would expire on {until} (Kamaji dates certificates from its process start); rotate-ca restarts it (phase 4) and has any leaf that would expire before {} re-issued by the restarted controller (phase 5).",
+                horizon::full_year_from(now)
+            ));
+        }
+    }
+
     pub fn state(&mut self, inv: &Inventory, opts: &Options, resume: Option<&Resume>) {
         let (warnings, notes) = (&mut self.warnings, &mut self.notes);
         match inv.tcp_status.as_deref() {

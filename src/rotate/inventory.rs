@@ -67,6 +67,7 @@ pub async fn gather(client: &kube::Client, namespace: &str, tenant: &str, tcp_st
         kamaji_pods,
         previous,
         previous_backup,
+        read_at: jiff::Timestamp::now(),
     })
 }
 

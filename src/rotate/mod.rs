@@ -17,6 +17,7 @@ pub mod execute;
 pub mod fault;
 pub mod inventory;
 pub mod kamaji_restart;
+pub mod lifetime;
 pub mod live;
 pub mod phases;
 pub mod plan;

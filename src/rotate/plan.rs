@@ -74,6 +74,8 @@ pub struct Inventory {
     pub previous: Option<RunState>,
     /// The earlier run's backup, when readable here.
     pub previous_backup: Option<Vec<Secret>>,
+    /// When it was read: the plan judges the Kamaji controller's issuance horizon from it.
+    pub read_at: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -148,6 +150,10 @@ pub struct KamajiStep {
     pub pods: Vec<String>,
     pub version: Option<String>,
     pub version_from: String,
+    /// The controller pods' oldest process start, and the NotAfter of every leaf they issue
+    /// before their restart ([`crate::kamaji::horizon`]).
+    pub started_at: Option<Timestamp>,
+    pub issues_until: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -84,6 +84,7 @@ fn inventory(kamaji_image: &str) -> Inventory {
         kamaji_pods: vec![pod("kamaji-1", kamaji_image), pod("kamaji-2", kamaji_image)],
         previous: None,
         previous_backup: None,
+        read_at: jiff::Timestamp::UNIX_EPOCH,
     }
 }
 

@@ -38,6 +38,9 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         plan.kamaji.namespace,
         plan.kamaji.selector
     );
+    if let (Some(started), Some(until)) = (plan.kamaji.started_at, plan.kamaji.issues_until) {
+        let _ = writeln!(w, "  Kamaji controller running since {started}: leaves it issues before its restart expire on {until}");
+    }
     let _ = writeln!(w, "  Method: {}: {}", plan.method.word(), plan.method_reason);
     match &plan.current_ca {
         Some(ca) => {
@@ -237,6 +240,8 @@ mod tests {
                 pods: vec!["kamaji-1".into()],
                 version: Some("26.6.5-edge".into()),
                 version_from: "tag".into(),
+                started_at: None,
+                issues_until: None,
             },
             current_ca: None,
             secrets: vec![SecretStep {

@@ -151,6 +151,9 @@ pub struct Report {
     pub new_ca: Option<CaId>,
     pub secrets: Vec<SecretResult>,
     pub verified: Vec<Verified>,
+    /// Secrets whose leaves would have expired within a year of the run (issued by a
+    /// controller up since before it), re-issued by the restarted Kamaji controller.
+    pub reissued: Vec<String>,
     pub kamaji_pods_deleted: Vec<String>,
     /// The tenant whose Kamaji restart this run shared (a batch restarts
     /// the controller once for every tenant whose secrets changed before).
@@ -200,6 +203,7 @@ impl Report {
             new_ca: None,
             secrets: Vec::new(),
             verified: Vec::new(),
+            reissued: Vec::new(),
             kamaji_pods_deleted: Vec::new(),
             kamaji_restart_joined: None,
             workloads_restarted: Vec::new(),

@@ -10,6 +10,7 @@ use super::advice::Advice;
 use super::backup::data_hash;
 use super::plan::*;
 use super::verify;
+use crate::kamaji::horizon::Horizon;
 use crate::kamaji::names;
 use crate::kamaji::version::{self, Detected, KamajiVersion};
 use crate::workloads;
@@ -164,6 +165,7 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
         blockers.push(format!("secret {} holds no readable ca.crt", names::secret_name(tenant, names::CA)));
     }
 
+    let horizon = Horizon::of_pods(&inv.kamaji_pods);
     let mut advice = Advice { warnings: Vec::new(), notes: Vec::new() };
     advice.secrets(tenant, |suffix| by_name.contains_key(names::secret_name(tenant, suffix).as_str()), opts, kamaji_v);
 
@@ -176,6 +178,7 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
     let worker_names: Vec<String> = inv.workers.iter().filter_map(|p| p.metadata.name.clone()).collect();
     advice.workers(inv, opts, &worker_names);
     advice.state(inv, opts, resume.as_ref());
+    advice.horizon(&horizon, inv.read_at);
     let Advice { warnings, notes } = advice;
 
     Plan {
@@ -189,6 +192,8 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
             selector: opts.kamaji_selector.clone(),
             pods: inv.kamaji_pods.iter().filter_map(|p| p.metadata.name.clone()).collect(),
             version: detected.version.map(|v| v.to_string()),
+            started_at: horizon.started_at,
+            issues_until: horizon.issues_until,
             version_from: if detected.image.is_empty() {
                 detected.how.clone()
             } else {

@@ -5,6 +5,7 @@
 //! decision by the text of an error or of an outcome.
 
 pub mod backup;
+pub mod full_year;
 pub mod kamaji;
 pub mod live_check;
 pub mod lock;

@@ -63,6 +63,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
     )
     .await?;
     run.waited += took;
+    let (ca_der, _) = verify::ca_of(&api.get(&ca_name).await.map_err(Error::kube)?).map_err(Error::Invalid)?;
+    run.report.reissued = super::full_year::ensure(run, state, &checks, &ca_der, line).await?;
     let certificates: usize = verified.iter().map(|v| v.certificates).sum();
     run.report.verified = verified;
     run.report.new_ca = Some(new_ca.clone());
@@ -79,8 +81,12 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
         run.report.kubeconfig_written = Some(file.display().to_string());
     }
     run.record(state, Phase::Regenerated).await?;
+    let reissued = match run.report.reissued.len() {
+        0 => String::new(),
+        n => format!("; {n} re-issued by the restarted Kamaji controller to last a year"),
+    };
     Ok(Outcome::Done(format!(
-        "new CA sha256 {} (old {}); {total} secret(s), {certificates} certificate(s) chain to it",
+        "new CA sha256 {} (old {}); {total} secret(s), {certificates} certificate(s) chain to it{reissued}",
         new_ca.short(),
         state.old_ca.short()
     )))
