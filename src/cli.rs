@@ -194,6 +194,12 @@ pub struct StatusArgs {
     /// Print counts per status instead of rows.
     #[arg(long)]
     pub summary: bool,
+    /// Namespace of the Kamaji controller (its issuance horizon, with --tenant).
+    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
+    pub kamaji_namespace: String,
+    /// Label selector of the Kamaji controller pods.
+    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
+    pub kamaji_selector: String,
     /// Secrets per list request (pagination); hidden, for tests.
     #[arg(long, hide = true, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,

@@ -47,13 +47,9 @@ async fn reissued(t: &StandinTenant, suffix: &str, key: &str, old_serial: &str) 
     }
 }
 
-async fn kamaji_pods(t: &StandinTenant) -> Api<Pod> {
-    Api::namespaced(t.client.clone(), &t.tenant.kamaji_namespace)
-}
-
 /// Deletes the controller pods and waits for their replacements Ready (a controller restart).
-async fn restart_controller(t: &StandinTenant) {
-    let api = kamaji_pods(t).await;
+async fn restart_controller(client: &kube::Client, kamaji_ns: &str) {
+    let api: Api<Pod> = Api::namespaced(client.clone(), kamaji_ns);
     let lp = ListParams::default().labels(KAMAJI_SELECTOR);
     let old: Vec<String> = api.list(&lp).await.unwrap().items.iter().filter_map(|p| p.metadata.uid.clone()).collect();
     api.delete_collection(&DeleteParams::default(), &lp).await.expect("delete pods");
@@ -84,7 +80,7 @@ async fn the_standin_dates_leaves_from_its_controller_start_as_kamaji_does() {
     assert!((64 * DAY..=66 * DAY).contains(&left), "leaf of a 300-day-old controller: {} days left", left / DAY);
 
     // After a restart the same annotation gives a full year.
-    restart_controller(&t).await;
+    restart_controller(&t.client, &t.tenant.kamaji_namespace).await;
     let (_, serial) = not_after(&t, API_SERVER, "apiserver.crt").await;
     annotate_rotate(&t, API_SERVER).await;
     let after = reissued(&t, API_SERVER, "apiserver.crt", &serial).await;
@@ -175,4 +171,36 @@ async fn without_a_controller_restart_the_verification_fails_naming_the_short_le
     assert!(error.contains(&format!("{}/apiserver.crt", f.tenant.secret(API_SERVER))), "{error}");
     assert!(error.contains("no Kamaji controller pods match app=nothing"), "{error}");
     assert!(error.contains("re-run the same command"), "{error}");
+}
+
+#[tokio::test]
+async fn status_shows_the_controller_issuance_horizon() {
+    let f = old_controller("horizon-status", SeedOptions::default()).await;
+    let kamaji_ns = f.tenant.kamaji_namespace.clone();
+    let args = ["status", "--source", "tenant", "--tenant", "kubernetes-demo", "-n", f.ns(), "--kamaji-namespace", &kamaji_ns];
+    // Up for 300 days: leaves it issues expire in 65 days, within a 90-day window.
+    let out = f.pki(&[&args[..], &["--warn-within", "90d", "-o", "json"]].concat(), &[]).await;
+    let (stdout, stderr) = text(&out);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let k = &v["tenants"][0]["kamaji"];
+    assert_eq!(k["status"], "expiring", "{k:#}");
+    assert_eq!(k["pods"], 2);
+    let until = k["issuesUntil"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_second();
+    let left = until - jiff::Timestamp::now().as_second();
+    assert!((64 * DAY..=66 * DAY).contains(&left), "{} days", left / DAY);
+    assert!(k["message"].as_str().unwrap().contains("restart the controller"), "{k:#}");
+    assert_eq!(out.status.code(), Some(3), "an expiring horizon warns: {stderr}");
+
+    // The table says it under the tenant's heading; with the default 30 days it is ok.
+    let out = f.pki(&args, &[]).await;
+    let (stdout, _) = text(&out);
+    let line = stdout.lines().nth(1).unwrap_or_default();
+    assert!(line.starts_with("  Kamaji controller (2 pod(s) app.kubernetes.io/name=kamaji in "), "{stdout}");
+    assert!(line.contains("leaves it issues now expire on") && line.ends_with(": ok"), "{line}");
+
+    // A restart moves the horizon a year out.
+    restart_controller(&f.client, &f.tenant.kamaji_namespace).await;
+    let out = f.pki(&[&args[..], &["--warn-within", "90d", "-o", "json"]].concat(), &[]).await;
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["tenants"][0]["kamaji"]["status"], "ok");
 }

@@ -30,6 +30,8 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
         summary: args.summary,
         page_size: args.page_size,
         format: ctx.output(),
+        kamaji_namespace: args.kamaji_namespace,
+        kamaji_selector: args.kamaji_selector,
     })
 }
 

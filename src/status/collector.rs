@@ -71,6 +71,11 @@ impl<'s> Collector<'s> {
         Collector { now, warn_within, tenants: Vec::new(), counts: Counts::default(), outcome: Outcome::Ok, sink }
     }
 
+    /// Counts a verdict that is not a row (a tenant's Kamaji issuance horizon) in the exit code.
+    pub fn judge_outcome(&mut self, outcome: Outcome) {
+        self.outcome = self.outcome.max(outcome);
+    }
+
     /// Adds one row per item, named by `prefix` (see [`Item::display_name`]).
     pub fn push_items(&mut self, source: SourceKind, prefix: &str, items: &[Item], verdicts: Vec<ChainVerdict>) {
         for (item, verdict) in items.iter().zip(verdicts) {

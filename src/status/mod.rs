@@ -48,6 +48,9 @@ pub struct Options {
     /// Secrets per list request.
     pub page_size: u32,
     pub format: OutputFormat,
+    /// Where the Kamaji controller pods run, for the tenant's issuance horizon.
+    pub kamaji_namespace: String,
+    pub kamaji_selector: String,
 }
 
 pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
@@ -80,7 +83,8 @@ pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
             }
             SourceKind::Tenant => {
                 let name = tenant_name(ctx, &mut tenant, opts.tenant.as_deref().unwrap_or_default()).await?;
-                sources::tenant::collect(ctx, &mut col, &name, opts.page_size, opts.server_timeout).await?
+                let kamaji = sources::tenant::Controller { namespace: &opts.kamaji_namespace, selector: &opts.kamaji_selector };
+                sources::tenant::collect(ctx, &mut col, &name, opts.page_size, opts.server_timeout, &kamaji).await?
             }
             SourceKind::File => sources::files::collect(&opts.files, &mut col)?,
             SourceKind::K3s => {

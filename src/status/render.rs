@@ -17,7 +17,7 @@ use crate::output::OutputFormat;
 use crate::output::spill::{Spill, SpillTable};
 use crate::output::{self, Table, clean_cell};
 
-use super::row::{Row, RowSink, RowStatus, Tally, TenantInfo};
+use super::row::{ControllerHorizon, Row, RowSink, RowStatus, Tally, TenantInfo};
 
 pub const API_VERSION: &str = "pki.kubectl.io/v1alpha1";
 const LIST: &str = "CertificateStatusList";
@@ -184,6 +184,21 @@ fn summary(tally: &Tally, format: OutputFormat, out: &mut dyn Write) -> io::Resu
     out.write_all(text.as_bytes())
 }
 
+/// The Kamaji controller's issuance horizon, under its tenant's heading.
+fn horizon_line(k: &ControllerHorizon) -> String {
+    let pods = format!("{} pod(s) {} in {}", k.pods, k.selector, k.namespace);
+    match (k.started_at, k.issues_until) {
+        (Some(started), Some(until)) => format!(
+            "  Kamaji controller ({pods}) running since {started}: leaves it issues now expire on {until}: {}{}",
+            k.status.as_str(),
+            k.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+        ),
+        _ => {
+            format!("  Kamaji controller ({pods}): issuance horizon {}: {}", k.status.as_str(), k.message.as_deref().unwrap_or("not known"))
+        }
+    }
+}
+
 /// One line per tenant above the table, like a heading.
 fn tenant_lines(tenants: &[TenantInfo]) -> String {
     tenants
@@ -196,7 +211,10 @@ fn tenant_lines(tenants: &[TenantInfo]) -> String {
                 t.status.as_deref().unwrap_or("status unknown"),
                 t.version.as_deref().unwrap_or("unknown")
             );
-            format!("{}\n\n", clean_cell(&line))
+            match &t.kamaji {
+                Some(k) => format!("{}\n{}\n\n", clean_cell(&line), clean_cell(&horizon_line(k))),
+                None => format!("{}\n\n", clean_cell(&line)),
+            }
         })
         .collect()
 }
@@ -329,7 +347,7 @@ mod tests {
     }
 
     fn tenant() -> TenantInfo {
-        TenantInfo { namespace: "tenant-a".into(), name: "k8s".into(), status: Some("Ready".into()), version: None }
+        TenantInfo { namespace: "tenant-a".into(), name: "k8s".into(), status: Some("Ready".into()), version: None, kamaji: None }
     }
 
     #[test]

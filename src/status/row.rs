@@ -137,6 +137,49 @@ pub struct TenantInfo {
     /// `.status.kubernetesResources.version.status`.
     pub status: Option<String>,
     pub version: Option<String>,
+    /// What the Kamaji controller issues now ([`ControllerHorizon`]).
+    pub kamaji: Option<ControllerHorizon>,
+}
+
+/// The Kamaji controller's issuance horizon: every leaf it issues now (a renewal, a
+/// rotation, a new tenant) expires at `issuesUntil`, its process start + 365 d
+/// ([`crate::kamaji::horizon`]). `expiring` within `--warn-within`, `expired` once past:
+/// its leaves are already expired when issued.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControllerHorizon {
+    pub namespace: String,
+    pub selector: String,
+    pub pods: usize,
+    pub started_at: Option<jiff::Timestamp>,
+    pub issues_until: Option<jiff::Timestamp>,
+    /// `ok`, `expiring`, `expired`, or `unknown` (no pods found, or not readable).
+    pub status: HorizonStatus,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HorizonStatus {
+    Ok,
+    Expiring,
+    Expired,
+    Unknown,
+}
+
+impl HorizonStatus {
+    pub fn as_str(self) -> &'static str {
+        crate::output::serde_name(&self)
+    }
+
+    /// Expiring warns (exit 3), expired is critical (exit 4), unknown is not judged.
+    pub fn outcome(self) -> crate::error::Outcome {
+        match self {
+            HorizonStatus::Ok | HorizonStatus::Unknown => crate::error::Outcome::Ok,
+            HorizonStatus::Expiring => crate::error::Outcome::Warning,
+            HorizonStatus::Expired => crate::error::Outcome::Critical,
+        }
+    }
 }
 
 #[cfg(test)]

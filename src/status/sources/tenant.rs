@@ -9,22 +9,37 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 
 use crate::certs::chain::ChainVerdict;
 use crate::certs::parse::certificates_in;
+use crate::certs::status::{Status, classify};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
+use crate::kamaji::horizon::Horizon;
 use crate::kamaji::{names, tcp};
 use crate::status::judge;
-use crate::status::row::{Collector, SourceKind, TenantInfo};
+use crate::status::row::{Collector, ControllerHorizon, HorizonStatus, SourceKind, TenantInfo};
 
 use super::secrets::{each_secret, items_of};
 use super::tenant_api;
 
+/// Where the Kamaji controller pods run (`--kamaji-namespace`, `--kamaji-selector`).
+pub struct Controller<'a> {
+    pub namespace: &'a str,
+    pub selector: &'a str,
+}
+
 /// `timeout` bounds the handshake with the tenant API (`--server-timeout`).
-pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, name: &str, page_size: u32, timeout: Duration) -> Result<()> {
+pub async fn collect(
+    ctx: &Ctx,
+    col: &mut Collector<'_>,
+    name: &str,
+    page_size: u32,
+    timeout: Duration,
+    kamaji: &Controller<'_>,
+) -> Result<()> {
     let client = ctx.client().await?;
     let namespace = ctx.namespace().await?;
     let tcp_obj = match tcp::api(client.clone(), &namespace).get_opt(name).await {
@@ -32,11 +47,13 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, name: &str, page_size: 
         Ok(None) => return Err(Error::NotFound { what: "TenantControlPlane", name: format!("{namespace}/{name}") }),
         Err(e) => return Err(ctx.api_error(e).await),
     };
+    let kamaji = controller_horizon(&client, kamaji, col).await;
     col.tenants.push(TenantInfo {
         namespace: namespace.clone(),
         name: name.to_owned(),
         status: tcp::status(&tcp_obj),
         version: tcp::version(&tcp_obj),
+        kamaji: Some(kamaji),
     });
     let secrets: Api<Secret> = Api::namespaced(client, &namespace);
     let ca = ca_of(ctx, &secrets, &names::secret_name(name, names::CA), names::KEY_CA_CRT).await?;
@@ -60,6 +77,46 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, name: &str, page_size: 
     let check = tenant_api::Check { namespace: &namespace, tcp: name, control_plane_endpoint, ca: &ca, timeout };
     tenant_api::collect(col, &check, &seen).await;
     Ok(())
+}
+
+/// What the Kamaji controller issues now, judged against `--warn-within`. Not being able to
+/// list its pods (another namespace, no permission) is a remark, never an error.
+async fn controller_horizon(client: &kube::Client, kamaji: &Controller<'_>, col: &mut Collector<'_>) -> ControllerHorizon {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), kamaji.namespace);
+    let listed = pods.list(&ListParams::default().labels(kamaji.selector)).await.map_err(Error::kube);
+    let (horizon, message) = match listed {
+        Ok(list) => (Horizon::of_pods(&list.items), None),
+        Err(e) => (Horizon { pods: 0, started_at: None, issues_until: None }, Some(format!("cannot list its pods: {e}"))),
+    };
+    let status = match (horizon.started_at, horizon.issues_until) {
+        (Some(started), Some(until)) => match classify(started, until, col.now, col.warn_within) {
+            Status::Expired => HorizonStatus::Expired,
+            Status::Expiring => HorizonStatus::Expiring,
+            _ => HorizonStatus::Ok,
+        },
+        _ => HorizonStatus::Unknown,
+    };
+    let message = message.or_else(|| match status {
+        HorizonStatus::Expired => Some("it issues leaves that are already expired: restart the controller".into()),
+        HorizonStatus::Expiring => Some(format!(
+            "leaves it issues now expire within {}: restart the controller before renewing or rotating",
+            crate::duration::human_duration(col.warn_within)
+        )),
+        HorizonStatus::Unknown => {
+            Some(format!("no pods match {} in {} (see --kamaji-namespace, --kamaji-selector)", kamaji.selector, kamaji.namespace))
+        }
+        HorizonStatus::Ok => None,
+    });
+    col.judge_outcome(status.outcome());
+    ControllerHorizon {
+        namespace: kamaji.namespace.to_string(),
+        selector: kamaji.selector.to_string(),
+        pods: horizon.pods,
+        started_at: horizon.started_at,
+        issues_until: horizon.issues_until,
+        status,
+        message,
+    }
 }
 
 /// The expected CA, or why it is missing (then nothing is verified).
