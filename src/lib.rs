@@ -26,6 +26,7 @@ pub mod rbac;
 pub mod restarts;
 pub mod restore;
 pub mod rotate;
+pub mod served;
 pub mod status;
 pub mod talos;
 pub mod version;

@@ -9,7 +9,6 @@ pub mod chain;
 pub mod info;
 pub mod kubeconfig;
 pub mod parse;
-pub mod served;
 pub mod status;
 pub mod talosconfig;
 

@@ -9,7 +9,7 @@
 //! when no TCP connection is ever made within [`REACH_BUDGET`]: the
 //! endpoint is not reachable from this machine, and the check is
 //! `skipped`, never `passed`. The decisions are pure ([`Watch`]); the
-//! handshake is [`crate::certs::served`].
+//! handshake is [`crate::served`].
 //! No API calls, no clap types, no printing: the phase ([`super::phases::live_check`]) does the I/O.
 
 use std::time::Duration;
@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use crate::certs::chain::{ChainVerdict, chains_to};
 use crate::certs::info::CertInfo;
-use crate::certs::served::NoChain;
+use crate::served::NoChain;
 
 /// No TCP connection at all for this long: not reachable from here.
 pub const REACH_BUDGET: Duration = Duration::from_secs(10);

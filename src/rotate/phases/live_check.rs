@@ -9,13 +9,13 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;
 
 use super::{Outcome, Run, Skip};
-use crate::certs::served;
 use crate::error::{Error, Result};
 use crate::kamaji::{names, tcp};
 use crate::rotate::live::{self, LiveCheck, Next, Seen};
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify;
+use crate::served;
 
 /// One TLS handshake attempt at most this long (less when the timeout is near).
 const ATTEMPT: Duration = Duration::from_secs(3);

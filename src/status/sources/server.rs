@@ -1,7 +1,7 @@
 //! The API server's serving chain, read by a TLS handshake that accepts any
 //! certificate and records it; the chain is then judged by us against the
 //! kubeconfig's CA (so a wrong CA is reported, not a failed connection).
-//! The handshake is [`crate::certs::served`]; [`served_chain`] is it for any URL (a tenant's API).
+//! The handshake is [`crate::served`]; [`served_chain`] is it for any URL (a tenant's API).
 //!
 //! One handshake, no Kubernetes API call; never renders, no clap.
 
@@ -12,9 +12,9 @@ use rustls::pki_types::CertificateDer;
 use crate::certs::chain::ChainVerdict;
 use crate::certs::kubeconfig::ContextCerts;
 use crate::certs::parse::certificates_in;
-use crate::certs::served::{self, Endpoint};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
+use crate::served::{self, Endpoint};
 use crate::status::item::{Item, Kind, Location};
 use crate::status::judge;
 use crate::status::row::{Collector, SourceKind};

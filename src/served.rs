@@ -8,7 +8,8 @@
 //! here" and "reachable but not (yet) serving TLS" lead to different
 //! verdicts.
 //!
-//! The only network I/O of `certs`: one handshake, no Kubernetes API, no clap.
+//! One TLS handshake per call: no Kubernetes API, no clap. Kept out of `certs`,
+//! which does no network I/O.
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
