@@ -113,3 +113,29 @@ fn restore_refuses_what_is_not_a_backup() {
     let out = pki().args(["restore"]).arg(&empty).assert().code(1).get_output().clone();
     assert!(one_line_error(&out).contains("holds no secrets"));
 }
+
+#[test]
+fn rotate_ca_refuses_selectors_that_match_every_pod() {
+    for flag in ["--worker-selector", "--kamaji-selector"] {
+        for value in ["", " ", ",", " , ,"] {
+            let out = pki()
+                .args(["rotate-ca", "t", "-n", "x", "--restart-workers", "--dry-run=false", flag, value])
+                .assert()
+                .code(1)
+                .get_output()
+                .clone();
+            let err = one_line_error(&out);
+            assert!(err.contains(&format!("{flag} {value:?}")) && err.contains("every pod"), "{err}");
+            // Refused before the kubeconfig is read.
+            assert!(!err.contains("/nonexistent/kubeconfig"), "{err}");
+        }
+    }
+    // A real selector goes on to the cluster (here: the missing kubeconfig).
+    let out = pki()
+        .args(["rotate-ca", "t", "-n", "x", "--worker-selector", "app=w", "--kamaji-selector", "app=k"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(one_line_error(&out).contains("/nonexistent/kubeconfig"));
+}
