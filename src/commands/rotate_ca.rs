@@ -56,6 +56,7 @@ fn request(args: RotateCaArgs) -> Result<Request> {
         timeout,
         backup_dir: args.backup_dir,
         write_kubeconfig: args.write_kubeconfig,
+        replace_kubeconfig: args.force,
         force_unlock: args.force_unlock,
         parallel: usize::from(args.parallel),
         dry_run: args.dry_run,
