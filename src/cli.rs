@@ -119,9 +119,12 @@ pub struct RotateCaArgs {
     /// Limit of each wait (e.g. 10m, 1h).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub timeout: String,
-    /// Write the new admin kubeconfig (admin.conf) to FILE (mode 0600).
+    /// Write the new admin kubeconfig (admin.conf) to FILE (mode 0600); an existing FILE is refused without --force.
     #[arg(long, value_name = "FILE")]
     pub write_kubeconfig: Option<PathBuf>,
+    /// Replace an existing --write-kubeconfig FILE (a symlink there is replaced, not followed).
+    #[arg(long)]
+    pub force: bool,
     /// Take the tenant's lock even if another run holds it.
     #[arg(long)]
     pub force_unlock: bool,

@@ -88,14 +88,36 @@ impl Ctx {
             .get_or_try_init(|| async {
                 let kc = self.kubeconfig()?;
                 let opts = KubeConfigOptions { context: self.context_name(kc), ..Default::default() };
-                let config = kube::Config::from_custom_kubeconfig(kc.clone(), &opts)
+                let mut config = kube::Config::from_custom_kubeconfig(kc.clone(), &opts)
                     .await
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
+                config.proxy_url = self.proxy(kc, opts.context.as_deref(), &config.cluster_url)?;
                 let client = kube::Client::try_from(config.clone())
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 Ok::<_, Error>((client, config))
             })
             .await
+    }
+
+    /// The proxy to `server` as kubectl picks it: the context's cluster's
+    /// `proxy-url`, else the environment's, `NO_PROXY` and loopback
+    /// servers excepted (see [`crate::proxy`]).
+    fn proxy(&self, kc: &Kubeconfig, context: Option<&str>, server: &http::Uri) -> Result<Option<http::Uri>> {
+        let cluster = context
+            .and_then(|name| kc.contexts.iter().find(|c| c.name == name))
+            .and_then(|c| c.context.as_ref())
+            .and_then(|c| kc.clusters.iter().find(|n| n.name == c.cluster))
+            .and_then(|n| n.cluster.as_ref());
+        let proxy_url = cluster.and_then(|c| c.proxy_url.as_deref());
+        let scheme = server.scheme_str().unwrap_or("https");
+        let port = server.port_u16().unwrap_or(if scheme == "http" { 80 } else { 443 });
+        let Some(url) = crate::proxy::choose(scheme, server.host().unwrap_or_default(), port, proxy_url, |k| std::env::var(k).ok()) else {
+            return Ok(None);
+        };
+        // The URL may hold credentials: the message does not quote it.
+        url.parse()
+            .map(Some)
+            .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: format!("the proxy URL is not a valid URL: {e}") })
     }
 
     /// The namespace: `-n`, else the context's, else `default`.

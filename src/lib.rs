@@ -22,6 +22,7 @@ pub mod lock;
 pub mod logging;
 pub mod output;
 pub mod pods;
+pub mod proxy;
 pub mod rbac;
 pub mod restarts;
 pub mod restore;

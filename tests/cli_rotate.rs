@@ -33,6 +33,7 @@ fn rotate_ca_help_names_the_safety_flags() {
         "--backup-dir",
         "--timeout",
         "--write-kubeconfig",
+        "--force",
         "--force-unlock",
         "cozy-kamaji",
         "app.kubernetes.io/name=kamaji",
@@ -112,4 +113,79 @@ fn restore_refuses_what_is_not_a_backup() {
     std::fs::write(&empty, "apiVersion: v1\nkind: List\nitems: []\n").unwrap();
     let out = pki().args(["restore"]).arg(&empty).assert().code(1).get_output().clone();
     assert!(one_line_error(&out).contains("holds no secrets"));
+}
+
+#[test]
+fn rotate_ca_refuses_selectors_that_match_every_pod() {
+    for flag in ["--worker-selector", "--kamaji-selector"] {
+        for value in ["", " ", ",", " , ,"] {
+            let out = pki()
+                .args(["rotate-ca", "t", "-n", "x", "--restart-workers", "--dry-run=false", flag, value])
+                .assert()
+                .code(1)
+                .get_output()
+                .clone();
+            let err = one_line_error(&out);
+            assert!(err.contains(&format!("{flag} {value:?}")) && err.contains("every pod"), "{err}");
+            // Refused before the kubeconfig is read.
+            assert!(!err.contains("/nonexistent/kubeconfig"), "{err}");
+        }
+    }
+    // A real selector goes on to the cluster (here: the missing kubeconfig).
+    let out = pki()
+        .args(["rotate-ca", "t", "-n", "x", "--worker-selector", "app=w", "--kamaji-selector", "app=k"])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(one_line_error(&out).contains("/nonexistent/kubeconfig"));
+}
+
+#[test]
+fn rotate_ca_refuses_a_write_kubeconfig_target_before_connecting() {
+    let dir = tempfile::tempdir().unwrap();
+    let existing = dir.path().join("existing.conf");
+    std::fs::write(&existing, "old").unwrap();
+    let link = dir.path().join("link.conf");
+    std::os::unix::fs::symlink(&existing, &link).unwrap();
+    let dangling = dir.path().join("dangling.conf");
+    std::os::unix::fs::symlink(dir.path().join("nowhere"), &dangling).unwrap();
+    let file_parent = existing.join("k.conf");
+    let missing_parent = dir.path().join("missing").join("k.conf");
+    let cases = [
+        (&existing, "existing file; pass --force"),
+        (&link, "existing file; pass --force"),
+        (&dangling, "existing file; pass --force"),
+        (&file_parent, "is not a directory"),
+        (&missing_parent, "does not exist"),
+    ];
+    for (file, reason) in cases {
+        let out = pki()
+            .args(["rotate-ca", "t", "-n", "x", "--dry-run=false", "--write-kubeconfig"])
+            .arg(file)
+            .assert()
+            .code(1)
+            .get_output()
+            .clone();
+        let err = one_line_error(&out);
+        assert!(err.contains(&file.display().to_string()) && err.contains(reason), "{err}");
+        assert!(!err.contains("/nonexistent/kubeconfig"), "refused before connecting: {err}");
+    }
+    // --force replaces an existing file or symlink, not a bad parent.
+    for file in [&existing, &link] {
+        let out =
+            pki().args(["rotate-ca", "t", "-n", "x", "--force", "--write-kubeconfig"]).arg(file).assert().code(1).get_output().clone();
+        assert!(one_line_error(&out).contains("/nonexistent/kubeconfig"));
+    }
+    let out = pki()
+        .args(["rotate-ca", "t", "-n", "x", "--force", "--write-kubeconfig"])
+        .arg(&missing_parent)
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    assert!(one_line_error(&out).contains("does not exist"));
+    // Nothing was written.
+    assert_eq!(std::fs::read_to_string(&existing).unwrap(), "old");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
 }

@@ -27,6 +27,11 @@ pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
 
 /// The flags, parsed and checked (nothing is read from the cluster).
 fn request(args: RotateCaArgs) -> Result<Request> {
+    // An empty selector matches every pod: the restarts would delete them all.
+    selects_some("--kamaji-selector", &args.kamaji_selector)?;
+    if let Some(s) = &args.worker_selector {
+        selects_some("--worker-selector", s)?;
+    }
     let timeout = parse_duration(&args.timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
     let timeout = Duration::try_from(timeout).map_err(|e| Error::Invalid(format!("--timeout: {e}")))?;
     let kamaji_version = match &args.kamaji_version {
@@ -51,8 +56,17 @@ fn request(args: RotateCaArgs) -> Result<Request> {
         timeout,
         backup_dir: args.backup_dir,
         write_kubeconfig: args.write_kubeconfig,
+        replace_kubeconfig: args.force,
         force_unlock: args.force_unlock,
         parallel: usize::from(args.parallel),
         dry_run: args.dry_run,
     })
+}
+
+/// Refuses a selector that matches every pod (empty, or only spaces and commas).
+fn selects_some(flag: &'static str, selector: &str) -> Result<()> {
+    if selector.split(',').all(|term| term.trim().is_empty()) {
+        return Err(Error::flag_value(flag, selector, "selects every pod in the namespace; give a label selector such as app=name"));
+    }
+    Ok(())
 }

@@ -269,4 +269,20 @@ mod tests {
         assert!(read(&p).unwrap_err().to_string().contains("item 0 is not a Secret"));
         assert!(read(&dir.path().join("missing.yaml")).is_err());
     }
+
+    #[test]
+    fn write_atomic_replaces_a_symlink_without_following_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, "kept").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        // Without `replace` an existing name (even a symlink) is refused.
+        assert!(write_atomic(&link, b"new", false).is_err());
+        write_atomic(&link, b"new", true).unwrap();
+        assert!(!fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read_to_string(&link).unwrap(), "new");
+        assert_eq!(fs::read_to_string(&target).unwrap(), "kept");
+        assert_eq!(fs::metadata(&link).unwrap().permissions().mode() & 0o777, 0o600);
+    }
 }

@@ -33,6 +33,8 @@ pub struct Settings {
     pub timeout: Duration,
     pub backup_dir: PathBuf,
     pub write_kubeconfig: Option<PathBuf>,
+    /// `--force`: replace an existing `write_kubeconfig` file.
+    pub replace_kubeconfig: bool,
     pub force_unlock: bool,
     /// Where phase lines go (a batch names the tenant on each).
     pub display: Display,

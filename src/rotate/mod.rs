@@ -28,7 +28,7 @@ pub mod rules;
 pub mod state;
 pub mod verify;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -62,6 +62,8 @@ pub struct Request {
     pub timeout: Duration,
     pub backup_dir: PathBuf,
     pub write_kubeconfig: Option<PathBuf>,
+    /// `--force`: an existing `write_kubeconfig` file may be replaced.
+    pub replace_kubeconfig: bool,
     pub force_unlock: bool,
     /// How many tenants rotate at once.
     pub parallel: usize,
@@ -99,6 +101,7 @@ pub struct Common {
     pub timeout_text: String,
     pub backup_dir: PathBuf,
     pub write_kubeconfig: Option<PathBuf>,
+    pub replace_kubeconfig: bool,
     pub force_unlock: bool,
     pub parallel: usize,
 }
@@ -123,6 +126,7 @@ impl Prepared {
             timeout: common.timeout,
             backup_dir: common.backup_dir.clone(),
             write_kubeconfig: common.write_kubeconfig.clone(),
+            replace_kubeconfig: common.replace_kubeconfig,
             force_unlock: common.force_unlock,
             display,
             kamaji,
@@ -141,10 +145,8 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
             }
         }
     }
-    if let Some(file) = &req.write_kubeconfig
-        && file.is_dir()
-    {
-        return Err(Error::file(file, "--write-kubeconfig names a directory; give a file path"));
+    if let Some(file) = &req.write_kubeconfig {
+        kubeconfig_target(file, req.replace_kubeconfig)?;
     }
     let Cluster { client, namespace, server } = connect().await?;
     let opts = Options {
@@ -186,6 +188,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         timeout_text: human_duration(jiff::SignedDuration::try_from(req.timeout).unwrap_or_default()),
         backup_dir: req.backup_dir,
         write_kubeconfig: req.write_kubeconfig,
+        replace_kubeconfig: req.replace_kubeconfig,
         force_unlock: req.force_unlock,
         parallel: req.parallel,
     };
@@ -194,6 +197,31 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         [one] => single(&client, one, &common).await,
         _ if req.dry_run => batch::dry_run(&client, &prepared, &common).await,
         _ => batch::run(&client, prepared, &common).await,
+    }
+}
+
+/// Refuses, before the CA rotates, a `--write-kubeconfig` file that could
+/// not be written or would be replaced unasked: a directory, an existing
+/// file or symlink without `replace` (`--force`), a missing parent or one
+/// that is not a directory.
+fn kubeconfig_target(file: &Path, replace: bool) -> Result<()> {
+    if file.is_dir() {
+        return Err(Error::file(file, "--write-kubeconfig names a directory; give a file path"));
+    }
+    if std::fs::symlink_metadata(file).is_ok() && !replace {
+        return Err(Error::file(file, "--write-kubeconfig names an existing file; pass --force to replace it"));
+    }
+    let parent = match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    match std::fs::metadata(parent) {
+        Ok(m) if m.is_dir() => Ok(()),
+        Ok(_) => Err(Error::file(file, format!("--write-kubeconfig: {} is not a directory", parent.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::file(file, format!("--write-kubeconfig: directory {} does not exist", parent.display())))
+        }
+        Err(e) => Err(Error::file(file, format!("--write-kubeconfig: {}: {e}", parent.display()))),
     }
 }
 

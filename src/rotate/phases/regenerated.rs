@@ -76,7 +76,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
             .as_ref()
             .and_then(|d| d.get("admin.conf"))
             .ok_or_else(|| Error::Invalid(format!("{admin} has no admin.conf key")))?;
-        backup::write_atomic(file, &bytes.0, true)?;
+        backup::write_atomic(file, &bytes.0, run.s.replace_kubeconfig)?;
         line.note(&format!("new admin kubeconfig (admin.conf) written to {} (mode 0600)", file.display()));
         run.report.kubeconfig_written = Some(file.display().to_string());
     }
