@@ -345,6 +345,9 @@ pub struct K3sCrossSignArgs {
     /// A token (K10...::user:secret or the bare secret) to print updated; default: DIR/server/token and agent-token.
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Print the updated tokens in full (default: the secret part is masked as ****).
+    #[arg(long)]
+    pub show_token: bool,
     /// Product name in the CAs' common names (k3s, rke2).
     #[arg(long, default_value = "k3s")]
     pub product: String,

@@ -25,6 +25,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// A token to print updated; `None`: the server's token files.
     pub token: Option<String>,
+    /// Print the tokens in full; otherwise their secret part is masked.
+    pub show_token: bool,
     /// Product name in the CAs' common names (k3s, rke2).
     pub product: String,
 }
@@ -127,9 +129,14 @@ pub fn generate(args: &Options) -> Result<StageReport> {
 }
 
 /// The tokens to print updated: `--token`, else the server's token files.
+/// Their secret parts are masked unless `show_token`.
 fn tokens(args: &Options, hash: &str) -> Result<Vec<TokenLine>> {
+    let updated = |t: &str| {
+        let full = token::with_hash(t, hash);
+        if args.show_token { full } else { token::masked(&full) }
+    };
     if let Some(t) = &args.token {
-        return Ok(vec![TokenLine { name: "server".into(), token: token::with_hash(t, hash) }]);
+        return Ok(vec![TokenLine { name: "server".into(), token: updated(t) }]);
     }
     let mut out = Vec::new();
     for (name, file) in [("server", "token"), ("agent", "agent-token")] {
@@ -137,7 +144,7 @@ fn tokens(args: &Options, hash: &str) -> Result<Vec<TokenLine>> {
         if let Ok(text) = std::fs::read_to_string(&path)
             && !text.trim().is_empty()
         {
-            out.push(TokenLine { name: name.into(), token: token::with_hash(&text, hash) });
+            out.push(TokenLine { name: name.into(), token: updated(&text) });
         }
     }
     Ok(out)
