@@ -17,7 +17,7 @@ use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
 const DAYS: i64 = 7300;
 
 /// What to cross-sign and where to stage it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The current k3s data directory (reads `DIR/server/tls`).
     pub data_dir: PathBuf,
@@ -148,4 +148,35 @@ fn tokens(args: &Options, hash: &str) -> Result<Vec<TokenLine>> {
         }
     }
     Ok(out)
+}
+
+/// The join token given by `--token` is shown masked.
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("data_dir", &self.data_dir)
+            .field("out", &self.out)
+            .field("token", &self.token.as_deref().map(token::masked))
+            .field("show_token", &self.show_token)
+            .field("product", &self.product)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn options_debug_masks_the_token() {
+        let o = Options {
+            data_dir: "/d".into(),
+            out: None,
+            token: Some("K10ab::server:s3cret".into()),
+            show_token: false,
+            product: "k3s".into(),
+        };
+        let debug = format!("{o:?}");
+        assert!(debug.contains("K10ab::server:****") && !debug.contains("s3cret"), "{debug}");
+    }
 }

@@ -10,10 +10,10 @@ use base64::Engine;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::issuer::pem::Redacted;
 use crate::issuer::{Authority, KeyKind, PrivateKey, pem};
 
 /// The CA's PEM texts and a name for each, for messages.
-#[derive(Debug)]
 pub struct CaPem {
     pub cert: Vec<u8>,
     pub cert_origin: String,
@@ -21,10 +21,29 @@ pub struct CaPem {
     pub key_origin: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Pair {
     crt: Option<String>,
     key: Option<String>,
+}
+
+/// Origins and lengths: `key` is the CA's private key.
+impl std::fmt::Debug for CaPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaPem")
+            .field("cert", &Redacted(self.cert.len()))
+            .field("cert_origin", &self.cert_origin)
+            .field("key", &Redacted(self.key.len()))
+            .field("key_origin", &self.key_origin)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = |v: &Option<String>| v.as_ref().map(|v| Redacted(v.len()));
+        f.debug_struct("Pair").field("crt", &len(&self.crt)).field("key", &len(&self.key)).finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -249,5 +268,16 @@ mod leak_tests {
         let err = from_machine_config(&path).unwrap_err();
         assert!(err.to_string().contains("controlplane.yaml"));
         assert_redacted(&err, &input, "line 7 column 8");
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let pem = CaPem { cert: b"CERTBYTES".to_vec(), cert_origin: "ca.crt".into(), key: SECRET.into(), key_origin: "ca.key".into() };
+        let debug = format!("{pem:?} {pem:#?}");
+        assert!(debug.contains("ca.key") && debug.contains("[REDACTED 40 bytes]") && debug.contains("[REDACTED 9 bytes]"), "{debug}");
+        assert!(!debug.contains(SECRET) && !debug.contains("CERTBYTES") && !debug.contains("99, 50"), "{debug}");
+        let pair = Pair { crt: Some("AAAA".into()), key: Some(SECRET.into()) };
+        let debug = format!("{pair:?}");
+        assert!(debug.contains("[REDACTED 40 bytes]") && !debug.contains(SECRET), "{debug}");
     }
 }
