@@ -337,7 +337,7 @@ pub struct K3sGenerateCaArgs {
     pub product: String,
 }
 
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct K3sCrossSignArgs {
     /// The current k3s data directory (reads DIR/server/tls).
     #[arg(long, value_name = "DIR", default_value = "/var/lib/rancher/k3s")]
@@ -348,9 +348,25 @@ pub struct K3sCrossSignArgs {
     /// A token (K10...::user:secret or the bare secret) to print updated; default: DIR/server/token and agent-token.
     #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Print the updated tokens in full (default: the secret part is masked as ****).
+    #[arg(long)]
+    pub show_token: bool,
     /// Product name in the CAs' common names (k3s, rke2).
     #[arg(long, default_value = "k3s")]
     pub product: String,
+}
+
+/// The `--token` value is shown masked: it is the cluster's join secret.
+impl std::fmt::Debug for K3sCrossSignArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("K3sCrossSignArgs")
+            .field("data_dir", &self.data_dir)
+            .field("out", &self.out)
+            .field("token", &self.token.as_deref().map(crate::k3s::token::masked))
+            .field("show_token", &self.show_token)
+            .field("product", &self.product)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Args)]
@@ -399,4 +415,17 @@ pub struct K3sIssueLeafArgs {
     /// Output private key path (0600).
     #[arg(long, value_name = "FILE")]
     pub key_out: PathBuf,
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn cross_sign_args_debug_masks_the_token() {
+        let a =
+            K3sCrossSignArgs { data_dir: "/d".into(), out: None, token: Some("s3cret".into()), show_token: false, product: "k3s".into() };
+        let debug = format!("{a:?}");
+        assert!(debug.contains("server:****") && !debug.contains("s3cret"), "{debug}");
+    }
 }

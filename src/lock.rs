@@ -17,6 +17,7 @@ use kube::api::{Api, ObjectMeta, PostParams};
 use tokio::sync::Mutex;
 
 use crate::error::{Error, Result};
+use crate::output::clean_cell;
 
 /// Seconds a Lease stays valid without renewal.
 pub const LEASE_SECONDS: i32 = 30;
@@ -142,8 +143,12 @@ impl Lock {
             Some(mut lease) => {
                 match Self::judge(&lease) {
                     Availability::Held(holder) if !force => return Err(held_error(namespace, name, &holder)),
-                    Availability::Held(holder) => took_over = Some(format!("{} (forced with --force-unlock)", holder.identity)),
-                    Availability::Stale { holder, why } => took_over = Some(format!("{} ({why})", holder.identity)),
+                    Availability::Held(holder) => {
+                        took_over = Some(format!("{} (forced with --force-unlock)", clean_cell(&holder.identity)))
+                    }
+                    Availability::Stale { holder, why } => {
+                        took_over = Some(clean_cell(&format!("{} ({why})", holder.identity)).into_owned())
+                    }
                     Availability::Free => {}
                 }
                 let spec = lease.spec.get_or_insert_with(Default::default);
@@ -267,13 +272,20 @@ fn held_error(namespace: &str, name: &str, holder: &Holder) -> Error {
     let expires = holder.expires.map_or_else(String::new, |t| format!(", lease valid until {t}"));
     Error::Invalid(format!(
         "tenant is locked: Lease {namespace}/{name} is held by {} since {since}{expires}; wait for that run, or pass --force-unlock if it is gone",
-        holder.identity
+        clean_cell(&holder.identity)
     ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn held_error_escapes_the_holder() {
+        let holder = Holder { identity: "x\u{1b}[31my\u{202e}z".into(), since: None, expires: None };
+        let msg = held_error("ns", "l", &holder).to_string();
+        assert!(msg.contains("held by x\\u{1b}[31my\\u{202e}z since") && !msg.contains('\u{1b}') && !msg.contains('\u{202e}'), "{msg}");
+    }
 
     fn lease(holder: Option<&str>, renewed: &str, seconds: i32) -> Lease {
         let t: Timestamp = renewed.parse().unwrap();

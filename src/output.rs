@@ -101,6 +101,18 @@ impl Table {
     }
 }
 
+/// Human text as it may reach a terminal: line breaks and tabs are kept,
+/// every other character [`clean_cell`] escapes (ESC sequences, carriage
+/// returns, bidi overrides) is shown escaped, like `\u{1b}`.
+pub fn clean_line(text: &str) -> Cow<'_, str> {
+    if !text.split(['\n', '\t']).any(|part| matches!(clean_cell(part), Cow::Owned(_))) {
+        return Cow::Borrowed(text);
+    }
+    let parts: Vec<String> =
+        text.split('\n').map(|l| l.split('\t').map(|p| clean_cell(p).into_owned()).collect::<Vec<_>>().join("\t")).collect();
+    Cow::Owned(parts.join("\n"))
+}
+
 /// A table cell as it may reach a terminal: tabs and line breaks become
 /// spaces (they would break the columns); other control characters (an
 /// ESC sequence in a crafted certificate CN) and bidi overrides are shown
@@ -222,6 +234,13 @@ pub fn progress(len: Option<u64>, message: impl Into<String>) -> indicatif::Prog
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn clean_line_keeps_line_breaks_and_escapes_the_rest() {
+        assert_eq!(clean_line("a\n\tb"), "a\n\tb");
+        assert!(matches!(clean_line("plain"), Cow::Borrowed(_)));
+        assert_eq!(clean_line("x\u{1b}[31my\n\u{202e}z\r"), "x\\u{1b}[31my\n\\u{202e}z ");
+    }
 
     #[test]
     fn table_has_upper_case_headers_and_no_borders() {

@@ -170,7 +170,7 @@ fn cross_sign_default_cas() {
     default_k3s(&data);
     let out = dir.path().join("rotate");
     let stdout = pki()
-        .args(["k3s", "cross-sign", "--data-dir"])
+        .args(["k3s", "cross-sign", "--show-token", "--data-dir"])
         .arg(&data)
         .arg("--out")
         .arg(&out)
@@ -220,7 +220,7 @@ fn cross_sign_custom_cas_and_rotate_again() {
     let d = dir.path();
     pki().args(["k3s", "generate-ca", "--data-dir", "k3s"]).current_dir(d).assert().success();
     pki()
-        .args(["-o", "json", "k3s", "cross-sign", "--data-dir", "k3s", "--out", "r1", "--token", "plainsecret"])
+        .args(["-o", "json", "k3s", "cross-sign", "--show-token", "--data-dir", "k3s", "--out", "r1", "--token", "plainsecret"])
         .current_dir(d)
         .assert()
         .success()
@@ -243,6 +243,48 @@ fn cross_sign_custom_cas_and_rotate_again() {
     assert_eq!(bundle.matches("BEGIN CERTIFICATE").count(), 4, "signed by the previous self-signed root");
     pki().args(["k3s", "check", "--data-dir", "r2", "--current", "k3s2"]).current_dir(d).assert().success();
     verify(d, "k3s2/server/tls/server-root-ssigned.pem", Some("r2/tls/server-root-xsigned.pem"), "r2/tls/server-ca.pem");
+}
+
+/// Without --show-token the join tokens' secrets are printed nowhere, in
+/// the table nor in JSON; the new CA hash and the token users are.
+#[test]
+fn cross_sign_masks_token_secrets_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("k3s");
+    default_k3s(&data);
+    for (format, out) in [("table", "r-table"), ("json", "r-json")] {
+        let output = pki()
+            .args(["-o", format, "k3s", "cross-sign", "--data-dir"])
+            .arg(&data)
+            .arg("--out")
+            .arg(dir.path().join(out))
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let all = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(!all.contains("supersecret") && !all.contains("agentsecret"), "{all}");
+        let hash = token_hash(&dir.path().join(out).join("tls"));
+        assert!(all.contains(&format!("K10{hash}::server:****")), "{all}");
+        assert!(all.contains(&format!("K10{hash}::node:****")), "{all}");
+    }
+    let output = pki()
+        .args(["-o", "json", "k3s", "cross-sign", "--data-dir"])
+        .arg(&data)
+        .arg("--out")
+        .arg(dir.path().join("r-given"))
+        .args(["--token", "K10oldhash::server:givensecret"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(!stdout.contains("givensecret") && stdout.contains("::server:****"), "{stdout}");
+}
+
+/// The hash k3s computes from a staged server CA: the DER of its root.
+fn token_hash(tls: &Path) -> String {
+    let der =
+        Std::new("openssl").args(["x509", "-in", "server-root-ssigned.pem", "-outform", "DER"]).current_dir(tls).output().unwrap().stdout;
+    Sha256::digest(&der).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[test]

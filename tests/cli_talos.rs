@@ -216,3 +216,35 @@ fn a_ca_source_is_required() {
     let dir = tempfile::tempdir().unwrap();
     pki().current_dir(dir.path()).args(["talos", "config", "new"]).assert().code(2);
 }
+
+/// A YAML syntax error next to secret values: stderr says which file, where
+/// and why, and repeats no line of the input.
+#[test]
+fn yaml_errors_quote_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let secret = "c2VjcmV0Ym94ZW5jcnlwdGlvbnNlY3JldHZhbHVl";
+    let token = "abcdef.0123456789abcdef";
+    let bundle = format!(
+        "cluster:\n    id: x\n    secret: {secret}\nsecrets:\n    secretboxencryptionsecret: {secret}\ntrustdinfo:\n    token: {token}\n\ttoken2: {token}\ncerts:\n    os:\n        crt: AAAA\n        key: {secret}\n"
+    );
+    let machine = format!(
+        "version: v1alpha1\nmachine:\n    token: {token}\n    ca:\n        crt: AAAA\n        key: {secret}\n    x: 1\n\tcluster: {secret}\n"
+    );
+    fs::write(d.join("secrets.yaml"), &bundle).unwrap();
+    fs::write(d.join("controlplane.yaml"), &machine).unwrap();
+    for (flag, file, input, at) in [
+        ("--from-secrets", "secrets.yaml", &bundle, "line 7 column 12"),
+        ("--from-machine-config", "controlplane.yaml", &machine, "line 7 column 8"),
+    ] {
+        let out = pki().current_dir(d).args(["talos", "config", "new", flag, file, "tc"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(file) && stderr.contains(at) && stderr.contains("found a tab"), "{stderr}");
+        assert!(!stderr.contains(secret) && !stderr.contains(token), "{stderr}");
+        for line in input.lines().map(str::trim).filter(|l| l.len() > 3) {
+            assert!(!stderr.contains(line), "input line {line:?} on stderr: {stderr}");
+        }
+        assert!(!d.join("tc").exists());
+    }
+}

@@ -21,9 +21,13 @@ pub fn run(args: K3sArgs, ctx: &Ctx) -> Result<Outcome> {
             intermediate_key: a.intermediate_key,
             product: a.product,
         })?,
-        K3sCommand::CrossSign(a) => {
-            cross_sign::generate(&cross_sign::Options { data_dir: a.data_dir, out: a.out, token: a.token, product: a.product })?
-        }
+        K3sCommand::CrossSign(a) => cross_sign::generate(&cross_sign::Options {
+            data_dir: a.data_dir,
+            out: a.out,
+            token: a.token,
+            show_token: a.show_token,
+            product: a.product,
+        })?,
         K3sCommand::RotateSaKey(a) => sa_key::stage(&a.data_dir, a.out)?,
         K3sCommand::IssueLeaf(a) => issue_leaf::issue(&issue_leaf_options(a)?)?,
         K3sCommand::Check(a) => {

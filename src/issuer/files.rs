@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-#[derive(Debug)]
 struct Planned {
     path: PathBuf,
     contents: Vec<u8>,
@@ -22,6 +21,18 @@ struct Planned {
 #[derive(Debug, Default)]
 pub struct Staged {
     files: Vec<Planned>,
+}
+
+/// Paths and flags, the contents only by length: they are keys and talosconfigs.
+impl std::fmt::Debug for Planned {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Planned")
+            .field("path", &self.path)
+            .field("contents", &crate::issuer::pem::Redacted(self.contents.len()))
+            .field("secret", &self.secret)
+            .field("replace", &self.replace)
+            .finish()
+    }
 }
 
 impl Staged {
@@ -127,6 +138,15 @@ fn create_dirs(dir: &Path, created: &mut Vec<PathBuf>) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_paths_not_contents() {
+        let mut staged = Staged::new();
+        staged.add("/x/ca.key", "-----BEGIN PRIVATE KEY-----\nS3CRETKEY\n", true);
+        let debug = format!("{staged:?} {staged:#?}");
+        assert!(debug.contains("ca.key") && debug.contains("[REDACTED 38 bytes]"), "{debug}");
+        assert!(!debug.contains("S3CRETKEY") && !debug.contains("83, 51"), "{debug}");
+    }
     use std::os::unix::fs::PermissionsExt;
 
     fn mode(p: &Path) -> u32 {

@@ -4,10 +4,26 @@
 use base64::Engine;
 
 /// One PEM block: its label (`CERTIFICATE`, `EC PRIVATE KEY`...) and DER.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Block {
     pub label: String,
     pub der: Vec<u8>,
+}
+
+/// The label and the DER's length: a block may hold a private key.
+impl std::fmt::Debug for Block {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Block").field("label", &self.label).field("der", &Redacted(self.der.len())).finish()
+    }
+}
+
+/// Debug output standing for `n` bytes of secret material.
+pub struct Redacted(pub usize);
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "[REDACTED {} bytes]", self.0)
+    }
 }
 
 /// Every PEM block in `text`, in order. A malformed block is an error
@@ -39,6 +55,14 @@ pub fn encode(label: &str, der: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_label_and_length_only() {
+        let block = Block { label: "PRIVATE KEY".into(), der: b"KEYBYTES-0123456789".to_vec() };
+        let debug = format!("{block:?} {block:#?}");
+        assert!(debug.contains("PRIVATE KEY") && debug.contains("[REDACTED 19 bytes]"), "{debug}");
+        assert!(!debug.contains("75, 69, 89") && !debug.contains("KEYBYTES"), "{debug}");
+    }
 
     #[test]
     fn round_trips_and_skips_text_between_blocks() {

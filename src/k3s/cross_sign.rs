@@ -17,7 +17,7 @@ use crate::issuer::{Authority, CertSpec, KeyKind, PrivateKey, Staged, now, pem};
 const DAYS: i64 = 7300;
 
 /// What to cross-sign and where to stage it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     /// The current k3s data directory (reads `DIR/server/tls`).
     pub data_dir: PathBuf,
@@ -25,6 +25,8 @@ pub struct Options {
     pub out: Option<PathBuf>,
     /// A token to print updated; `None`: the server's token files.
     pub token: Option<String>,
+    /// Print the tokens in full; otherwise their secret part is masked.
+    pub show_token: bool,
     /// Product name in the CAs' common names (k3s, rke2).
     pub product: String,
 }
@@ -127,9 +129,14 @@ pub fn generate(args: &Options) -> Result<StageReport> {
 }
 
 /// The tokens to print updated: `--token`, else the server's token files.
+/// Their secret parts are masked unless `show_token`.
 fn tokens(args: &Options, hash: &str) -> Result<Vec<TokenLine>> {
+    let updated = |t: &str| {
+        let full = token::with_hash(t, hash);
+        if args.show_token { full } else { token::masked(&full) }
+    };
     if let Some(t) = &args.token {
-        return Ok(vec![TokenLine { name: "server".into(), token: token::with_hash(t, hash) }]);
+        return Ok(vec![TokenLine { name: "server".into(), token: updated(t) }]);
     }
     let mut out = Vec::new();
     for (name, file) in [("server", "token"), ("agent", "agent-token")] {
@@ -137,8 +144,39 @@ fn tokens(args: &Options, hash: &str) -> Result<Vec<TokenLine>> {
         if let Ok(text) = std::fs::read_to_string(&path)
             && !text.trim().is_empty()
         {
-            out.push(TokenLine { name: name.into(), token: token::with_hash(&text, hash) });
+            out.push(TokenLine { name: name.into(), token: updated(&text) });
         }
     }
     Ok(out)
+}
+
+/// The join token given by `--token` is shown masked.
+impl std::fmt::Debug for Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("data_dir", &self.data_dir)
+            .field("out", &self.out)
+            .field("token", &self.token.as_deref().map(token::masked))
+            .field("show_token", &self.show_token)
+            .field("product", &self.product)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn options_debug_masks_the_token() {
+        let o = Options {
+            data_dir: "/d".into(),
+            out: None,
+            token: Some("K10ab::server:s3cret".into()),
+            show_token: false,
+            product: "k3s".into(),
+        };
+        let debug = format!("{o:?}");
+        assert!(debug.contains("K10ab::server:****") && !debug.contains("s3cret"), "{debug}");
+    }
 }

@@ -40,6 +40,15 @@ pub fn with_hash(token: &str, hash: &str) -> String {
     format!("K10{hash}::{creds}")
 }
 
+/// A token as [`with_hash`] makes it with its secret replaced by `****`:
+/// `K10<hash>::<user>:****`, the part that may be shown.
+pub fn masked(token: &str) -> String {
+    let (head, creds) = token.split_once("::").unwrap_or(("", token));
+    let user = creds.split_once(':').map_or("server", |(user, _)| user);
+    let sep = if head.is_empty() { "" } else { "::" };
+    format!("{head}{sep}{user}:****")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +74,13 @@ mod tests {
         assert_eq!(with_hash("K10abc::server:s3cret", "ff"), "K10ff::server:s3cret");
         assert_eq!(with_hash("node:pw", "ff"), "K10ff::node:pw");
         assert_eq!(with_hash("s3cret\n", "ff"), "K10ff::server:s3cret");
+    }
+
+    #[test]
+    fn masked_token_keeps_hash_and_user_only() {
+        assert_eq!(masked("K10ff::server:s3cret"), "K10ff::server:****");
+        assert_eq!(masked("K10ff::node:pw:with:colons"), "K10ff::node:****");
+        assert_eq!(masked(&with_hash("s3cret", "ff")), "K10ff::server:****");
+        assert!(!masked("K10ff::server:s3cret").contains("s3cret"));
     }
 }

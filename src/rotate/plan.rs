@@ -56,7 +56,7 @@ pub struct Options {
 }
 
 /// What the cluster holds, read once before planning.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Inventory {
     pub namespace: String,
     pub tenant: String,
@@ -76,6 +76,43 @@ pub struct Inventory {
     pub previous_backup: Option<Vec<Secret>>,
     /// When it was read: the plan judges the Kamaji controller's issuance horizon from it.
     pub read_at: Timestamp,
+}
+
+/// Names, never secret data: the tenant's secrets hold its CA and keys.
+impl std::fmt::Debug for Inventory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pods = |pods: &[Pod]| pods.iter().map(|p| p.metadata.name.clone().unwrap_or_default()).collect::<Vec<_>>();
+        f.debug_struct("Inventory")
+            .field("namespace", &self.namespace)
+            .field("tenant", &self.tenant)
+            .field("tcp_status", &self.tcp_status)
+            .field("secrets", &secrets_debug(&self.secrets))
+            .field("deployments", &self.deployments.iter().map(|d| d.metadata.name.clone().unwrap_or_default()).collect::<Vec<_>>())
+            .field("workers", &pods(&self.workers))
+            .field("glob_pods", &self.glob_pods)
+            .field("kamaji_pods", &pods(&self.kamaji_pods))
+            .field("previous", &self.previous)
+            .field("previous_backup", &self.previous_backup.as_deref().map(secrets_debug))
+            .field("read_at", &self.read_at)
+            .finish()
+    }
+}
+
+/// Each secret's name and its data keys with their lengths.
+fn secrets_debug(secrets: &[Secret]) -> Vec<String> {
+    secrets
+        .iter()
+        .map(|s| {
+            let keys: Vec<String> = s
+                .data
+                .iter()
+                .flatten()
+                .map(|(k, v)| format!("{k}: [REDACTED {} bytes]", v.0.len()))
+                .chain(s.string_data.iter().flatten().map(|(k, v)| format!("{k}: [REDACTED {} bytes]", v.len())))
+                .collect();
+            format!("{} {{{}}}", s.metadata.name.as_deref().unwrap_or("?"), keys.join(", "))
+        })
+        .collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -260,6 +260,20 @@ fn plan_never_carries_secret_values() {
 }
 
 #[test]
+fn inventory_debug_carries_no_secret_values() {
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
+    inv.secrets.push(secret("extra", &[("tls.key", b"PRIVATEKEYMATERIAL")]));
+    inv.secrets[0].string_data = Some([("token".to_string(), "STRINGSECRET".to_string())].into());
+    inv.previous_backup = Some(vec![secret("backed-up", &[("DB_PASSWORD", b"hunter2")])]);
+    let debug = format!("{inv:?} {inv:#?}");
+    for value in ["hunter2", "PRIVATEKEYMATERIAL", "STRINGSECRET", "BEGIN CERTIFICATE", "ByteString"] {
+        assert!(!debug.contains(value), "{value} in {debug}");
+    }
+    assert!(debug.contains(&format!("{T}-extra {{tls.key: [REDACTED 18 bytes]}}")), "{debug}");
+    assert!(debug.contains("DB_PASSWORD: [REDACTED 7 bytes]") && debug.contains("kamaji-1"), "{debug}");
+}
+
+#[test]
 fn missing_ca_blocks_and_missing_kamaji_warns() {
     let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
     inv.secrets.retain(|s| s.metadata.name.as_deref() != Some(&format!("{T}-ca")));

@@ -11,7 +11,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::report::PhaseStatus;
 use super::state::Phase;
-use crate::output::stderr_is_tty;
+use crate::output::{clean_line, stderr_is_tty};
 
 /// How often a plain (non-terminal) line repeats an unchanged wait.
 const PLAIN_EVERY: Duration = Duration::from_secs(15);
@@ -28,7 +28,7 @@ pub struct Display {
 impl Display {
     /// The display of one tenant of a batch (`multi` shared by the batch).
     pub fn for_tenant(multi: Option<MultiProgress>, tenant: &str) -> Self {
-        Display { multi, tenant: tenant.to_string() }
+        Display { multi, tenant: clean_line(tenant).into_owned() }
     }
 
     /// A shared spinner area when stderr is a terminal.
@@ -37,7 +37,9 @@ impl Display {
     }
 
     /// A line that stays, above any spinner.
+    /// Prints `line`, its cluster-supplied parts escaped ([`clean_line`]).
     pub fn println(&self, line: &str) {
+        let line = &*clean_line(line);
         match &self.multi {
             Some(m) => {
                 let _ = m.println(line);
@@ -47,6 +49,7 @@ impl Display {
     }
 
     pub fn start(&self, phase: Phase, what: &str) -> PhaseLine {
+        let what = &*clean_line(what);
         let mut label = format!("[{}/{}] {}", phase.number(), Phase::ALL.len(), phase.name());
         if !self.tenant.is_empty() {
             label = format!("{} {label}", self.tenant);
@@ -87,6 +90,7 @@ impl PhaseLine {
     /// A new state of the wait (shown at once on a terminal; on plain
     /// stderr when it changes, or every 15 s).
     pub fn update(&mut self, msg: &str) {
+        let msg = &*clean_line(msg);
         match &self.bar {
             Some(bar) => bar.set_message(msg.to_string()),
             None => {
@@ -104,6 +108,7 @@ impl PhaseLine {
 
     /// A line that stays (a path, a decision) printed above the spinner.
     pub fn note(&self, msg: &str) {
+        let msg = &*clean_line(msg);
         let indent = if self.display.tenant.is_empty() { "  ".to_string() } else { format!("  {}: ", self.display.tenant) };
         match &self.bar {
             Some(bar) => bar.println(format!("{indent}{msg}")),
@@ -123,8 +128,7 @@ impl PhaseLine {
                 m.remove(bar);
             }
         }
-        let sep = if detail.is_empty() { "" } else { ": " };
-        self.display.println(&format!("{mark} {}: {word}{sep}{detail} ({:.1}s)", self.label, took.as_secs_f64()));
+        self.display.println(&finish_text(mark, &self.label, word, detail, took));
         took
     }
 
@@ -138,5 +142,31 @@ impl PhaseLine {
 
     pub fn failed(self, why: &str) -> Duration {
         self.finish("✗", PhaseStatus::Failed.word(), why)
+    }
+}
+
+/// The line a finished phase prints; `detail` may quote the cluster
+/// (a served certificate's issuer), so it is escaped.
+fn finish_text(mark: &str, label: &str, word: &str, detail: &str, took: Duration) -> String {
+    let sep = if detail.is_empty() { "" } else { ": " };
+    clean_line(&format!("{mark} {label}: {word}{sep}{detail} ({:.1}s)", took.as_secs_f64())).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVIL: &str = "CN=\u{1b}[31mevil\u{202e}txt";
+
+    #[test]
+    fn phase_lines_escape_cluster_strings() {
+        let line =
+            finish_text("✗", "t [8/8] live-check", "failed", &format!("served certificate issued by {EVIL}"), Duration::from_millis(1500));
+        assert_eq!(line, "✗ t [8/8] live-check: failed: served certificate issued by CN=\\u{1b}[31mevil\\u{202e}txt (1.5s)");
+        assert!(!line.contains('\u{1b}') && !line.contains('\u{202e}'));
+        let display = Display::for_tenant(None, EVIL);
+        assert!(!display.tenant.contains('\u{1b}') && display.tenant.contains("\\u{202e}"), "{}", display.tenant);
+        // The plain messages go through the same escaping.
+        assert_eq!(clean_line(&format!("status {EVIL}")), "status CN=\\u{1b}[31mevil\\u{202e}txt");
     }
 }

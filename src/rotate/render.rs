@@ -8,7 +8,7 @@ use super::live;
 use super::plan::{Plan, SecretAction, WorkerAction};
 use super::report::Report;
 use crate::kamaji::names;
-use crate::output::Table;
+use crate::output::{Table, clean_cell, clean_line};
 use crate::rbac::Need;
 
 /// Extra facts the dry run shows beside the plan.
@@ -28,12 +28,12 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
     let w = &mut out;
     let mode = if cx.dry_run { " (dry run: nothing is changed)" } else { "" };
     let _ = writeln!(w, "Plan: rotate the CA of tenant {}/{}{mode}", plan.namespace, plan.tenant);
-    let _ = writeln!(w, "  TenantControlPlane status: {}", plan.tcp_status.as_deref().unwrap_or("unknown"));
+    let _ = writeln!(w, "  TenantControlPlane status: {}", clean_cell(plan.tcp_status.as_deref().unwrap_or("unknown")));
     let _ = writeln!(
         w,
         "  Kamaji: {} from {}; {} controller pod(s) in {} ({})",
-        plan.kamaji.version.as_deref().unwrap_or("version unknown"),
-        plan.kamaji.version_from,
+        clean_cell(plan.kamaji.version.as_deref().unwrap_or("version unknown")),
+        clean_cell(&plan.kamaji.version_from),
         plan.kamaji.pods.len(),
         plan.kamaji.namespace,
         plan.kamaji.selector
@@ -44,7 +44,7 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
     let _ = writeln!(w, "  Method: {}: {}", plan.method.word(), plan.method_reason);
     match &plan.current_ca {
         Some(ca) => {
-            let _ = writeln!(w, "  Current CA: {}, sha256 {}, expires {}", ca.subject, ca.sha256, ca.not_after);
+            let _ = writeln!(w, "  Current CA: {}, sha256 {}, expires {}", clean_cell(&ca.subject), ca.sha256, ca.not_after);
         }
         None => {
             let _ = writeln!(w, "  Current CA: none readable");
@@ -145,30 +145,31 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         warnings.insert(0, format!("Missing permissions (the real run refuses): {}", list.join("; ")));
     }
     if let Some(holder) = &cx.lock_holder {
-        warnings.insert(0, format!("The tenant is locked by {holder} (the real run refuses unless --force-unlock)."));
+        warnings.insert(0, format!("The tenant is locked by {} (the real run refuses unless --force-unlock).", clean_cell(holder)));
     }
     if !plan.blockers.is_empty() {
         let _ = writeln!(w, "\nBlockers (the real run refuses):");
         for b in &plan.blockers {
-            let _ = writeln!(w, "  x {b}");
+            let _ = writeln!(w, "  x {}", clean_cell(b));
         }
     }
     if !warnings.is_empty() {
         let _ = writeln!(w, "\nWarnings (what the runbook misses):");
         for x in &warnings {
-            let _ = writeln!(w, "  ! {x}");
+            let _ = writeln!(w, "  ! {}", clean_cell(x));
         }
     }
     if !plan.notes.is_empty() {
         let _ = writeln!(w, "\nNotes:");
         for n in &plan.notes {
-            let _ = writeln!(w, "  - {n}");
+            let _ = writeln!(w, "  - {}", clean_cell(n));
         }
     }
     if cx.dry_run {
         let _ = writeln!(w, "\nDry run: nothing was changed. Run again with --dry-run=false to execute.");
     }
-    out
+    // Every other name (pods, selectors, namespaces) is escaped here.
+    clean_line(&out).into_owned()
 }
 
 fn indent(w: &mut String, text: &str) {
@@ -209,7 +210,7 @@ pub fn summary(report: &Report) -> String {
             live::Verdict::Skipped => "skipped (NOT verified)",
             v => v.word(),
         };
-        out.push_str(&format!("  live check: {word}: {}\n", live.reason));
+        out.push_str(&format!("  live check: {word}: {}\n", clean_cell(&live.reason)));
     }
     match &report.kubeconfig_written {
         Some(f) => out.push_str(&format!("  new admin kubeconfig: {f}\n")),
@@ -267,6 +268,48 @@ mod tests {
             blockers: vec![],
             resume: None,
         }
+    }
+
+    #[test]
+    fn plan_text_escapes_cluster_strings() {
+        let evil = "x\u{1b}[31my\u{202e}z";
+        let mut p = plan();
+        p.tcp_status = Some(format!("Ready{evil}"));
+        p.kamaji.version = Some(evil.into());
+        p.warnings.push(format!("warn {evil}"));
+        p.blockers.push(format!("block {evil}\nforged line"));
+        p.current_ca = Some(crate::rotate::verify::CaId {
+            sha256: "aa".into(),
+            key_sha256: "bb".into(),
+            subject: format!("CN={evil}"),
+            not_after: jiff::Timestamp::UNIX_EPOCH,
+        });
+        p.kamaji.pods.push(format!("pod-{evil}"));
+        let text = plan_text(
+            &p,
+            &Context {
+                dry_run: true,
+                backup_target: "b".into(),
+                lease: "l".into(),
+                timeout: "10m".into(),
+                missing: &[],
+                needs: 1,
+                lock_holder: Some(format!("holder-{evil}")),
+                write_kubeconfig: None,
+            },
+        );
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
+        let shown = "x\\u{1b}[31my\\u{202e}z";
+        for line in [
+            format!("TenantControlPlane status: Ready{shown}"),
+            format!("The tenant is locked by holder-{shown}"),
+            format!("  x block {shown} forged line"),
+            format!("  ! warn {shown}"),
+            format!("pod-{shown}"),
+        ] {
+            assert!(text.contains(&line), "{line} not in {text}");
+        }
+        assert!(text.contains(&format!("Current CA: CN={shown}, sha256 aa")), "{text}");
     }
 
     #[test]

@@ -10,10 +10,10 @@ use base64::Engine;
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::issuer::pem::Redacted;
 use crate::issuer::{Authority, KeyKind, PrivateKey, pem};
 
 /// The CA's PEM texts and a name for each, for messages.
-#[derive(Debug)]
 pub struct CaPem {
     pub cert: Vec<u8>,
     pub cert_origin: String,
@@ -21,10 +21,29 @@ pub struct CaPem {
     pub key_origin: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Pair {
     crt: Option<String>,
     key: Option<String>,
+}
+
+/// Origins and lengths: `key` is the CA's private key.
+impl std::fmt::Debug for CaPem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaPem")
+            .field("cert", &Redacted(self.cert.len()))
+            .field("cert_origin", &self.cert_origin)
+            .field("key", &Redacted(self.key.len()))
+            .field("key_origin", &self.key_origin)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Pair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let len = |v: &Option<String>| v.as_ref().map(|v| Redacted(v.len()));
+        f.debug_struct("Pair").field("crt", &len(&self.crt)).field("key", &len(&self.key)).finish()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,7 +76,7 @@ pub fn from_files(cert: &Path, key: &Path) -> Result<CaPem> {
 
 pub fn from_secrets(path: &Path) -> Result<CaPem> {
     let text = String::from_utf8(read(path)?).map_err(|_| Error::file(path, "not UTF-8 text"))?;
-    let bundle: SecretsBundle = serde_saphyr::from_str(&text).map_err(|e| Error::file(path, format!("cannot parse YAML: {e}")))?;
+    let bundle: SecretsBundle = serde_saphyr::from_str(&text).map_err(|e| yaml_error(path, &e))?;
     let pair = bundle.certs.and_then(|c| c.os).ok_or_else(|| Error::file(path, "not a Talos secrets bundle: certs.os is missing"))?;
     decode_pair(path, pair, "certs.os")
 }
@@ -65,7 +84,7 @@ pub fn from_secrets(path: &Path) -> Result<CaPem> {
 pub fn from_machine_config(path: &Path) -> Result<CaPem> {
     let text = String::from_utf8(read(path)?).map_err(|_| Error::file(path, "not UTF-8 text"))?;
     // Talos 1.5+ configs are multi-document; the v1alpha1 one has `machine`.
-    let docs: Vec<MachineDoc> = serde_saphyr::from_multiple(&text).map_err(|e| Error::file(path, format!("cannot parse YAML: {e}")))?;
+    let docs: Vec<MachineDoc> = serde_saphyr::from_multiple(&text).map_err(|e| yaml_error(path, &e))?;
     let pair = docs
         .into_iter()
         .find_map(|d| d.machine.and_then(|m| m.ca))
@@ -74,6 +93,13 @@ pub fn from_machine_config(path: &Path) -> Result<CaPem> {
         return Err(Error::file(path, ".machine.ca.key is empty (worker configurations hold only the certificate; use controlplane.yaml)"));
     }
     decode_pair(path, pair, ".machine.ca")
+}
+
+/// The parser's message quotes the lines around the error, and these files
+/// hold the cluster's secrets: keep the position and the reason only.
+fn yaml_error(path: &Path, err: &serde_saphyr::Error) -> Error {
+    let reason = crate::certs::kubeconfig::redact_yaml_error(err);
+    Error::file(path, format!("cannot parse YAML: {}", reason.trim_start_matches("error: ")))
 }
 
 fn decode_pair(path: &Path, pair: Pair, at: &str) -> Result<CaPem> {
@@ -195,5 +221,63 @@ mod tests {
         let (_, other_key) = ca(KeyKind::Ed25519);
         let pem = CaPem { cert: crt.into(), cert_origin: "ca.crt".into(), key: other_key.into(), key_origin: "ca.key".into() };
         assert!(load_authority(&pem).unwrap_err().to_string().contains("does not match"));
+    }
+}
+
+#[cfg(test)]
+mod leak_tests {
+    use super::*;
+
+    const SECRET: &str = "c2VjcmV0Ym94ZW5jcnlwdGlvbnNlY3JldHZhbHVl";
+    const TOKEN: &str = "abcdef.0123456789abcdef";
+
+    fn bundle_with_tab() -> String {
+        format!(
+            "cluster:\n    id: x\n    secret: {SECRET}\nsecrets:\n    secretboxencryptionsecret: {SECRET}\ntrustdinfo:\n    token: {TOKEN}\n\ttoken2: {TOKEN}\ncerts:\n    os:\n        crt: AAAA\n        key: BBBB\n"
+        )
+    }
+
+    fn assert_redacted(err: &Error, input: &str, at: &str) {
+        let msg = err.to_string();
+        assert!(!msg.contains(SECRET) && !msg.contains(TOKEN), "{msg}");
+        for line in input.lines().map(str::trim).filter(|l| l.len() > 3) {
+            assert!(!msg.contains(line), "input line {line:?} in {msg}");
+        }
+        assert!(msg.contains(at) && msg.contains("tab"), "{msg}");
+    }
+
+    #[test]
+    fn secrets_bundle_yaml_error_shows_no_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secrets.yaml");
+        let input = bundle_with_tab();
+        std::fs::write(&path, &input).unwrap();
+        let err = from_secrets(&path).unwrap_err();
+        assert!(err.to_string().contains("secrets.yaml"));
+        assert_redacted(&err, &input, "line 7 column 12");
+    }
+
+    #[test]
+    fn machine_config_yaml_error_shows_no_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("controlplane.yaml");
+        let input = format!(
+            "version: v1alpha1\nmachine:\n    token: {TOKEN}\n    ca:\n        crt: AAAA\n        key: {SECRET}\n    x: 1\n\tcluster: {SECRET}\n"
+        );
+        std::fs::write(&path, &input).unwrap();
+        let err = from_machine_config(&path).unwrap_err();
+        assert!(err.to_string().contains("controlplane.yaml"));
+        assert_redacted(&err, &input, "line 7 column 8");
+    }
+
+    #[test]
+    fn debug_shows_no_key_material() {
+        let pem = CaPem { cert: b"CERTBYTES".to_vec(), cert_origin: "ca.crt".into(), key: SECRET.into(), key_origin: "ca.key".into() };
+        let debug = format!("{pem:?} {pem:#?}");
+        assert!(debug.contains("ca.key") && debug.contains("[REDACTED 40 bytes]") && debug.contains("[REDACTED 9 bytes]"), "{debug}");
+        assert!(!debug.contains(SECRET) && !debug.contains("CERTBYTES") && !debug.contains("99, 50"), "{debug}");
+        let pair = Pair { crt: Some("AAAA".into()), key: Some(SECRET.into()) };
+        let debug = format!("{pair:?}");
+        assert!(debug.contains("[REDACTED 40 bytes]") && !debug.contains(SECRET), "{debug}");
     }
 }

@@ -52,7 +52,7 @@ struct TalosConfig {
     contexts: BTreeMap<String, TalosContext>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Serialize)]
 struct TalosContext {
     endpoints: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -148,4 +148,30 @@ pub fn render(w: &Written, format: OutputFormat) -> Result<()> {
         ]);
         Some(table.render())
     })
+}
+
+/// The client key (base64 PEM) by length only.
+impl std::fmt::Debug for TalosContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TalosContext")
+            .field("endpoints", &self.endpoints)
+            .field("nodes", &self.nodes)
+            .field("ca", &self.ca)
+            .field("crt", &self.crt)
+            .field("key", &crate::issuer::pem::Redacted(self.key.len()))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod debug_tests {
+    use super::*;
+
+    #[test]
+    fn context_debug_hides_the_client_key() {
+        let ctx =
+            TalosContext { endpoints: vec!["cp1".into()], nodes: vec![], ca: "CA".into(), crt: "CRT".into(), key: "S3CRETKEYB64".into() };
+        let debug = format!("{ctx:?} {ctx:#?}");
+        assert!(debug.contains("cp1") && debug.contains("[REDACTED 12 bytes]") && !debug.contains("S3CRETKEYB64"), "{debug}");
+    }
 }
