@@ -33,6 +33,9 @@ pub struct GlobalArgs {
     /// Output format.
     #[arg(short = 'o', long, global = true, value_parser = output_format(), default_value = "table")]
     pub output: OutputFormat,
+    /// Limit of each single API request (e.g. 30s, 1m; a bare number is seconds; 0: no limit), as kubectl's.
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
     /// Log more to stderr (-v, -vv, -vvv).
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,

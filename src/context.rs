@@ -23,6 +23,8 @@ pub struct Settings {
     /// The namespace; `None`: the context's, then `default`.
     pub namespace: Option<String>,
     pub output: OutputFormat,
+    /// The limit of each API request (`--request-timeout`); `None`: none.
+    pub request_timeout: Option<std::time::Duration>,
 }
 
 pub struct Ctx {
@@ -92,6 +94,7 @@ impl Ctx {
                     .await
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 config.proxy_url = self.proxy(kc, opts.context.as_deref(), &config.cluster_url)?;
+                limit_requests(&mut config, self.settings.request_timeout);
                 let client = kube::Client::try_from(config.clone())
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 Ok::<_, Error>((client, config))
@@ -133,6 +136,28 @@ impl Ctx {
         let server = self.client.get().map(|(_, c)| c.cluster_url.to_string());
         Error::kube_at(err, Some(server.as_deref().unwrap_or("the cluster")))
     }
+}
+
+/// Bounds every request by `limit`: kube 5 reads responses without a
+/// limit, so a server that stops answering would hang the run. The read
+/// limit counts from each write (not from when a pooled connection went
+/// idle). Requests of this plugin are short (lists are paged), so one
+/// limit fits all of them.
+fn limit_requests(config: &mut kube::Config, limit: Option<std::time::Duration>) {
+    let Some(limit) = limit else { return };
+    let _ = REQUEST_LIMIT.set(limit);
+    config.read_timeout = Some(limit);
+    config.write_timeout = Some(config.write_timeout.map_or(limit, |w| w.min(limit)));
+    config.connect_timeout = Some(config.connect_timeout.map_or(limit, |c| c.min(limit)));
+    config.reset_reader_on_write = true;
+}
+
+/// The request limit of this process's client, for error messages.
+static REQUEST_LIMIT: OnceLock<std::time::Duration> = OnceLock::new();
+
+/// The `--request-timeout` this process's client applies, once it is built.
+pub fn request_limit() -> Option<std::time::Duration> {
+    REQUEST_LIMIT.get().copied()
 }
 
 /// kube's YAML errors quote the lines around the fault, which may hold a

@@ -36,6 +36,10 @@ pub enum Error {
     Kubeconfig { path: String, reason: String },
     #[error("cannot reach the Kubernetes API at {server}: {reason}")]
     Unreachable { server: String, reason: String },
+    /// A request got no answer within `--request-timeout` (a server that
+    /// accepts connections but stopped answering).
+    #[error("the Kubernetes API at {server} did not answer within {limit} (--request-timeout)")]
+    NoAnswer { server: String, limit: String },
     /// The API server answered with a refusal: kept as it said it, so
     /// callers match `Reason::NotFound` instead of parsing text.
     #[error("Kubernetes API: {0}")]
@@ -189,6 +193,12 @@ impl Error {
         match err {
             kube::Error::Api(status) => Error::Api(ApiError::new(status.code, &status.reason, status.message)),
             // The connection failed or dropped: say so, not "Kubernetes API: ServiceError".
+            kube::Error::HyperError(_) | kube::Error::Service(_) if timed_out(&err) => Error::NoAnswer {
+                server: server.unwrap_or("the cluster").into(),
+                limit: crate::context::request_limit()
+                    .and_then(|d| jiff::SignedDuration::try_from(d).ok())
+                    .map_or_else(|| "the request limit".into(), crate::duration::human_duration),
+            },
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 Error::Unreachable { server: server.unwrap_or("the cluster").into(), reason: flatten(&err) }
             }
@@ -219,6 +229,19 @@ impl Error {
     pub fn is_conflict(&self) -> bool {
         self.api_reason() == Some(&Reason::Conflict)
     }
+}
+
+/// Whether a client error is a request that ran out of time: an I/O
+/// timeout somewhere in its sources (how kube's read and write limits fail).
+fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// Joins an error and its sources into one line, as a user reads it.

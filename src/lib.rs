@@ -15,6 +15,7 @@ pub mod commands;
 pub mod context;
 pub mod duration;
 pub mod error;
+pub mod interrupt;
 pub mod issuer;
 pub mod k3s;
 pub mod kamaji;

@@ -43,22 +43,36 @@ where
     let started = tokio::time::Instant::now();
     let deadline = started + timeout;
     let mut pause = FIRST_PAUSE.min(every);
+    let mut last: Option<String> = None;
     loop {
         let checking = started.elapsed();
-        let pending = match step().await? {
-            Poll::Done(v) => return Ok((v, checking)),
-            Poll::Waiting(msg) => msg,
+        // The deadline bounds a check in flight too: a server that stops
+        // answering cannot hold the wait past it.
+        let pending = match tokio::time::timeout_at(deadline.max(tokio::time::Instant::now()), step()).await {
+            Ok(found) => match found? {
+                Poll::Done(v) => return Ok((v, checking)),
+                Poll::Waiting(msg) => msg,
+            },
+            Err(_) => {
+                let last = last.take().unwrap_or_else(|| "no answer yet".into());
+                return Err(timeout_error(what, timeout, &format!("{last} (a request to the API server was still in flight)")));
+            }
         };
         on_wait(&pending);
         let now = tokio::time::Instant::now();
         if now >= deadline {
-            return Err(Error::Timeout {
-                after: crate::duration::human_duration(jiff::SignedDuration::try_from(timeout).unwrap_or_default()),
-                waiting_for: format!("{what}: {pending}"),
-            });
+            return Err(timeout_error(what, timeout, &pending));
         }
+        last = Some(pending);
         tokio::time::sleep(pause.min(deadline.saturating_duration_since(now)).max(Duration::from_millis(50))).await;
         pause = (pause * 2).min(every);
+    }
+}
+
+fn timeout_error(what: &str, timeout: Duration, pending: &str) -> Error {
+    Error::Timeout {
+        after: crate::duration::human_duration(jiff::SignedDuration::try_from(timeout).unwrap_or_default()),
+        waiting_for: format!("{what}: {pending}"),
     }
 }
 
@@ -128,5 +142,35 @@ mod tests {
         let (_, waited) =
             poll_timed("x", Duration::from_secs(5), Duration::from_secs(1), |_| {}, || async { Ok(Poll::Done(())) }).await.unwrap();
         assert_eq!(waited, Duration::ZERO, "done at once is no wait");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_never_answers_ends_at_the_deadline() {
+        let started = tokio::time::Instant::now();
+        let mut n = 0;
+        let err = poll::<(), _, _>(
+            "the new CA",
+            Duration::from_secs(10),
+            Duration::from_secs(1),
+            |_| {},
+            || {
+                n += 1;
+                let first = n == 1;
+                async move {
+                    if first {
+                        return Ok(Poll::Waiting("t-ca unchanged".into()));
+                    }
+                    // A stalled API server: the request never returns.
+                    std::future::pending::<()>().await;
+                    unreachable!()
+                }
+            },
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, Error::Timeout { .. }), "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("the new CA: t-ca unchanged (a request to the API server was still in flight)"), "{msg}");
+        assert_eq!(started.elapsed(), Duration::from_secs(10), "ended at the deadline, not later");
     }
 }

@@ -289,3 +289,86 @@ async fn api_server_gone_after_the_backup_keeps_the_backup_and_the_rerun_complet
     assert_eq!(std::fs::read(&path).unwrap(), bytes, "the first backup is intact");
     assert_rotated(&f, &old_ca, &old_sa, &names).await;
 }
+
+/// A relay in front of the shared API server that stalls (holds every
+/// connection, forwards nothing) once the run's backup is on disk, and a
+/// kubeconfig through it.
+fn stalling_after_the_backup(f: &Fixture) -> (KillingRelay, PathBuf) {
+    let cp = ControlPlane::shared();
+    let upstream: u16 = cp.apiserver_url.rsplit(':').next().and_then(|p| p.trim_end_matches('/').parse().ok()).expect("API server port");
+    let dir = f.dir.path().to_path_buf();
+    let backup_written = move |_: usize| {
+        std::fs::read_dir(&dir).into_iter().flatten().flatten().any(|e| e.file_name().to_string_lossy().starts_with("pki-backup-"))
+    };
+    let relay = KillingRelay::stalling(upstream, Box::new(backup_written));
+    let pki = cp.pki();
+    let kc = f.dir.path().join("via-stall.kubeconfig");
+    e2e::pki::write_private(&kc, &e2e::pki::kubeconfig(&relay.url(), &pki.ca_crt, &pki.admin_crt, &pki.admin_key, "stall")).unwrap();
+    (relay, kc)
+}
+
+/// The API server stops answering (connections open, no bytes) once the
+/// backup is on disk: `--request-timeout` ends the run with one error line
+/// instead of a hang, the backup stays intact, and the same command against
+/// the live server completes (the Lease left held by the dead run is taken
+/// over at once: same machine, process gone).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_api_server_ends_the_run_at_the_request_timeout() {
+    let f = fixture("faults-stall", "26.3.5-edge").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.key").await;
+    let (relay, kc) = stalling_after_the_backup(&f);
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m"];
+    let mut cmd = f.command(&kc, &[&args[..], &["--request-timeout", "3s"]].concat(), true);
+    cmd.kill_on_drop(true);
+    let (code, stdout, stderr) = outcome(cmd).await;
+    assert!(relay.killed(), "the server stalled during the run: {stderr}");
+    assert_eq!(code, Some(1), "{stdout}\n{stderr}");
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "one error line: {stderr}");
+    assert!(errors[0].contains("did not answer within 3s"), "says the server stopped answering: {}", errors[0]);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+
+    let (path, bytes) = f.backup();
+    assert_eq!(f.value(CA, "ca.crt").await, old_ca, "no change after the backup");
+    let direct = ControlPlane::shared().kubeconfig().to_path_buf();
+    let (code, stdout, stderr) = f.run_via(&direct, &[&args[..], &["-o", "json"]].concat()).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes, "the first backup is intact");
+    assert_rotated(&f, &old_ca, &old_sa, &backed_up_names(&bytes)).await;
+}
+
+/// With no request limit (`--request-timeout 0`) a stalled server holds the
+/// first Ctrl-C's clean-up (releasing the Lease) forever: a second Ctrl-C
+/// exits at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_ctrl_c_exits_at_once_when_the_clean_up_hangs() {
+    let f = fixture("faults-sigint2", "26.3.5-edge").await;
+    let (relay, kc) = stalling_after_the_backup(&f);
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--timeout", "10m", "--request-timeout", "0"];
+    let mut cmd = f.command(&kc, &args, true);
+    cmd.env("NO_COLOR", "1").kill_on_drop(true).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("spawn");
+    let stalled = tokio::time::timeout(WAIT, async {
+        while !relay.killed() {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    })
+    .await;
+    assert!(stalled.is_ok(), "the run never wrote its backup");
+    // Let the run's next request reach the stalled server.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let pid = child.id().expect("pid") as libc::pid_t;
+    // SAFETY: signals to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(child.try_wait().unwrap().is_none(), "the first Ctrl-C waits for its clean-up");
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out =
+        tokio::time::timeout(Duration::from_secs(20), child.wait_with_output()).await.expect("exits after the second Ctrl-C").unwrap();
+    let (_, stderr) = rotate_fixture::text(&out);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("second signal: exiting at once"), "{stderr}");
+}

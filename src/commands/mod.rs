@@ -18,7 +18,7 @@ use crate::error::{Outcome, Result};
 
 /// Dispatches one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome> {
-    let ctx = Ctx::new(settings(cli.global));
+    let ctx = Ctx::new(settings(cli.global)?);
     match cli.command {
         Command::Status(args) => status::run(args, &ctx).await,
         Command::Version(args) => version::run(args, &ctx),
@@ -32,6 +32,42 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
 }
 
 /// The global flags as the run context holds them.
-pub fn settings(global: GlobalArgs) -> Settings {
-    Settings { kubeconfig: global.kubeconfig, context: global.context, namespace: global.namespace, output: global.output }
+pub fn settings(global: GlobalArgs) -> Result<Settings> {
+    Ok(Settings {
+        kubeconfig: global.kubeconfig,
+        context: global.context,
+        namespace: global.namespace,
+        output: global.output,
+        request_timeout: request_timeout(&global.request_timeout)?,
+    })
+}
+
+/// `--request-timeout` as kubectl reads it: a duration, a bare number of
+/// seconds, `0` for none.
+fn request_timeout(text: &str) -> Result<Option<std::time::Duration>> {
+    let trimmed = text.trim();
+    let d = match trimmed.parse::<u64>() {
+        Ok(seconds) => std::time::Duration::from_secs(seconds),
+        Err(_) => crate::duration::parse_duration(trimmed).ok().and_then(|d| std::time::Duration::try_from(d).ok()).ok_or_else(|| {
+            crate::error::Error::flag("--request-timeout", format!("invalid duration {text:?}: expected 30s, 1m, 0 (no limit) or seconds"))
+        })?,
+    };
+    Ok((!d.is_zero()).then_some(d))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn request_timeout_reads_as_kubectl_does() {
+        assert_eq!(request_timeout("30s").unwrap(), Some(Duration::from_secs(30)));
+        assert_eq!(request_timeout("45").unwrap(), Some(Duration::from_secs(45)));
+        assert_eq!(request_timeout("1m").unwrap(), Some(Duration::from_secs(60)));
+        assert_eq!(request_timeout("0").unwrap(), None);
+        assert_eq!(request_timeout("0s").unwrap(), None);
+        let err = request_timeout("soon").unwrap_err().to_string();
+        assert!(err.contains("--request-timeout") && err.contains("soon"), "{err}");
+    }
 }

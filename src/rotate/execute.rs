@@ -68,7 +68,7 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
     // but the Lease is released and the resume hint printed.
     let result = tokio::select! {
         r = all_phases(&mut run) => r,
-        signal = interrupted() => Err(Error::Interrupted(format!("{signal} during the rotation"))),
+        signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} during the rotation"))),
     };
     let waited = run.waited;
     report.seconds = tenths(started.elapsed());
@@ -146,19 +146,6 @@ fn finish(run: &mut Run<'_>, phase: Phase, line: PhaseLine, outcome: Result<&Out
             let took = line.failed(&e.to_string());
             run.report.phase(phase, PhaseStatus::Failed, took, e.to_string());
         }
-    }
-}
-
-/// Resolves on the first SIGINT or SIGTERM (named); pending forever when
-/// the handlers cannot be installed, so the run goes on as before.
-async fn interrupted() -> &'static str {
-    use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
-        return std::future::pending().await;
-    };
-    tokio::select! {
-        _ = int.recv() => "SIGINT",
-        _ = term.recv() => "SIGTERM",
     }
 }
 

@@ -1,8 +1,11 @@
 //! A TCP relay in front of an API server that plays its death: once
 //! `trigger` says so (looking at the bytes served so far), it cuts every
 //! connection, runs `on_kill` (e.g. kills the server process) and stops
-//! listening, so new connections are refused as by a dead server. TLS
-//! passes through untouched (the server certificate names 127.0.0.1).
+//! listening, so new connections are refused as by a dead server. Made
+//! with [`KillingRelay::stalling`], it plays a server that hangs instead:
+//! connections stay open (new ones are accepted) and nothing is forwarded
+//! any more. TLS passes through untouched (the server certificate names
+//! 127.0.0.1).
 
 use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -23,6 +26,17 @@ impl KillingRelay {
     /// number of bytes served so far before each chunk is forwarded; when it
     /// returns true the chunk is dropped and the server "dies".
     pub fn start(upstream: u16, trigger: Trigger, on_kill: OnKill) -> KillingRelay {
+        Self::with(upstream, trigger, on_kill, false)
+    }
+
+    /// Relays until `trigger` fires, then forwards nothing more while every
+    /// connection stays open: a stalled API server.
+    #[allow(dead_code)]
+    pub fn stalling(upstream: u16, trigger: Trigger) -> KillingRelay {
+        Self::with(upstream, trigger, Box::new(|| {}), true)
+    }
+
+    fn with(upstream: u16, trigger: Trigger, on_kill: OnKill, stall: bool) -> KillingRelay {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let port = listener.local_addr().unwrap().port();
@@ -32,10 +46,11 @@ impl KillingRelay {
             on_kill: Mutex::new(Some(on_kill)),
             sent: AtomicUsize::new(0),
             killed: killed.clone(),
+            stall,
             sockets: Mutex::new(Vec::new()),
         });
         std::thread::spawn(move || {
-            while !state.killed.load(Ordering::SeqCst) {
+            while !state.killed.load(Ordering::SeqCst) || state.stall {
                 match listener.accept() {
                     Ok((client, _)) => {
                         client.set_nonblocking(false).unwrap();
@@ -68,6 +83,8 @@ struct Relay {
     on_kill: Mutex<Option<OnKill>>,
     sent: AtomicUsize,
     killed: Arc<AtomicBool>,
+    /// Stall (hold every connection, forward nothing) instead of dying.
+    stall: bool,
     sockets: Mutex<Vec<TcpStream>>,
 }
 
@@ -85,6 +102,9 @@ impl Relay {
         if let Some(f) = self.on_kill.lock().unwrap().take() {
             f();
         }
+        if self.stall {
+            return;
+        }
         for s in self.sockets.lock().unwrap().iter() {
             let _ = s.shutdown(Shutdown::Both);
         }
@@ -100,6 +120,12 @@ fn pump(mut from: TcpStream, mut to: TcpStream, relay: &Relay, downstream: bool)
         };
         if downstream && (relay.trigger)(relay.sent.load(Ordering::SeqCst)) {
             relay.kill();
+        }
+        if relay.killed.load(Ordering::SeqCst) && relay.stall {
+            // Hold the connection open and forward nothing, as a hung server would.
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
         }
         if relay.killed.load(Ordering::SeqCst) || to.write_all(&buf[..n]).is_err() {
             break;
