@@ -128,7 +128,8 @@ pub struct RotateCaArgs {
     /// Replace an existing --write-kubeconfig FILE (a symlink there is replaced, not followed).
     #[arg(long)]
     pub force: bool,
-    /// Take the tenant's lock even if another run holds it.
+    /// Take the tenant's lock even if another run holds it. Risky: if that run is alive, both change the
+    /// tenant at once (it stops at its next write); use it only when that run is known to be gone.
     #[arg(long)]
     pub force_unlock: bool,
 }

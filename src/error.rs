@@ -76,6 +76,9 @@ pub enum Error {
     /// denied permission, which [`report`] lists above it.
     #[error("missing permissions: {reason}")]
     Forbidden { reason: String, denied: Vec<Denied> },
+    /// The run's Lease is no longer held: it stops before its next write.
+    #[error("lost the lock Lease {lease}: {why}; stopped before the next change")]
+    LockLost { lease: String, why: String },
     /// SIGINT or SIGTERM, after the cleanup it allowed (exit 130).
     #[error("interrupted: {0}")]
     Interrupted(String),

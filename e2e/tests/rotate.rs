@@ -456,3 +456,63 @@ async fn ctrl_c_releases_the_lock_and_says_how_to_resume() {
     assert_eq!(annotations.get("rotate-ca.kubectl-pki.io/done").map(String::as_str), Some("backup"));
     assert_eq!(f.backups().len(), 1);
 }
+
+/// A Lease holder that claims this very host name (and a pid that does
+/// not run here) but runs elsewhere, as a container of the same host name
+/// would: its process annotation names another machine. While it renews
+/// it is alive, whatever its pid: refused, nothing changed. Once its
+/// renewals stop, the run watches the Lease for its duration (6 s here),
+/// takes it over and rotates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_holder_of_the_same_host_name_elsewhere_is_alive_while_it_renews() {
+    let f = fixture("rotate-lock", "26.3.5-edge").await;
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap().trim().to_string();
+    let leases = Api::<Lease>::namespaced(f.client.clone(), f.ns());
+    let name = format!("pki-rotate-{RELEASE}");
+    let now = || jiff::Timestamp::now().to_string();
+    let forged: Lease = serde_json::from_value(json!({
+        "metadata": {"name": name, "annotations": {"lock.kubectl-pki.io/process": "another-machine/pid:[4026531836]/999999/1"}},
+        "spec": {"holderIdentity": format!("kubectl-pki@{host}/pid-999999/forged"), "leaseDurationSeconds": 6,
+                 "acquireTime": now(), "renewTime": now()},
+    }))
+    .unwrap();
+    leases.create(&PostParams::default(), &forged).await.expect("a held Lease");
+    let renewing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let renewer = {
+        let (leases, name, renewing) = (leases.clone(), name.clone(), renewing.clone());
+        tokio::spawn(async move {
+            while renewing.load(std::sync::atomic::Ordering::SeqCst) {
+                let mut lease = leases.get(&name).await.unwrap();
+                lease.spec.as_mut().unwrap().renew_time =
+                    Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(jiff::Timestamp::now()));
+                leases.replace(&name, &PostParams::default(), &lease).await.unwrap();
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
+    };
+    let before = f.snapshot().await;
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "3m", "-o", "json"];
+    let out = f.pki(&args, &[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error.contains("renewed the Lease while this run watched") && error.contains("forged"), "{error}");
+    assert!(stderr.contains("watching up to 6s whether it still renews it"), "{stderr}");
+    // The forged holder's renewals change its Lease; nothing else may change.
+    let not_lease = |m: std::collections::BTreeMap<String, String>| -> std::collections::BTreeMap<String, String> {
+        m.into_iter().filter(|(k, _)| !k.starts_with("lease/")).collect()
+    };
+    let (before, after) = (not_lease(before), not_lease(f.snapshot().await));
+    assert!(diff(&before, &after).is_empty(), "nothing changed: {}", diff(&before, &after));
+    assert!(f.backups().is_empty(), "no backup: refused before it");
+
+    renewing.store(false, std::sync::atomic::Ordering::SeqCst);
+    renewer.await.unwrap();
+    let out = f.pki(&args, &[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    let took = report["lockTakenOver"].as_str().unwrap_or_default();
+    assert!(took.contains("forged") && took.contains("no renewal seen for 6s"), "{report}");
+}

@@ -37,7 +37,7 @@ use serde::Serialize;
 use crate::duration::human_duration;
 use crate::error::{Error, Outcome, Result};
 use crate::kamaji::version::KamajiVersion;
-use crate::lock::{Availability, Lock};
+use crate::lock::Lock;
 use crate::rbac;
 use kamaji_restart::KamajiRestarts;
 use plan::{Inventory, MethodChoice, Options, Plan};
@@ -257,10 +257,10 @@ impl Readiness {
 pub async fn readiness(client: &kube::Client, p: &Prepared, common: &Common) -> Result<Readiness> {
     let needs = inventory::needs(&p.plan, &p.opts);
     let missing = rbac::missing(client, &needs).await.map_err(Error::kube)?;
-    let holder = Lock::peek(client, &common.namespace, &inventory::lease_name(&p.tenant)).await?.and_then(|l| match Lock::judge(&l) {
-        Availability::Held(h) => Some(format!("{} since {}", h.identity, h.since.map_or_else(|| "?".into(), |t| t.to_string()))),
-        _ => None,
-    });
+    let holder = Lock::peek(client, &common.namespace, &inventory::lease_name(&p.tenant))
+        .await?
+        .and_then(|l| crate::lock::looks_held(&l))
+        .map(|h| format!("{} since {}", h.identity, h.since.map_or_else(|| "?".into(), |t| t.to_string())));
     Ok(Readiness { needs: needs.len(), missing, holder })
 }
 

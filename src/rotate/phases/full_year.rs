@@ -24,7 +24,7 @@ use crate::rotate::plan::Method;
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::RunState;
 use crate::rotate::verify::{self, Check};
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 /// Re-issues the checked secrets whose leaves would expire before a year from the run
 /// began; returns their names (empty when every leaf lasts).
@@ -52,35 +52,29 @@ pub async fn ensure(
         || run.plan.kamaji.version.as_deref().and_then(KamajiVersion::parse_edge).is_some_and(KamajiVersion::supports_rotate_annotation);
     for name in &secrets {
         line.update(&format!("{name} expires before {floor}: re-issuing it on the restarted Kamaji controller"));
+        run.lock.check()?;
         reissue(&api, name, annotate).await?;
     }
     let wanted: Vec<(String, Check)> = checks.iter().filter(|(n, _)| secrets.contains(n)).cloned().collect();
     let what = format!("{} re-issued to last until at least {floor}", secrets.iter().cloned().collect::<Vec<_>>().join(", "));
-    let ((), took) = wait::poll_timed(
-        &what,
-        run.s.timeout,
-        Duration::from_secs(1),
-        |m| line.update(m),
-        || {
-            let (api, wanted, ca_der) = (api.clone(), wanted.clone(), ca_der.to_vec());
-            async move {
-                for (name, how) in &wanted {
-                    let Some(secret) = api.get_opt(name).await.map_err(Error::kube)? else {
-                        return Ok(Poll::Waiting(format!("{name} is missing (Kamaji regenerates it)")));
-                    };
-                    if let Err(e) = verify::check(&secret, *how, &ca_der) {
-                        return Ok(Poll::Waiting(e));
-                    }
-                    if let Some(s) = short_leaves(&secret, *how, floor).first() {
-                        return Ok(Poll::Waiting(format!("{} still expires on {}", s.what, s.not_after)));
-                    }
+    run.wait(&what, Duration::from_secs(1), line, || {
+        let (api, wanted, ca_der) = (api.clone(), wanted.clone(), ca_der.to_vec());
+        async move {
+            for (name, how) in &wanted {
+                let Some(secret) = api.get_opt(name).await.map_err(Error::kube)? else {
+                    return Ok(Poll::Waiting(format!("{name} is missing (Kamaji regenerates it)")));
+                };
+                if let Err(e) = verify::check(&secret, *how, &ca_der) {
+                    return Ok(Poll::Waiting(e));
                 }
-                Ok(Poll::Done(()))
+                if let Some(s) = short_leaves(&secret, *how, floor).first() {
+                    return Ok(Poll::Waiting(format!("{} still expires on {}", s.what, s.not_after)));
+                }
             }
-        },
-    )
+            Ok(Poll::Done(()))
+        }
+    })
     .await?;
-    run.waited += took;
     Ok(secrets.into_iter().collect())
 }
 

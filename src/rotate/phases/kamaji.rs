@@ -15,7 +15,7 @@ use crate::pods;
 use crate::rotate::kamaji_restart::Restart;
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     if run.already_done(Phase::Kamaji) {
@@ -55,40 +55,33 @@ async fn restart_kamaji(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outco
     let mut old = BTreeSet::new();
     for p in &pods {
         let (Some(name), Some(uid)) = (p.metadata.name.clone(), p.metadata.uid.clone()) else { continue };
-        delete_pod(&api, &name, &uid).await?;
+        delete_pod(run.lock, &api, &name, &uid).await?;
         line.update(&format!("deleted pod {name}"));
         run.report.kamaji_pods_deleted.push(name);
         old.insert(uid);
     }
     let want = old.len();
     let what = format!("the Kamaji controller pods ({} in {}) to come back Ready", opts.kamaji_selector, opts.kamaji_namespace);
-    let ((), took) = wait::poll_timed(
-        &what,
-        run.s.timeout,
-        Duration::from_secs(1),
-        |m| line.update(m),
-        || {
-            let (api, params, old) = (api.clone(), params.clone(), old.clone());
-            async move {
-                let pods = api.list(&params).await.map_err(Error::kube)?.items;
-                let left = pods.iter().filter(|p| p.metadata.uid.as_ref().is_some_and(|u| old.contains(u))).count();
-                let ready = pods
-                    .iter()
-                    .filter(|p| {
-                        p.metadata.uid.as_ref().is_some_and(|u| !old.contains(u))
-                            && p.metadata.deletion_timestamp.is_none()
-                            && pods::is_ready(p)
-                    })
-                    .count();
-                Ok(if ready >= want && left == 0 {
-                    Poll::Done(())
-                } else {
-                    Poll::Waiting(format!("{ready}/{want} new pod(s) Ready, {left} old pod(s) still present"))
+    run.wait(&what, Duration::from_secs(1), line, || {
+        let (api, params, old) = (api.clone(), params.clone(), old.clone());
+        async move {
+            let pods = api.list(&params).await.map_err(Error::kube)?.items;
+            let left = pods.iter().filter(|p| p.metadata.uid.as_ref().is_some_and(|u| old.contains(u))).count();
+            let ready = pods
+                .iter()
+                .filter(|p| {
+                    p.metadata.uid.as_ref().is_some_and(|u| !old.contains(u))
+                        && p.metadata.deletion_timestamp.is_none()
+                        && pods::is_ready(p)
                 })
-            }
-        },
-    )
+                .count();
+            Ok(if ready >= want && left == 0 {
+                Poll::Done(())
+            } else {
+                Poll::Waiting(format!("{ready}/{want} new pod(s) Ready, {left} old pod(s) still present"))
+            })
+        }
+    })
     .await?;
-    run.waited += took;
     Ok(Outcome::Done(format!("{want} pod(s) replaced and Ready")))
 }

@@ -37,7 +37,7 @@ pub async fn run(client: &kube::Client, plan: &Plan, s: &Settings, report: &mut 
     }
     let mut line = line;
     line.update(&format!("taking Lease {ns}/{lease}"));
-    let lock = match Lock::acquire(client, ns, &lease, s.force_unlock).await {
+    let lock = match Lock::acquire(client, ns, &lease, s.force_unlock, |m| line.update(m)).await {
         Ok(lock) => lock,
         Err(e) => {
             let took = line.failed("the tenant is locked");

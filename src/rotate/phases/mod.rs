@@ -15,6 +15,7 @@ pub mod workers;
 pub mod workloads;
 
 use std::fmt;
+use std::future::Future;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Pod, Secret};
@@ -27,6 +28,8 @@ use super::report::Report;
 use super::state::{Phase, RunState};
 use crate::error::{ApiError, Error, Result};
 use crate::lock::Lock;
+use crate::rotate::progress::PhaseLine;
+use crate::wait::{self, Poll};
 
 /// What a phase did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +118,32 @@ impl Run<'_> {
         self.previous.as_ref().is_some_and(|p| p.done >= phase)
     }
 
+    /// Waits for a controller as [`wait::poll_timed`] does, with `--timeout`,
+    /// stopping as soon as the Lease is lost; the time counts as waited.
+    pub async fn wait<T, F, Fut>(&mut self, what: &str, every: Duration, line: &mut PhaseLine, mut step: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Poll<T>>>,
+    {
+        let held = self.lock.held();
+        let (found, took) = wait::poll_timed(
+            what,
+            self.s.timeout,
+            every,
+            |m| line.update(m),
+            || {
+                let (held, next) = (held.clone(), step());
+                async move {
+                    held.check()?;
+                    next.await
+                }
+            },
+        )
+        .await?;
+        self.waited += took;
+        Ok(found)
+    }
+
     /// Records in the Lease that `phase` is done.
     pub async fn record(&self, state: &mut RunState, phase: Phase) -> Result<()> {
         state.done = state.done.max(phase);
@@ -122,8 +151,10 @@ impl Run<'_> {
     }
 }
 
-/// Deletes a pod with a precondition on its UID; gone or replaced already is fine.
-async fn delete_pod(api: &Api<Pod>, name: &str, uid: &str) -> Result<()> {
+/// Deletes a pod with a precondition on its UID, while the Lease is held;
+/// gone or replaced already is fine.
+async fn delete_pod(lock: &Lock, api: &Api<Pod>, name: &str, uid: &str) -> Result<()> {
+    lock.check()?;
     let dp =
         DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.to_string()), resource_version: None }), ..Default::default() };
     match api.delete(name, &dp).await.map_err(Error::kube) {

@@ -15,7 +15,7 @@ use crate::rotate::progress::PhaseLine;
 use crate::rotate::report::Verified;
 use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify::{self, CaId};
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     let api = run.secrets();
@@ -26,12 +26,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
     let what = format!("the tenant's secrets to be regenerated on the new CA (sha256 {})", ca_id.short());
     let ca_name = names::secret_name(&run.plan.tenant, names::CA);
     let old = state.old_ca.clone();
-    let ((new_ca, verified), took) = wait::poll_timed(
-        &what,
-        run.s.timeout,
-        Duration::from_secs(2),
-        |m| line.update(m),
-        || {
+    let (new_ca, verified) = run
+        .wait(&what, Duration::from_secs(2), line, || {
             let (api, checks, ca_name, old) = (api.clone(), checks.clone(), ca_name.clone(), old.clone());
             async move {
                 let Some(ca) = api.get_opt(&ca_name).await.map_err(Error::kube)? else {
@@ -59,10 +55,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
                     Poll::Waiting(format!("{}/{total} secret(s) on the new CA; first pending: {}", verified.len(), pending[0]))
                 })
             }
-        },
-    )
-    .await?;
-    run.waited += took;
+        })
+        .await?;
     let (ca_der, _) = verify::ca_of(&api.get(&ca_name).await.map_err(Error::kube)?).map_err(Error::Invalid)?;
     run.report.reissued = super::full_year::ensure(run, state, &checks, &ca_der, line).await?;
     let certificates: usize = verified.iter().map(|v| v.certificates).sum();
@@ -97,12 +91,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
 pub async fn wait_new_ca(run: &mut Run<'_>, old: &CaId, line: &mut PhaseLine) -> Result<(Vec<u8>, CaId)> {
     let api = run.secrets();
     let name = names::secret_name(&run.plan.tenant, names::CA);
-    let waited = wait::poll_timed(
-        &format!("a new CA in {name}"),
-        run.s.timeout,
-        Duration::from_secs(1),
-        |m| line.update(m),
-        || {
+    let waited = run
+        .wait(&format!("a new CA in {name}"), Duration::from_secs(1), line, || {
             let (api, name, old) = (api.clone(), name.clone(), old.clone());
             async move {
                 Ok(match api.get_opt(&name).await.map_err(Error::kube)? {
@@ -116,15 +106,11 @@ pub async fn wait_new_ca(run: &mut Run<'_>, old: &CaId, line: &mut PhaseLine) ->
                     },
                 })
             }
-        },
-    )
-    .await;
+        })
+        .await;
     // Only a timeout deserves the hint: it is the one way an ignored annotation shows.
     match waited {
-        Ok((v, took)) => {
-            run.waited += took;
-            Ok(v)
-        }
+        Ok(v) => Ok(v),
         Err(Error::Timeout { after, waiting_for }) => {
             Err(Error::Timeout { after, waiting_for: format!("{waiting_for}{}", annotate_hint(run.plan.method)) })
         }

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{Outcome, Run, regenerated};
 use crate::error::{ApiError, Error, Result};
 use crate::kamaji::names;
+use crate::lock::Lock;
 use crate::rotate::backup::data_hash;
 use crate::rotate::fault;
 use crate::rotate::plan::{Method, SecretAction, SecretStep};
@@ -24,7 +25,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
     let backed: BTreeMap<String, String> = baseline.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect();
     let mut changed = 0;
     for step in run.plan.secrets.iter().filter(|s| s.action == SecretAction::Annotate) {
-        let result = annotate_ca(&api, step, &state.old_ca).await?;
+        let result = annotate_ca(run.lock, &api, step, &state.old_ca).await?;
         done_with(run, step, result, line, &mut changed);
     }
     let deletes: Vec<&SecretStep> = run.plan.secrets.iter().filter(|s| s.action == SecretAction::Delete).collect();
@@ -35,7 +36,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
         regenerated::wait_new_ca(run, &old, line).await?;
     }
     for step in deletes {
-        let result = delete_if_backed_up(&api, step, &backed).await?;
+        let result = delete_if_backed_up(run.lock, &api, step, &backed).await?;
         done_with(run, step, result, line, &mut changed);
     }
     run.record(state, Phase::Rotate).await?;
@@ -58,7 +59,7 @@ fn done_with(run: &mut Run<'_>, step: &SecretStep, result: SecretOutcome, line: 
     }
 }
 
-async fn annotate_ca(api: &Api<Secret>, step: &SecretStep, old: &CaId) -> Result<SecretOutcome> {
+async fn annotate_ca(lock: &Lock, api: &Api<Secret>, step: &SecretStep, old: &CaId) -> Result<SecretOutcome> {
     let Some(secret) = api.get_opt(&step.name).await.map_err(Error::kube)? else {
         return Ok(SecretOutcome::Skipped(SecretSkip::Missing));
     };
@@ -69,13 +70,19 @@ async fn annotate_ca(api: &Api<Secret>, step: &SecretStep, old: &CaId) -> Result
         return Ok(SecretOutcome::Skipped(SecretSkip::AlreadyRequested));
     }
     let patch = json!({"metadata": {"annotations": {names::ANNOTATION_ROTATE: ""}}});
+    lock.check()?;
     api.patch(&step.name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(Error::kube)?;
     Ok(SecretOutcome::Annotated)
 }
 
 /// Deletes a secret only if the backup holds exactly its current content,
 /// with a precondition on that very object.
-async fn delete_if_backed_up(api: &Api<Secret>, step: &SecretStep, backed: &BTreeMap<String, String>) -> Result<SecretOutcome> {
+async fn delete_if_backed_up(
+    lock: &Lock,
+    api: &Api<Secret>,
+    step: &SecretStep,
+    backed: &BTreeMap<String, String>,
+) -> Result<SecretOutcome> {
     let Some(secret) = api.get_opt(&step.name).await.map_err(Error::kube)? else {
         return Ok(SecretOutcome::Skipped(SecretSkip::AlreadyDeleted));
     };
@@ -88,6 +95,7 @@ async fn delete_if_backed_up(api: &Api<Secret>, step: &SecretStep, backed: &BTre
         preconditions: Some(Preconditions { uid: secret.metadata.uid.clone(), resource_version: secret.metadata.resource_version.clone() }),
         ..Default::default()
     };
+    lock.check()?;
     match api.delete(&step.name, &dp).await.map_err(Error::kube) {
         Ok(_) => Ok(SecretOutcome::Deleted),
         Err(Error::Api(ApiError { code: 404, .. })) => Ok(SecretOutcome::Skipped(SecretSkip::AlreadyDeleted)),

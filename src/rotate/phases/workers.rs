@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::pods::{self, PodRow, Verdict};
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     let opts = &run.s.opts;
@@ -33,7 +33,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
                 && p.metadata.deletion_timestamp.is_none()
                 && pods::judge(&p, state.started_at).verdict != Verdict::Restarted
             {
-                delete_pod(&api, &name, &uid).await?;
+                delete_pod(run.lock, &api, &name, &uid).await?;
                 line.update(&format!("deleted worker pod {name}"));
                 run.report.workers_deleted.push(name);
             }
@@ -44,12 +44,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
     let hint =
         if opts.restart_workers { "" } else { " (nothing replaces them on its own on Cozystack v1.x: re-run with --restart-workers)" };
     let what = format!("the worker pods ({}) to be replaced and Ready{hint}", opts.worker_selector);
-    let (rows, took) = wait::poll_timed(
-        &what,
-        run.s.timeout,
-        Duration::from_secs(2),
-        |m| line.update(m),
-        || {
+    let rows = run
+        .wait(&what, Duration::from_secs(2), line, || {
             let (api, params, original) = (api.clone(), params.clone(), original.clone());
             async move {
                 let pods = api.list(&params).await.map_err(Error::kube)?.items;
@@ -63,10 +59,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
                     (false, false) => Poll::Waiting(pods::pending_summary(&rows)),
                 })
             }
-        },
-    )
-    .await?;
-    run.waited += took;
+        })
+        .await?;
     let n = rows.len();
     run.report.workers = rows;
     run.record(state, Phase::Workers).await?;

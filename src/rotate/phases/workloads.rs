@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::rotate::plan::WorkloadAction;
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
-use crate::wait::{self, Poll};
+use crate::wait::Poll;
 use crate::workloads::{self, Rollout};
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
@@ -26,6 +26,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
     if !run.already_done(Phase::Workloads) {
         let at = Timestamp::now();
         for w in run.plan.workloads.iter().filter(|w| w.action == WorkloadAction::Restart) {
+            run.lock.check()?;
             match workloads::restart(&api, &w.name, at).await {
                 Ok(()) => {
                     line.update(&format!("restarted {}", w.name));
@@ -38,29 +39,22 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
     }
     let names: Vec<String> = run.plan.workloads.iter().map(|w| w.name.clone()).collect();
     let what = format!("the rollouts of {}", names.join(", "));
-    let ((), took) = wait::poll_timed(
-        &what,
-        run.s.timeout,
-        Duration::from_secs(1),
-        |m| line.update(m),
-        || {
-            let (api, names) = (api.clone(), names.clone());
-            async move {
-                let mut pending = Vec::new();
-                for name in &names {
-                    let Some(d) = api.get_opt(name).await.map_err(Error::kube)? else { continue };
-                    match workloads::rollout(&d) {
-                        Rollout::Done => {}
-                        Rollout::Progressing(m) => pending.push(m),
-                        Rollout::Failed(m) => return Err(Error::Invalid(format!("rollout failed: {m}"))),
-                    }
+    run.wait(&what, Duration::from_secs(1), line, || {
+        let (api, names) = (api.clone(), names.clone());
+        async move {
+            let mut pending = Vec::new();
+            for name in &names {
+                let Some(d) = api.get_opt(name).await.map_err(Error::kube)? else { continue };
+                match workloads::rollout(&d) {
+                    Rollout::Done => {}
+                    Rollout::Progressing(m) => pending.push(m),
+                    Rollout::Failed(m) => return Err(Error::Invalid(format!("rollout failed: {m}"))),
                 }
-                Ok(if pending.is_empty() { Poll::Done(()) } else { Poll::Waiting(pending.join("; ")) })
             }
-        },
-    )
+            Ok(if pending.is_empty() { Poll::Done(()) } else { Poll::Waiting(pending.join("; ")) })
+        }
+    })
     .await?;
-    run.waited += took;
     run.record(state, Phase::Workloads).await?;
     Ok(Outcome::Done(format!("{} restarted, {} rollout(s) complete", run.report.workloads_restarted.len(), names.len())))
 }
