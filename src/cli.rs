@@ -128,6 +128,12 @@ pub struct RotateCaArgs {
     /// Replace an existing --write-kubeconfig FILE (a symlink there is replaced, not followed).
     #[arg(long)]
     pub force: bool,
+    /// Resuming: the interrupted run's backup file, when the path it recorded is not readable here (another host).
+    #[arg(long, value_name = "FILE")]
+    pub backup: Option<PathBuf>,
+    /// Resuming: continue an interrupted rotation that started more than 24h ago.
+    #[arg(long)]
+    pub resume_stale: bool,
     /// Take the tenant's lock even if another run holds it. Risky: if that run is alive, both change the
     /// tenant at once (it stops at its next write); use it only when that run is known to be gone.
     #[arg(long)]

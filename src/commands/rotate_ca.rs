@@ -58,6 +58,8 @@ fn request(args: RotateCaArgs) -> Result<Request> {
         write_kubeconfig: args.write_kubeconfig,
         replace_kubeconfig: args.force,
         force_unlock: args.force_unlock,
+        backup: args.backup,
+        resume_stale: args.resume_stale,
         parallel: usize::from(args.parallel),
         dry_run: args.dry_run,
     })

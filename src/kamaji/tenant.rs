@@ -6,9 +6,19 @@
 use super::names;
 use crate::error::{Error, Result};
 
+/// A TenantControlPlane found by [`resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    pub name: String,
+    /// `.status.kubernetesResources.version.status`.
+    pub status: Option<String>,
+    /// Tells a tenant from a later one of the same name.
+    pub uid: Option<String>,
+}
+
 /// The TenantControlPlane named `name`, else `kubernetes-<name>` (a
 /// Cozystack cluster name), with its status.
-pub async fn resolve(client: &kube::Client, namespace: &str, name: &str) -> Result<(String, Option<String>)> {
+pub async fn resolve(client: &kube::Client, namespace: &str, name: &str) -> Result<Resolved> {
     let api = super::tcp::api(client.clone(), namespace);
     let candidates =
         if name.starts_with("kubernetes-") { vec![name.to_string()] } else { vec![name.to_string(), format!("kubernetes-{name}")] };
@@ -18,7 +28,7 @@ pub async fn resolve(client: &kube::Client, namespace: &str, name: &str) -> Resu
                 if candidate != name {
                     eprintln!("note: no TenantControlPlane {name}; using {candidate} (Cozystack's name for cluster {name})");
                 }
-                return Ok((candidate.clone(), super::tcp::status(&obj)));
+                return Ok(Resolved { name: candidate.clone(), status: super::tcp::status(&obj), uid: obj.metadata.uid.clone() });
             }
             Ok(None) => {}
             Err(kube::Error::Api(s)) if s.code == 404 => {

@@ -6,11 +6,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 
-use super::backup;
 use super::plan::{Inventory, Options, Plan, SUFFIXES, SecretAction, WorkloadAction};
-use super::state::{RunState, local_backup_path};
+use super::resume;
+use super::state::RunState;
 use crate::error::{Error, Result};
 use crate::kamaji::names;
+use crate::kamaji::tenant::Resolved;
 use crate::lock::{self, Lock};
 use crate::rbac::Need;
 
@@ -20,7 +21,8 @@ pub fn lease_name(tenant: &str) -> String {
 }
 
 /// Reads everything the plan is built from.
-pub async fn gather(client: &kube::Client, namespace: &str, tenant: &str, tcp_status: Option<String>, opts: &Options) -> Result<Inventory> {
+pub async fn gather(client: &kube::Client, namespace: &str, tcp: &Resolved, opts: &Options) -> Result<Inventory> {
+    let tenant = tcp.name.as_str();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
     let gets = SUFFIXES.iter().map(|s| {
         let secrets = secrets.clone();
@@ -49,17 +51,18 @@ pub async fn gather(client: &kube::Client, namespace: &str, tenant: &str, tcp_st
     let lease = Lock::peek(client, namespace, &lease_name(tenant)).await?;
     let previous =
         lease.as_ref().and_then(|l| l.metadata.annotations.as_ref()).and_then(RunState::from_annotations).filter(RunState::is_unfinished);
-    let previous_backup = previous
-        .as_ref()
-        .and_then(|p| p.backup.as_deref())
-        .and_then(|b| local_backup_path(b, &lock::hostname()))
-        .filter(|p| p.exists())
-        .and_then(|p| backup::read(&p).ok());
+    let backup = previous.as_ref().map(|p| resume::read_backup(p, tenant, opts.backup.as_deref(), &lock::hostname()));
+    let (previous_backup, previous_backup_problem) = match backup {
+        Some(Ok(secrets)) => (Some(secrets), None),
+        Some(Err(why)) => (None, Some(why)),
+        None => (None, None),
+    };
 
     Ok(Inventory {
         namespace: namespace.to_string(),
         tenant: tenant.to_string(),
-        tcp_status,
+        tcp_status: tcp.status.clone(),
+        tenant_uid: tcp.uid.clone(),
         secrets: found,
         deployments,
         workers,
@@ -67,6 +70,7 @@ pub async fn gather(client: &kube::Client, namespace: &str, tenant: &str, tcp_st
         kamaji_pods,
         previous,
         previous_backup,
+        previous_backup_problem,
         read_at: jiff::Timestamp::now(),
     })
 }

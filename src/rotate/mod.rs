@@ -24,6 +24,7 @@ pub mod plan;
 pub mod progress;
 pub mod render;
 pub mod report;
+pub mod resume;
 pub mod rules;
 pub mod state;
 pub mod verify;
@@ -65,6 +66,9 @@ pub struct Request {
     /// `--force`: an existing `write_kubeconfig` file may be replaced.
     pub replace_kubeconfig: bool,
     pub force_unlock: bool,
+    /// `--backup FILE`: the interrupted run's backup.
+    pub backup: Option<PathBuf>,
+    pub resume_stale: bool,
     /// How many tenants rotate at once.
     pub parallel: usize,
     pub dry_run: bool,
@@ -158,6 +162,8 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         kamaji_version: req.kamaji_version,
         worker_selector: String::new(),
         write_kubeconfig: req.write_kubeconfig.is_some(),
+        backup: req.backup.clone(),
+        resume_stale: req.resume_stale,
     };
 
     // Reading is checked first: without it no plan can be built, and the
@@ -170,7 +176,8 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
     }
     let mut prepared: Vec<Prepared> = Vec::new();
     for name in names {
-        let (tenant, tcp_status) = crate::kamaji::tenant::resolve(&client, &namespace, &name).await?;
+        let found = crate::kamaji::tenant::resolve(&client, &namespace, &name).await?;
+        let tenant = found.name.clone();
         // `demo` and `kubernetes-demo` name the same tenant.
         if prepared.iter().any(|p| p.tenant == tenant) {
             continue;
@@ -178,7 +185,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         let mut opts = opts.clone();
         opts.worker_selector =
             req.worker_selector.clone().unwrap_or_else(|| format!("cluster.x-k8s.io/cluster-name={tenant},cluster.x-k8s.io/role=worker"));
-        let inv = inventory::gather(&client, &namespace, &tenant, tcp_status, &opts).await?;
+        let inv = inventory::gather(&client, &namespace, &found, &opts).await?;
         let plan = plan::build(&inv, &opts);
         prepared.push(Prepared { tenant, opts, inv, plan });
     }

@@ -53,6 +53,10 @@ pub struct Options {
     pub kamaji_version: Option<KamajiVersion>,
     pub worker_selector: String,
     pub write_kubeconfig: bool,
+    /// `--backup FILE`: the interrupted run's backup, when its recorded path is not readable here.
+    pub backup: Option<std::path::PathBuf>,
+    /// `--resume-stale`: continue an interrupted run older than [`super::resume::STALE_AFTER`].
+    pub resume_stale: bool,
 }
 
 /// What the cluster holds, read once before planning.
@@ -61,6 +65,7 @@ pub struct Inventory {
     pub namespace: String,
     pub tenant: String,
     pub tcp_status: Option<String>,
+    pub tenant_uid: Option<String>,
     /// The tenant's secrets (`<tcp>-<known suffix>`).
     pub secrets: Vec<Secret>,
     /// Deployments in the tenant namespace.
@@ -74,6 +79,8 @@ pub struct Inventory {
     pub previous: Option<RunState>,
     /// The earlier run's backup, when readable here.
     pub previous_backup: Option<Vec<Secret>>,
+    /// Why the earlier run's backup cannot be used, when it cannot.
+    pub previous_backup_problem: Option<String>,
     /// When it was read: the plan judges the Kamaji controller's issuance horizon from it.
     pub read_at: Timestamp,
 }
@@ -86,6 +93,7 @@ impl std::fmt::Debug for Inventory {
             .field("namespace", &self.namespace)
             .field("tenant", &self.tenant)
             .field("tcp_status", &self.tcp_status)
+            .field("tenant_uid", &self.tenant_uid)
             .field("secrets", &secrets_debug(&self.secrets))
             .field("deployments", &self.deployments.iter().map(|d| d.metadata.name.clone().unwrap_or_default()).collect::<Vec<_>>())
             .field("workers", &pods(&self.workers))
@@ -93,6 +101,7 @@ impl std::fmt::Debug for Inventory {
             .field("kamaji_pods", &pods(&self.kamaji_pods))
             .field("previous", &self.previous)
             .field("previous_backup", &self.previous_backup.as_deref().map(secrets_debug))
+            .field("previous_backup_problem", &self.previous_backup_problem)
             .field("read_at", &self.read_at)
             .finish()
     }

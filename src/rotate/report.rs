@@ -90,6 +90,8 @@ pub enum SecretSkip {
     AlreadyRegenerated,
     /// Delete: the precondition failed (it changed since it was read).
     ChangedSinceBackup,
+    /// Delete: it holds no certificate of the old CA any more.
+    NotFromOldCa,
 }
 
 impl SecretOutcome {
@@ -111,6 +113,7 @@ impl fmt::Display for SecretOutcome {
                 SecretSkip::NotInBackup => "not in the backup (created after it), so not deleted",
                 SecretSkip::AlreadyRegenerated => "already regenerated",
                 SecretSkip::ChangedSinceBackup => "changed since the backup (regenerated)",
+                SecretSkip::NotFromOldCa => "holds nothing of the old CA (regenerated)",
             },
         };
         write!(f, "skipped: {why}")

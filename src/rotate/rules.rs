@@ -155,6 +155,20 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
             already_rotated,
         });
     }
+    if let Some(previous) = inv.previous.as_ref().filter(|p| p.is_unfinished()) {
+        let lease = format!("{}/{}", inv.namespace, super::inventory::lease_name(tenant));
+        blockers.extend(super::resume::blockers(
+            previous,
+            &super::resume::Now {
+                lease: &lease,
+                current_ca: current_ca.as_ref(),
+                tenant_uid: inv.tenant_uid.as_deref(),
+                at: inv.read_at,
+                resume_stale: opts.resume_stale,
+                backup_problem: inv.previous_backup_problem.as_deref(),
+            },
+        ));
+    }
     if ca_secret.is_none() && resume.is_none() {
         blockers.push(format!(
             "secret {}/{} not found: nothing to rotate (is the tenant provisioned?)",

@@ -72,6 +72,8 @@ pub struct RunState {
     /// UIDs of the worker pods when the rotation began: a worker counts as
     /// replaced once its UID is gone (no clock comparison between machines).
     pub worker_uids: Vec<String>,
+    /// The TenantControlPlane's UID: a state is not resumed on a later tenant of the same name.
+    pub tenant_uid: Option<String>,
     pub completed_at: Option<Timestamp>,
 }
 
@@ -96,6 +98,7 @@ impl RunState {
         put("backup", self.backup.clone());
         put("method", Some(self.method.clone()));
         put("worker-uids", Some(self.worker_uids.join(",")));
+        put("tenant-uid", self.tenant_uid.clone());
         put("completed-at", self.completed_at.map(|t| t.to_string()));
         m
     }
@@ -115,6 +118,7 @@ impl RunState {
             backup: get("backup"),
             method: get("method").unwrap_or_default(),
             worker_uids: get("worker-uids").map(|u| u.split(',').filter(|s| !s.is_empty()).map(String::from).collect()).unwrap_or_default(),
+            tenant_uid: get("tenant-uid"),
             completed_at: get("completed-at").and_then(|t| t.parse().ok()),
         })
     }
@@ -143,6 +147,7 @@ mod tests {
             backup: Some("laptop:/tmp/pki-backup.yaml".into()),
             method: "annotate".into(),
             worker_uids: vec!["u1".into(), "u2".into()],
+            tenant_uid: Some("tcp-uid".into()),
             completed_at: None,
         }
     }

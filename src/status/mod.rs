@@ -108,7 +108,7 @@ async fn tenant_name(ctx: &Ctx, resolved: &mut Option<String>, given: &str) -> R
     let client = ctx.client().await?;
     let namespace = ctx.namespace().await?;
     let name = match crate::kamaji::tenant::resolve(&client, &namespace, given).await {
-        Ok((name, _)) => name,
+        Ok(found) => found.name,
         // The one-line error names the tenant as it was given.
         Err(Error::NotFound { what: "TenantControlPlane", .. }) => {
             return Err(Error::NotFound { what: "TenantControlPlane", name: format!("{namespace}/{given}") });

@@ -28,8 +28,12 @@ impl Backed {
 pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
     let plan = run.plan;
     let host = lock::hostname();
+    // The interrupted run's backup, checked by the inventory (it holds the recorded old CA).
     let reused = run.previous.as_ref().and_then(|p| {
-        let path = local_backup_path(p.backup.as_deref()?, &host)?;
+        let path = match &run.s.opts.backup {
+            Some(given) => given.clone(),
+            None => local_backup_path(p.backup.as_deref()?, &host)?,
+        };
         Some((path, run.inv.previous_backup.clone()?))
     });
     let (path, baseline) = match reused {
@@ -44,6 +48,14 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
                 if let Some(secret) = api.get_opt(&step.name).await.map_err(Error::kube)? {
                     current.push(secret);
                 }
+            }
+            if let (Some(p), Some(why)) = (&run.previous, &run.inv.previous_backup_problem) {
+                // Only past the deletions (resume::blockers refuses before): nothing is deleted from this backup.
+                line.note(&format!(
+                    "the interrupted run's backup cannot be used ({why}); its deletions are done ({} recorded): continuing from a new backup of the current secrets; the old CA is only in {}",
+                    p.done,
+                    p.backup.as_deref().unwrap_or("the first backup")
+                ));
             }
             let path = backup::write(&run.s.backup_dir, &plan.namespace, &plan.tenant, &current, Timestamp::now())?;
             let path = std::path::absolute(&path).unwrap_or(path);
@@ -65,12 +77,17 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
         done: Phase::Backup,
         started_at: run.previous.as_ref().map_or_else(Timestamp::now, |p| p.started_at),
         old_ca: old_ca.clone(),
-        backup: Some(format!("{host}:{}", path.display())),
+        // A resumed run keeps the first backup's location: it alone holds the old CA.
+        backup: match &run.previous {
+            Some(p) if p.backup.is_some() => p.backup.clone(),
+            _ => Some(format!("{host}:{}", path.display())),
+        },
         method: plan.method.word().into(),
         worker_uids: match &run.previous {
             Some(p) => p.worker_uids.clone(),
             None => run.inv.workers.iter().filter_map(|p| p.metadata.uid.clone()).collect(),
         },
+        tenant_uid: run.previous.as_ref().and_then(|p| p.tenant_uid.clone()).or_else(|| run.inv.tenant_uid.clone()),
         completed_at: None,
     };
     if let Some(p) = &run.previous {

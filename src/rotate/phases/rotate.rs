@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::json;
 
-use super::{Outcome, Run, regenerated};
+use super::{Outcome, Run, Skip, regenerated};
 use crate::error::{ApiError, Error, Result};
 use crate::kamaji::names;
 use crate::lock::Lock;
@@ -21,6 +21,11 @@ use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify::{self, CaId};
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
+    // Recorded only once every annotation and deletion was made: never again
+    // (a withdrawn annotation sets the record back, see `withdraw_pending`).
+    if run.already_done(Phase::Rotate) {
+        return Ok(Outcome::Skipped(Skip::DoneBefore));
+    }
     let api = run.secrets();
     let backed: BTreeMap<String, String> = baseline.iter().filter_map(|s| Some((s.metadata.name.clone()?, data_hash(s)))).collect();
     let mut changed = 0;
@@ -35,8 +40,10 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
         let old = state.old_ca.clone();
         regenerated::wait_new_ca(run, &old, line).await?;
     }
+    let old = if deletes.is_empty() { None } else { Some(old_ca_of(baseline, &run.plan.tenant, &state.old_ca)?) };
     for step in deletes {
-        let result = delete_if_backed_up(run.lock, &api, step, &backed).await?;
+        let Some(old) = &old else { break };
+        let result = delete_if_backed_up(run.lock, &api, step, &backed, old).await?;
         done_with(run, step, result, line, &mut changed);
     }
     run.record(state, Phase::Rotate).await?;
@@ -82,10 +89,17 @@ async fn delete_if_backed_up(
     api: &Api<Secret>,
     step: &SecretStep,
     backed: &BTreeMap<String, String>,
+    old: &(Vec<u8>, CaId),
 ) -> Result<SecretOutcome> {
+    if step.already_rotated {
+        return Ok(SecretOutcome::Skipped(SecretSkip::AlreadyRegenerated));
+    }
     let Some(secret) = api.get_opt(&step.name).await.map_err(Error::kube)? else {
         return Ok(SecretOutcome::Skipped(SecretSkip::AlreadyDeleted));
     };
+    if !holds_old_material(&secret, step.verify, old) {
+        return Ok(SecretOutcome::Skipped(SecretSkip::NotFromOldCa));
+    }
     match backed.get(&step.name) {
         None => return Ok(SecretOutcome::Skipped(SecretSkip::NotInBackup)),
         Some(h) if *h != data_hash(&secret) => return Ok(SecretOutcome::Skipped(SecretSkip::AlreadyRegenerated)),
@@ -101,5 +115,64 @@ async fn delete_if_backed_up(
         Err(Error::Api(ApiError { code: 404, .. })) => Ok(SecretOutcome::Skipped(SecretSkip::AlreadyDeleted)),
         Err(Error::Api(ApiError { code: 409, .. })) => Ok(SecretOutcome::Skipped(SecretSkip::ChangedSinceBackup)),
         Err(e) => Err(e),
+    }
+}
+
+/// The old CA (DER and id) from the baseline's `-ca` secret: the one the
+/// run recorded, or no deletion happens.
+fn old_ca_of(baseline: &[Secret], tenant: &str, recorded: &CaId) -> Result<(Vec<u8>, CaId)> {
+    let name = names::secret_name(tenant, names::CA);
+    let ca = baseline
+        .iter()
+        .find(|s| s.metadata.name.as_deref() == Some(name.as_str()))
+        .ok_or_else(|| Error::Invalid(format!("the backup holds no {name}: refusing to delete anything")))?;
+    let (der, id) = verify::ca_of(ca).map_err(|e| Error::Invalid(format!("the backup's {e}: refusing to delete anything")))?;
+    if id.is_rotated_from(recorded) {
+        return Err(Error::Invalid(format!(
+            "the backup's {name} is not the old CA the run recorded (sha256 {}): refusing to delete anything",
+            recorded.short()
+        )));
+    }
+    Ok((der, id))
+}
+
+/// Whether a secret still holds what the old CA made: the CA itself, or
+/// certificates that chain to it. Secrets not chained to the tenant CA
+/// (SA key, front-proxy, datastore) are judged by the backup alone.
+fn holds_old_material(secret: &Secret, how: Option<verify::Check>, (old_der, old_id): &(Vec<u8>, CaId)) -> bool {
+    match how {
+        Some(verify::Check::Ca) => verify::ca_of(secret).is_ok_and(|(_, id)| !id.is_rotated_from(old_id)),
+        Some(how @ (verify::Check::Leaf | verify::Check::Kubeconfig)) => verify::check(secret, how, old_der).is_ok(),
+        Some(verify::Check::Exists) | None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+
+    fn secret(name: &str, data: &[(&str, &[u8])]) -> Secret {
+        Secret {
+            metadata: kube::api::ObjectMeta { name: Some(name.into()), ..Default::default() },
+            data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.to_vec()))).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn only_what_the_old_ca_made_is_deletable() {
+        let old = kubectl_pki_testkit::ca("kubernetes");
+        let new = kubectl_pki_testkit::ca("kubernetes");
+        let old_ca = secret("t-ca", &[("ca.crt", old.pem.as_bytes())]);
+        let new_ca = secret("t-ca", &[("ca.crt", new.pem.as_bytes())]);
+        let recorded = verify::ca_of(&old_ca).unwrap().1;
+        let old = old_ca_of(std::slice::from_ref(&old_ca), "t", &recorded).unwrap();
+        assert!(holds_old_material(&old_ca, Some(verify::Check::Ca), &old));
+        assert!(!holds_old_material(&new_ca, Some(verify::Check::Ca), &old), "a regenerated CA is never deleted again");
+        let new_id = verify::ca_of(&new_ca).unwrap().1;
+        let err = old_ca_of(&[old_ca], "t", &new_id).unwrap_err().to_string();
+        assert!(err.contains("refusing to delete anything"), "{err}");
+        assert!(holds_old_material(&secret("t-sa-certificate", &[("sa.key", b"k")]), Some(verify::Check::Exists), &old));
     }
 }
