@@ -62,6 +62,7 @@ fn inventory(kamaji_image: &str) -> Inventory {
         namespace: "tenant-a".into(),
         tenant: T.into(),
         tcp_status: Some("Ready".into()),
+        tenant_uid: Some("tcp-uid".into()),
         secrets: tenant_secrets(),
         deployments: vec![
             deployment(&format!("{T}-kcsi-controller"), json!({"app": format!("{T}-kcsi-driver")}), admin_volume(), None),
@@ -84,6 +85,7 @@ fn inventory(kamaji_image: &str) -> Inventory {
         kamaji_pods: vec![pod("kamaji-1", kamaji_image), pod("kamaji-2", kamaji_image)],
         previous: None,
         previous_backup: None,
+        previous_backup_problem: None,
         read_at: jiff::Timestamp::UNIX_EPOCH,
     }
 }
@@ -98,6 +100,8 @@ fn options() -> Options {
         kamaji_version: None,
         worker_selector: format!("cluster.x-k8s.io/cluster-name={T},cluster.x-k8s.io/role=worker"),
         write_kubeconfig: false,
+        backup: None,
+        resume_stale: false,
     }
 }
 
@@ -301,10 +305,12 @@ fn resume_marks_secrets_that_no_longer_hold_the_backup() {
         backup: Some("host:/x".into()),
         method: "annotate".into(),
         worker_uids: vec![],
+        tenant_uid: Some("tcp-uid".into()),
         completed_at: None,
     });
     inv.previous_backup = Some(backup);
     let plan = build(&inv, &options());
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
     let r = plan.resume.as_ref().unwrap();
     assert!(r.ca_already_rotated && r.backup_readable);
     assert!(plan.step("ca").unwrap().already_rotated);
@@ -357,4 +363,29 @@ fn words_are_serdes_names() {
     assert_eq!([WorkloadAction::Restart, WorkloadAction::Wait].map(WorkloadAction::word), ["restart", "wait"]);
     let workers = [WorkerAction::Delete, WorkerAction::Wait].map(|a| serde_json::to_value(a).unwrap());
     assert_eq!(workers, ["delete", "wait"]);
+}
+
+#[test]
+fn a_resume_the_cluster_contradicts_is_a_blocker() {
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
+    let old_ca = verify::ca_of(&inv.secrets[0]).unwrap().1;
+    inv.read_at = "2026-12-05T10:00:00Z".parse().unwrap();
+    inv.previous = Some(RunState {
+        done: crate::rotate::state::Phase::Backup,
+        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        old_ca,
+        backup: Some("laptop:/x".into()),
+        method: "delete".into(),
+        worker_uids: vec![],
+        tenant_uid: Some("an-earlier-tenant".into()),
+        completed_at: None,
+    });
+    inv.previous_backup_problem = Some("it was written on host laptop, not this one (ci)".into());
+    let plan = build(&inv, &options());
+    let all = plan.blockers.join("\n");
+    assert_eq!(plan.blockers.len(), 3, "{all}");
+    assert!(all.contains("--resume-stale") && all.contains("earlier tenant") && all.contains("--backup FILE"), "{all}");
+    let mut opts = options();
+    opts.resume_stale = true;
+    assert_eq!(build(&inv, &opts).blockers.len(), 2);
 }

@@ -107,7 +107,12 @@ mod tests {
         RunState {
             done,
             started_at: started.parse().unwrap(),
-            old_ca: CaId { sha256: "AB:CD".into(), key_sha256: "k-old".into(), subject: "CN=kubernetes".into(), not_after: Timestamp::UNIX_EPOCH },
+            old_ca: CaId {
+                sha256: "AB:CD".into(),
+                key_sha256: "k-old".into(),
+                subject: "CN=kubernetes".into(),
+                not_after: Timestamp::UNIX_EPOCH,
+            },
             backup: Some("laptop:/tmp/b.yaml".into()),
             method: "delete".into(),
             worker_uids: vec![],
