@@ -90,11 +90,14 @@ impl Ctx {
             .get_or_try_init(|| async {
                 let kc = self.kubeconfig()?;
                 let opts = KubeConfigOptions { context: self.context_name(kc), ..Default::default() };
+                oidc_token(kc, opts.context.as_deref(), jiff::Timestamp::now().as_second())
+                    .map_err(|reason| Error::Kubeconfig { path: self.kubeconfig_origin(), reason })?;
                 let mut config = kube::Config::from_custom_kubeconfig(kc.clone(), &opts)
                     .await
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 config.proxy_url = self.proxy(kc, opts.context.as_deref(), &config.cluster_url)?;
                 limit_requests(&mut config, self.settings.request_timeout);
+                read_token_file(&mut config.auth_info).map_err(|reason| Error::Kubeconfig { path: self.kubeconfig_origin(), reason })?;
                 let client = kube::Client::try_from(config.clone())
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 Ok::<_, Error>((client, config))
@@ -172,6 +175,86 @@ fn read_error(err: &KubeconfigError) -> String {
     }
 }
 
+/// The `oidc` auth-provider: kube sends its `id-token` as is and, unlike
+/// kubectl, never refreshes it with the `refresh-token`. A missing or
+/// expired one is said in one line, with what to do instead, rather than
+/// left to a 401 from the API server.
+fn oidc_token(kc: &Kubeconfig, context: Option<&str>, now: i64) -> std::result::Result<(), String> {
+    let Some(name) = context else { return Ok(()) };
+    let user = kc.contexts.iter().find(|c| c.name == name).and_then(|c| c.context.as_ref()).and_then(|c| c.user.as_deref());
+    let provider = kc.auth_infos.iter().find(|a| Some(a.name.as_str()) == user).and_then(|a| a.auth_info.as_ref()?.auth_provider.as_ref());
+    let Some(provider) = provider.filter(|p| p.name == "oidc") else { return Ok(()) };
+    let problem = match provider.config.get("id-token").filter(|t| !t.is_empty()) {
+        None => "has no id-token",
+        Some(token) if jwt_expiry(token).is_some_and(|exp| exp <= now) => "has an expired id-token",
+        Some(_) => return Ok(()),
+    };
+    Err(format!(
+        "context {name:?}: the oidc auth-provider {problem}, and kubectl-pki does not refresh OIDC tokens: run any kubectl command with this context first (kubectl refreshes it into the kubeconfig), or use an exec credential plugin such as kubelogin (kubectl oidc-login)"
+    ))
+}
+
+/// The `exp` claim of a JWT, if it has one (no signature is checked: the API server does).
+fn jwt_expiry(token: &str) -> Option<i64> {
+    use base64::Engine;
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    serde_json::from_slice::<serde_json::Value>(&bytes).ok()?.get("exp")?.as_i64()
+}
+
+/// `tokenFile` as client-go reads it: surrounding whitespace trimmed (a
+/// file written by `echo` ends in a newline, which kube would send in the
+/// header and fail on). Read once, at most 1 MiB; the message names the
+/// file, never its content.
+fn read_token_file(auth: &mut kube::config::AuthInfo) -> std::result::Result<(), String> {
+    if auth.token.is_some() {
+        return Ok(());
+    }
+    let Some(path) = auth.token_file.take() else { return Ok(()) };
+    let bytes = crate::certs::limits::read_file(std::path::Path::new(&path))
+        .map_err(|e| format!("tokenFile {path}: {e}"))?
+        .map_err(|e| format!("tokenFile {path}: {e}"))?;
+    let token = String::from_utf8(bytes).map_err(|_| format!("tokenFile {path} is not UTF-8 text"))?;
+    auth.token = Some(secrecy::SecretString::from(token.trim().to_owned()));
+    Ok(())
+}
+
 fn default_kubeconfig_path() -> Option<PathBuf> {
     std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kubeconfig(config: &str) -> Kubeconfig {
+        let yaml = format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:1'}}}}]\n\
+             users: [{{name: u, user: {{auth-provider: {{name: oidc, config: {{client-id: k, idp-issuer-url: 'https://i', {config}}}}}}}}}]\n\
+             contexts: [{{name: auth, context: {{cluster: c, user: u}}}}]\ncurrent-context: auth\n"
+        );
+        Kubeconfig::from_yaml(&yaml).unwrap()
+    }
+
+    fn jwt(exp: i64) -> String {
+        use base64::Engine;
+        let part = |v: serde_json::Value| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v.to_string());
+        format!("{}.{}.sig", part(serde_json::json!({"alg": "RS256"})), part(serde_json::json!({"exp": exp})))
+    }
+
+    #[test]
+    fn an_oidc_id_token_is_used_until_it_expires_then_the_error_says_what_to_do() {
+        let now = 1_800_000_000;
+        assert_eq!(oidc_token(&kubeconfig(&format!("id-token: '{}'", jwt(now + 60))), Some("auth"), now), Ok(()));
+        let expired = oidc_token(&kubeconfig(&format!("id-token: '{}', refresh-token: r", jwt(now - 1))), Some("auth"), now).unwrap_err();
+        assert!(
+            expired.starts_with("context \"auth\": the oidc auth-provider has an expired id-token, and kubectl-pki does not refresh"),
+            "{expired}"
+        );
+        let missing = oidc_token(&kubeconfig("extra: x"), Some("auth"), now).unwrap_err();
+        assert!(missing.contains("has no id-token") && missing.contains("exec credential plugin such as kubelogin"), "{missing}");
+        assert!(!missing.contains('\n'));
+        // Not a JWT: left to the API server, as kubectl would send it.
+        assert_eq!(oidc_token(&kubeconfig("id-token: opaque"), Some("auth"), now), Ok(()));
+    }
 }

@@ -5,11 +5,13 @@
 //!
 //! No I/O, no clap.
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::Serialize;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::error::X509Error;
+use x509_parser::extensions::ParsedExtension;
 
 /// How a certificate relates to the CAs it was checked against. Serialized
 /// as `{"verdict": "verified", "to": "..."}` etc.: part of the JSON schema.
@@ -62,63 +64,251 @@ pub fn is_self_signed(cert_der: &[u8]) -> bool {
     parse(cert_der).is_some_and(|c| self_signed(&c))
 }
 
+/// Signature checks one chain search may make: past it the search gives up
+/// (`unverified`, saying so). Go's crypto/x509 bounds one verification
+/// the same way (`maxChainSignatureChecks`, 100) against crafted bundles
+/// of many same-named certificates; a Kubernetes chain needs one or two
+/// per step (the old and the new CA share a name after a rotation).
+pub const MAX_SIGNATURE_CHECKS: usize = 32;
+
 /// Walks from `leaf` through `intermediates` (any order) to one of `roots`.
 pub fn chains_to(leaf: &[u8], intermediates: &[impl AsRef<[u8]>], roots: &[impl AsRef<[u8]>]) -> ChainVerdict {
-    let Some(leaf) = parse(leaf) else {
+    let ders = std::iter::once(leaf).chain(intermediates.iter().map(AsRef::as_ref)).chain(roots.iter().map(AsRef::as_ref));
+    let mut pool = Pool::new(ders.map(Some));
+    if pool.get(0).is_none() {
         return ChainVerdict::Unverified { reason: "not a parsable certificate".into() };
-    };
-    let roots: Vec<X509Certificate<'_>> = roots.iter().filter_map(|r| parse(r.as_ref())).collect();
-    let intermediates: Vec<X509Certificate<'_>> = intermediates.iter().filter_map(|i| parse(i.as_ref())).collect();
-    chains_to_parsed(&leaf, &intermediates.iter().collect::<Vec<_>>(), &roots.iter().collect::<Vec<_>>())
+    }
+    let k = intermediates.len();
+    pool.chain(0, &(1..=k).collect::<Vec<_>>(), &(k + 1..k + 1 + roots.len()).collect::<Vec<_>>())
 }
 
 /// Certificates parsed once, to judge many of them against each other: a
-/// bundle of thousands is not parsed again for every member. `None` for
-/// bytes that do not parse.
-pub fn parse_all<'a>(ders: impl IntoIterator<Item = Option<&'a [u8]>>) -> Vec<Option<X509Certificate<'a>>> {
-    ders.into_iter().map(|d| d.and_then(parse)).collect()
+/// bundle of thousands is not parsed again for every member, and a
+/// signature checked once is not checked again. Chain searches name
+/// certificates by their index in the pool.
+///
+/// Parents are looked up by name (the issuer's subject, byte for byte, as
+/// Go and OpenSSL do), through an index, and those whose subject key
+/// identifier is the certificate's authority key identifier are tried
+/// first: a chain of n certificates costs about n signature checks, and
+/// no search more than [`MAX_SIGNATURE_CHECKS`].
+pub struct Pool<'a> {
+    certs: Vec<Option<X509Certificate<'a>>>,
+    by_subject: HashMap<Vec<u8>, Vec<usize>>,
+    subject_key_id: Vec<Option<Vec<u8>>>,
+    authority_key_id: Vec<Option<Vec<u8>>>,
+    /// What each certificate is in the search under way ([`Role`] bits).
+    roles: Vec<u8>,
+    memo: HashMap<(usize, usize), Signature>,
+    checks: usize,
 }
 
-/// [`chains_to`] on parsed certificates. Only certificates whose subject is
-/// the current certificate's issuer (byte for byte, as Go and OpenSSL look
-/// parents up) are tried by signature, so a bundle of n certificates costs
-/// n name comparisons per step, not n signature checks.
-pub fn chains_to_parsed(
-    leaf: &X509Certificate<'_>,
-    intermediates: &[&X509Certificate<'_>],
-    roots: &[&X509Certificate<'_>],
-) -> ChainVerdict {
-    if roots.is_empty() {
-        return if self_signed(leaf) { ChainVerdict::SelfSigned } else { ChainVerdict::NotChecked };
-    }
-    if let Some(root) = roots.iter().find(|r| same_certificate(r, leaf)) {
-        return ChainVerdict::Verified { to: name(root) };
-    }
-    let issued = |cert: &X509Certificate<'_>, by: &X509Certificate<'_>| by.subject().as_raw() == cert.issuer().as_raw();
-    let mut used = vec![false; intermediates.len()];
-    let mut current = leaf;
-    let mut unsupported = false;
-    for _ in 0..=intermediates.len() {
-        for root in roots.iter().filter(|r| issued(current, r)) {
-            match signed_by(current, root) {
-                Signature::Valid => return ChainVerdict::Verified { to: name(root) },
-                Signature::Unsupported => unsupported = true,
-                Signature::Invalid => {}
+/// Bits of [`Pool::roles`].
+struct Role;
+
+impl Role {
+    const ROOT: u8 = 1;
+    const INTERMEDIATE: u8 = 2;
+    const USED: u8 = 4;
+}
+
+impl<'a> Pool<'a> {
+    /// `None` for bytes that do not parse (or no bytes).
+    pub fn new(ders: impl IntoIterator<Item = Option<&'a [u8]>>) -> Pool<'a> {
+        let certs: Vec<Option<X509Certificate<'a>>> = ders.into_iter().map(|d| d.and_then(parse)).collect();
+        let mut by_subject: HashMap<Vec<u8>, Vec<usize>> = HashMap::new();
+        for (i, c) in certs.iter().enumerate() {
+            if let Some(c) = c {
+                by_subject.entry(c.subject().as_raw().to_vec()).or_default().push(i);
             }
         }
-        let next = intermediates
-            .iter()
-            .enumerate()
-            .find(|(i, c)| !used[*i] && issued(current, c) && !same_certificate(c, current) && signed_by(current, c) == Signature::Valid);
-        match next {
-            Some((i, c)) => {
-                used[i] = true;
-                current = c;
-            }
-            None => break,
+        let subject_key_id = certs.iter().map(|c| c.as_ref().and_then(subject_key_id)).collect();
+        let authority_key_id = certs.iter().map(|c| c.as_ref().and_then(authority_key_id)).collect();
+        let roles = vec![0; certs.len()];
+        Pool { certs, by_subject, subject_key_id, authority_key_id, roles, memo: HashMap::new(), checks: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.certs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.certs.is_empty()
+    }
+
+    /// The parsed certificate at `i`, if it parsed.
+    pub fn get(&self, i: usize) -> Option<&X509Certificate<'a>> {
+        self.certs.get(i).and_then(Option::as_ref)
+    }
+
+    /// Signatures verified so far (each pair once).
+    pub fn signature_checks(&self) -> usize {
+        self.checks
+    }
+
+    /// Whether the certificate at `i` names itself as issuer and verifies with its own key.
+    pub fn self_signed(&mut self, i: usize) -> bool {
+        match self.get(i) {
+            Some(c) if c.subject().as_raw() == c.issuer().as_raw() => self.signed(i, i) == Signature::Valid,
+            _ => false,
         }
     }
-    ChainVerdict::Unverified { reason: failure_reason(leaf, current, roots, unsupported) }
+
+    /// [`chains_to`] on pool indexes.
+    pub fn chain(&mut self, leaf: usize, intermediates: &[usize], roots: &[usize]) -> ChainVerdict {
+        match self.path(leaf, intermediates, roots) {
+            Ok(path) => ChainVerdict::Verified { to: path.last().and_then(|&r| self.get(r)).map(name).unwrap_or_default() },
+            Err(verdict) => verdict,
+        }
+    }
+
+    /// The path from `leaf` to one of `roots` (pool indexes, leaf first,
+    /// the root last; only the leaf when it is one of the roots), or the
+    /// verdict saying why there is none.
+    pub fn path(&mut self, leaf: usize, intermediates: &[usize], roots: &[usize]) -> Result<Vec<usize>, ChainVerdict> {
+        let Some(cert) = self.get(leaf) else {
+            return Err(ChainVerdict::Unverified { reason: "not a parsable certificate".into() });
+        };
+        let roots: Vec<usize> = roots.iter().copied().filter(|&r| self.get(r).is_some()).collect();
+        if roots.is_empty() {
+            return Err(if self.self_signed(leaf) { ChainVerdict::SelfSigned } else { ChainVerdict::NotChecked });
+        }
+        if let Some(&root) = roots.iter().find(|&&r| self.get(r).is_some_and(|r| same_certificate(r, cert))) {
+            return Ok(vec![root]);
+        }
+        let len = self.roles.len();
+        for &i in intermediates.iter().filter(|&&i| i < len) {
+            self.roles[i] |= Role::INTERMEDIATE;
+        }
+        for &r in &roots {
+            self.roles[r] |= Role::ROOT;
+        }
+        let found = self.walk(leaf);
+        for &i in intermediates.iter().chain(&roots).filter(|&&i| i < len) {
+            self.roles[i] = 0;
+        }
+        found.map_err(|stop| {
+            let reason = match stop {
+                Stop::Budget(top) => {
+                    let issuer = self.get(top).map(|c| c.issuer().to_string()).unwrap_or_default();
+                    format!(
+                        "gave up after {MAX_SIGNATURE_CHECKS} signature checks: too many certificates named {issuer} could have signed it (a crafted bundle?)"
+                    )
+                }
+                Stop::NoIssuer { top, unsupported } => self.failure_reason(leaf, top, &roots, unsupported),
+            };
+            ChainVerdict::Unverified { reason }
+        })
+    }
+
+    /// Greedy search from `leaf` over the certificates [`Pool::path`] marked.
+    fn walk(&mut self, leaf: usize) -> Result<Vec<usize>, Stop> {
+        let mut budget = MAX_SIGNATURE_CHECKS;
+        let mut path = vec![leaf];
+        let mut current = leaf;
+        let mut unsupported = false;
+        loop {
+            let candidates = self.candidates(current);
+            let roots: Vec<usize> = candidates.iter().copied().filter(|&c| self.roles[c] & Role::ROOT != 0).collect();
+            let unused: Vec<usize> =
+                candidates.iter().copied().filter(|&c| self.roles[c] & (Role::INTERMEDIATE | Role::USED) == Role::INTERMEDIATE).collect();
+            for root in roots {
+                if budget == 0 {
+                    return Err(Stop::Budget(current));
+                }
+                budget -= 1;
+                match self.signed(current, root) {
+                    Signature::Valid => {
+                        path.push(root);
+                        return Ok(path);
+                    }
+                    Signature::Unsupported => unsupported = true,
+                    Signature::Invalid => {}
+                }
+            }
+            let mut next = None;
+            for c in unused {
+                if matches!((self.get(c), self.get(current)), (Some(a), Some(b)) if same_certificate(a, b)) {
+                    continue;
+                }
+                if budget == 0 {
+                    return Err(Stop::Budget(current));
+                }
+                budget -= 1;
+                if self.signed(current, c) == Signature::Valid {
+                    next = Some(c);
+                    break;
+                }
+            }
+            match next {
+                Some(c) => {
+                    self.roles[c] |= Role::USED;
+                    path.push(c);
+                    current = c;
+                }
+                None => return Err(Stop::NoIssuer { top: current, unsupported }),
+            }
+        }
+    }
+
+    /// The certificates named as `i`'s issuer: those whose key identifier
+    /// is its authority key identifier first, then those without one, then the rest.
+    fn candidates(&self, i: usize) -> Vec<usize> {
+        let Some(cert) = self.get(i) else { return Vec::new() };
+        let mut found = self.by_subject.get(cert.issuer().as_raw()).cloned().unwrap_or_default();
+        if let Some(aki) = &self.authority_key_id[i] {
+            found.sort_by_key(|&c| match &self.subject_key_id[c] {
+                Some(ski) if ski == aki => 0,
+                None => 1,
+                Some(_) => 2,
+            });
+        }
+        found
+    }
+
+    /// Whether `issuer`'s key signed `cert`, checked once per pair.
+    fn signed(&mut self, cert: usize, issuer: usize) -> Signature {
+        if let Some(&known) = self.memo.get(&(cert, issuer)) {
+            return known;
+        }
+        let result = match (self.get(cert), self.get(issuer)) {
+            (Some(c), Some(i)) => signed_by(c, i),
+            _ => Signature::Invalid,
+        };
+        self.checks += 1;
+        self.memo.insert((cert, issuer), result);
+        result
+    }
+
+    fn failure_reason(&self, leaf: usize, top: usize, roots: &[usize], unsupported: bool) -> String {
+        let roots: Vec<&X509Certificate<'_>> = roots.iter().filter_map(|&r| self.get(r)).collect();
+        match (self.get(leaf), self.get(top)) {
+            (Some(leaf), Some(top)) => failure_reason(leaf, top, &roots, unsupported),
+            _ => "not a parsable certificate".into(),
+        }
+    }
+}
+
+/// Why a search ended without a root.
+enum Stop {
+    /// [`MAX_SIGNATURE_CHECKS`] spent, at this certificate.
+    Budget(usize),
+    /// No candidate signed this certificate.
+    NoIssuer { top: usize, unsupported: bool },
+}
+
+fn subject_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+        _ => None,
+    })
+}
+
+fn authority_key_id(cert: &X509Certificate<'_>) -> Option<Vec<u8>> {
+    cert.extensions().iter().find_map(|e| match e.parsed_extension() {
+        ParsedExtension::AuthorityKeyIdentifier(aki) => aki.key_identifier.as_ref().map(|id| id.0.to_vec()),
+        _ => None,
+    })
 }
 
 fn failure_reason(leaf: &X509Certificate<'_>, top: &X509Certificate<'_>, roots: &[&X509Certificate<'_>], unsupported: bool) -> String {
@@ -137,7 +327,7 @@ fn failure_reason(leaf: &X509Certificate<'_>, top: &X509Certificate<'_>, roots: 
     }
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Signature {
     Valid,
     Invalid,
@@ -173,7 +363,7 @@ fn parse(der: &[u8]) -> Option<X509Certificate<'_>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kubectl_pki_testkit::{ca, intermediate_signed_by, leaf_signed_by};
+    use kubectl_pki_testkit::{TestCert, ca, intermediate_signed_by, leaf_signed_by, named, with_params};
 
     const NONE: &[&[u8]] = &[];
 
@@ -259,6 +449,57 @@ mod tests {
         let (root, leaf) = (read("ca.crt"), read("leaf.crt"));
         assert_eq!(chains_to(&leaf, NONE, &[&root]), ChainVerdict::Verified { to: "rsa-root".into() });
         assert!(!verify_signed_by(&leaf, &leaf));
+    }
+
+    /// A crafted bundle: `n` certificates all named CN=x, each signed by the
+    /// previous one (the first is a self-signed root), without authority
+    /// key identifiers: searched in this order, each parent is the last
+    /// candidate tried.
+    fn same_named_chain(n: usize) -> Vec<TestCert> {
+        let mut chain = vec![with_params(named("x", true), None)];
+        for _ in 1..n {
+            let next = with_params(named("x", true), chain.last());
+            chain.push(next);
+        }
+        chain
+    }
+
+    #[test]
+    fn same_named_certificates_cost_a_bounded_number_of_signature_checks() {
+        let n = 120;
+        let chain = same_named_chain(n);
+        let mut pool = Pool::new(chain.iter().map(|c| Some(c.der.as_slice())));
+        let root = 0;
+        let verdicts: Vec<ChainVerdict> = (0..n)
+            .map(|leaf| {
+                let others: Vec<usize> = (0..n).filter(|&o| o != leaf && o != root).collect();
+                pool.chain(leaf, &others, &[root])
+            })
+            .collect();
+        // Each search stops at its budget: n^2 (let alone the n^3 of trying
+        // every candidate at every step for every leaf) is never reached.
+        let bound = n * (MAX_SIGNATURE_CHECKS + 1);
+        assert!(pool.signature_checks() <= bound, "{} signature checks, bound {bound}", pool.signature_checks());
+        assert!(bound < n * n);
+        // Near the root the chains verify; deep ones say the search gave up.
+        assert_eq!(verdicts[root], ChainVerdict::Verified { to: "x".into() });
+        assert_eq!(verdicts[1], ChainVerdict::Verified { to: "x".into() });
+        assert_eq!(verdicts[2], ChainVerdict::Verified { to: "x".into() });
+        let ChainVerdict::Unverified { reason } = &verdicts[n - 1] else { panic!("{:?}", verdicts[n - 1]) };
+        assert!(reason.starts_with("gave up after 32 signature checks: too many certificates named CN=x"), "{reason}");
+        assert!(verdicts.iter().all(|v| matches!(v, ChainVerdict::Verified { .. } | ChainVerdict::Unverified { .. })));
+    }
+
+    #[test]
+    fn key_identifiers_find_the_parent_first_among_same_named_cas() {
+        // 40 CAs named `kubernetes` (rotations, other clusters): the leaf's
+        // authority key identifier picks its own at the first check.
+        let cas: Vec<TestCert> = (0..40).map(|_| ca("kubernetes")).collect();
+        let leaf = leaf_signed_by("apiserver", &cas[39]);
+        let mut pool = Pool::new(std::iter::once(Some(leaf.der.as_slice())).chain(cas.iter().map(|c| Some(c.der.as_slice()))));
+        let roots: Vec<usize> = (1..=40).collect();
+        assert_eq!(pool.chain(0, &[], &roots), ChainVerdict::Verified { to: "kubernetes".into() });
+        assert_eq!(pool.signature_checks(), 1);
     }
 
     #[test]

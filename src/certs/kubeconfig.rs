@@ -152,7 +152,10 @@ fn material(role: Role, data: Option<&str>, path: Option<&str>, base_dir: Option
         Some(_) => path.to_path_buf(),
         None => return None,
     };
-    let data = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()));
+    let data = match super::limits::read_file(&path) {
+        Ok(read) => read.map_err(|e| format!("{}: {e}", path.display())),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    };
     Some(Material { role, origin: Origin::File(path), data })
 }
 

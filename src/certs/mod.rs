@@ -8,9 +8,11 @@
 pub mod chain;
 pub mod info;
 pub mod kubeconfig;
+pub mod limits;
 pub mod parse;
 pub mod status;
 pub mod talosconfig;
+pub mod tls;
 
 pub use chain::{ChainVerdict, chains_to, verify_signed_by};
 pub use info::CertInfo;

@@ -24,6 +24,17 @@ pub struct Target {
     pub from: EndpointFrom,
 }
 
+impl Target {
+    /// The host a TLS client checks the served leaf's names against: the
+    /// TLS server name, else the URL's host.
+    pub fn host(&self) -> String {
+        match &self.tls_server_name {
+            Some(name) if !name.is_empty() => name.clone(),
+            _ => crate::served::Endpoint::parse(&self.url).map(|e| e.host).unwrap_or_default(),
+        }
+    }
+}
+
 /// The admin kubeconfig's server (its current context, else its first
 /// cluster), else `https://<status.controlPlaneEndpoint>`.
 pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -> Option<Target> {
@@ -46,6 +57,18 @@ pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -
 mod tests {
     use super::*;
     use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
+
+    #[test]
+    fn the_host_checked_is_the_tls_server_name_else_the_urls() {
+        let t = |url: &str, sni: Option<&str>| Target {
+            url: url.into(),
+            tls_server_name: sni.map(Into::into),
+            from: EndpointFrom::AdminKubeconfig,
+        };
+        assert_eq!(t("https://10.0.0.1:6443", None).host(), "10.0.0.1");
+        assert_eq!(t("https://[::1]:6443", None).host(), "::1");
+        assert_eq!(t("https://10.0.0.1:6443", Some("k8s.tenant.svc")).host(), "k8s.tenant.svc");
+    }
 
     #[test]
     fn endpoint_from_admin_kubeconfig_else_control_plane_endpoint() {

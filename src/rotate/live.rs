@@ -14,11 +14,13 @@
 
 use std::time::Duration;
 
+use jiff::Timestamp;
 use rustls::pki_types::CertificateDer;
 use serde::Serialize;
 
 use crate::certs::chain::{ChainVerdict, chains_to};
 use crate::certs::info::CertInfo;
+pub use crate::certs::tls::Refusal;
 use crate::served::NoChain;
 
 /// No TCP connection at all for this long: not reachable from here.
@@ -61,10 +63,13 @@ pub struct LiveCheck {
 /// Which CA the served leaf chains to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Issuer {
+    /// The new CA, and a TLS client accepts the chain ([`crate::certs::tls`]).
     New,
+    /// The old CA, by signature.
     Old,
-    /// Neither (or the old CA is unknown here): why it does not chain to the new one.
-    Other(String),
+    /// Neither (or the old CA is unknown here), or the new CA's chain as a
+    /// TLS client refuses it: why.
+    Other(Refusal),
 }
 
 /// What one attempt saw.
@@ -74,21 +79,22 @@ pub enum Seen {
     Served { sha256: String, issuer: Issuer },
 }
 
-/// Judges a recorded chain (leaf first) against the new CA, then the old one.
-pub fn classify(chain: &[CertificateDer<'_>], new_ca: &[u8], old_ca: Option<&[u8]>) -> Seen {
+/// Judges a recorded chain (leaf first) against the new CA as a TLS client
+/// dialling `host` at `now` would ([`crate::certs::tls::check`]: dates,
+/// `CA:true` of the signers, the host in the SANs), then, by signature,
+/// against the old one.
+pub fn classify(chain: &[CertificateDer<'_>], new_ca: &[u8], old_ca: Option<&[u8]>, host: &str, now: Timestamp) -> Seen {
     let Some((leaf, intermediates)) = chain.split_first() else {
         return Seen::NoChain(NoChain::Handshake("the server sent no certificate".into()));
     };
     let sha256 = CertInfo::from_der(leaf).map_or_else(|_| "unparsable".into(), |i| i.sha256);
-    let issuer = match chains_to(leaf, intermediates, &[new_ca]) {
-        ChainVerdict::Verified { .. } => Issuer::New,
-        other => match old_ca.map(|old| chains_to(leaf, intermediates, &[old])) {
+    let issuer = match crate::certs::tls::check(chain, &[new_ca], host, now) {
+        Ok(_) => Issuer::New,
+        Err(refusal @ Refusal::Chain(_)) => match old_ca.map(|old| chains_to(leaf, intermediates, &[old])) {
             Some(ChainVerdict::Verified { .. }) => Issuer::Old,
-            _ => Issuer::Other(match other {
-                ChainVerdict::Unverified { reason } => reason,
-                v => v.to_string(),
-            }),
+            _ => Issuer::Other(refusal),
         },
+        Err(refusal) => Issuer::Other(refusal),
     };
     Seen::Served { sha256, issuer }
 }
@@ -151,7 +157,7 @@ impl Watch {
                 short(sha256)
             )),
             Seen::Served { issuer: Issuer::Other(why), .. } => {
-                Next::Wait(format!("{url} serves a certificate that does not chain to the new CA ({why})"))
+                Next::Wait(format!("{url} serves a certificate that a TLS client trusting the new CA refuses ({why})"))
             }
             Seen::NoChain(e) if self.connected => Next::Wait(format!("{url}: {e} (restarting?)")),
             Seen::NoChain(e) => Next::Wait(format!("{url}: {e}")),
@@ -168,7 +174,7 @@ impl Watch {
                 short(sha256)
             ),
             Seen::Served { sha256, issuer } => format!(
-                "the tenant API at {url} serves a certificate (sha256 {}) that does not chain to the new CA{}",
+                "the tenant API at {url} serves a certificate (sha256 {}) that a TLS client trusting the new CA refuses{}",
                 short(sha256),
                 match issuer {
                     Issuer::Other(why) => format!(" ({why})"),
@@ -267,8 +273,11 @@ mod tests {
         assert!(why.ends_with("check it with `kubectl pki status --tenant k8s -n tenant-a`"), "{why}");
         assert!(!why.contains('\n'));
         let mut w = watch(20);
-        let Next::Done(Verdict::Failed, why) = w.observe(served(Issuer::Other("signed by another key".into())), S(20)) else { panic!() };
-        assert!(why.contains("does not chain to the new CA (signed by another key)"), "{why}");
+        let Next::Done(Verdict::Failed, why) = w.observe(served(Issuer::Other(Refusal::Chain("signed by another key".into()))), S(20))
+        else {
+            panic!()
+        };
+        assert!(why.contains("that a TLS client trusting the new CA refuses (signed by another key)"), "{why}");
     }
 
     #[test]
@@ -284,7 +293,13 @@ mod tests {
         let der = |c: &kubectl_pki_testkit::TestCert| CertificateDer::from(c.der.clone());
         let on_new = leaf_signed_by("kube-apiserver", &new);
         let on_old = leaf_signed_by("kube-apiserver", &old);
-        let is = |chain: &[CertificateDer<'_>], old_ca: Option<&[u8]>| match classify(chain, &new.der, old_ca) {
+        let is = |chain: &[CertificateDer<'_>], old_ca: Option<&[u8]>| match classify(
+            chain,
+            &new.der,
+            old_ca,
+            "kube-apiserver.example",
+            Timestamp::now(),
+        ) {
             Seen::Served { issuer, .. } => issuer,
             other => panic!("{other:?}"),
         };
@@ -294,7 +309,36 @@ mod tests {
         assert!(matches!(is(&[der(&leaf_signed_by("x", &foreign))], Some(&old.der)), Issuer::Other(_)));
         let mid = intermediate_signed_by("mid", &new);
         assert_eq!(is(&[der(&leaf_signed_by("kube-apiserver", &mid)), der(&mid)], None), Issuer::New);
-        assert!(matches!(classify(&[], &new.der, None), Seen::NoChain(NoChain::Handshake(_))));
+        assert!(matches!(classify(&[], &new.der, None, "x", Timestamp::now()), Seen::NoChain(NoChain::Handshake(_))));
+    }
+
+    #[test]
+    fn a_new_ca_chain_a_tls_client_refuses_does_not_pass() {
+        use kubectl_pki_testkit::{PAST, between, in_days, params_for, with_params};
+        let (old, new) = (ca("kubernetes"), ca("kubernetes"));
+        let der = |c: &kubectl_pki_testkit::TestCert| CertificateDer::from(c.der.clone());
+        let now = Timestamp::now();
+        let is = |chain: &[CertificateDer<'_>], host: &str| match classify(chain, &new.der, Some(&old.der), host, now) {
+            Seen::Served { issuer, .. } => issuer,
+            other => panic!("{other:?}"),
+        };
+        let leaf = leaf_signed_by("kube-apiserver", &new);
+        assert_eq!(is(&[der(&leaf)], "kube-apiserver.example"), Issuer::New);
+        // Dates: an expired leaf of the new CA.
+        let expired = with_params(between(params_for("kube-apiserver", false), PAST, in_days(-1)), Some(&new));
+        assert!(matches!(is(&[der(&expired)], "kube-apiserver.example"), Issuer::Other(Refusal::Expired { .. })));
+        // CA:true on the signers: a leaf signing a leaf.
+        let not_ca = leaf_signed_by("not-a-ca", &new);
+        let under = leaf_signed_by("kube-apiserver", &not_ca);
+        assert!(matches!(is(&[der(&under), der(&not_ca)], "kube-apiserver.example"), Issuer::Other(Refusal::NotACa { .. })));
+        // The host dialled must be a SAN.
+        let Issuer::Other(refusal) = is(&[der(&leaf)], "10.0.0.1") else { panic!() };
+        assert!(matches!(&refusal, Refusal::HostNotInSans { host, .. } if host == "10.0.0.1"), "{refusal:?}");
+        let mut w = watch(60);
+        let Next::Wait(line) = w.observe(Seen::Served { sha256: "AB".into(), issuer: Issuer::Other(refusal) }, S(1)) else { panic!() };
+        assert!(line.ends_with("refuses (the certificate is valid for kube-apiserver.example, not for 10.0.0.1)"), "{line}");
+        // The old CA is still recognised by signature.
+        assert_eq!(is(&[der(&leaf_signed_by("kube-apiserver", &old))], "kube-apiserver.example"), Issuer::Old);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use rustls_pki_types::CertificateDer;
 use serde::Serialize;
 
-use crate::certs::{kubeconfig, parse, talosconfig};
+use crate::certs::{kubeconfig, limits, parse, talosconfig};
 
 /// Where a certificate was found; serialized as the item's `location`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -108,12 +108,25 @@ impl Extractor {
             return;
         }
         let loc = Location { key: Some(key.to_owned()), ..base.clone() };
+        if let Err(e) = limits::check_bytes(bytes.len()) {
+            return self.invalid(loc, None, Kind::Plain, e.to_string());
+        }
         self.content(loc, bytes, None, key_expects_certificate(key));
     }
 
     /// A local file named by the user: finding nothing is `invalid`.
     pub fn file(&mut self, base: &Location, path: &Path, bytes: &[u8]) {
+        self.read_file(base, path, Ok(bytes));
+    }
+
+    /// A local file as [`limits::read_file`] read it: over the limit it is
+    /// one `invalid` item.
+    pub fn read_file(&mut self, base: &Location, path: &Path, bytes: Result<&[u8], limits::Exceeded>) {
         let loc = Location { path: Some(path.display().to_string()), ..base.clone() };
+        let bytes = match bytes.and_then(|b| limits::check_bytes(b.len()).map(|()| b)) {
+            Ok(bytes) => bytes,
+            Err(e) => return self.invalid(loc, None, Kind::Plain, e.to_string()),
+        };
         let before = self.items.len();
         self.content(loc.clone(), bytes, Some(path.parent().unwrap_or(Path::new("."))), true);
         if self.items.len() == before {
@@ -202,6 +215,9 @@ impl Extractor {
     }
 
     fn bundle(&mut self, loc: Location, certs: Vec<CertificateDer<'static>>, doc: Option<usize>, kind: Kind) {
+        if let Err(e) = limits::check_bundle(certs.len()) {
+            return self.invalid(loc, doc, kind, e.to_string());
+        }
         let group = self.group();
         let bundle_len = certs.len();
         for (index, cert) in certs.into_iter().enumerate() {
@@ -294,6 +310,30 @@ mod tests {
         let items = secret(&[("admin.conf", b"clusters:\n- name: [\nusers: []\n")]);
         assert_eq!(items.len(), 1);
         assert!(items[0].content.as_ref().unwrap_err().starts_with("not a valid kubeconfig"));
+    }
+
+    #[test]
+    fn a_key_or_file_over_the_limits_is_one_invalid_item_and_the_rest_is_read() {
+        let root = ca("root");
+        let big = vec![b'x'; limits::MAX_INPUT_BYTES + 1];
+        let bundle = root.pem.repeat(limits::MAX_BUNDLE_CERTS + 1);
+        let items = secret(&[("big.crt", &big), ("bundle.pem", bundle.as_bytes()), ("ca.crt", root.pem.as_bytes())]);
+        assert_eq!(items.len(), 3, "{items:?}");
+        assert_eq!(items[0].display_name("ns/s"), "ns/s/big.crt");
+        assert_eq!(
+            items[0].content.as_ref().unwrap_err(),
+            "larger than the limit of 1048576 bytes (1 MiB, what a Secret may hold): not read"
+        );
+        assert_eq!(items[1].display_name("ns/s"), "ns/s/bundle.pem");
+        assert_eq!(items[1].content.as_ref().unwrap_err(), "a bundle of 501 certificates, over the limit of 500: not checked");
+        assert_eq!(items[2].der(), Some(root.der.as_slice()));
+        // A bundle at the limit is read.
+        assert_eq!(secret(&[("ok.pem", root.pem.repeat(limits::MAX_BUNDLE_CERTS).as_bytes())]).len(), limits::MAX_BUNDLE_CERTS);
+        let mut ex = Extractor::new();
+        ex.read_file(&Location::default(), Path::new("/tmp/huge.pem"), Err(limits::Exceeded::Bytes(limits::MAX_INPUT_BYTES + 1)));
+        assert_eq!(ex.items.len(), 1);
+        assert_eq!(ex.items[0].location.path.as_deref(), Some("/tmp/huge.pem"));
+        assert!(ex.items[0].content.as_ref().unwrap_err().starts_with("larger than the limit"));
     }
 
     #[test]

@@ -3,8 +3,6 @@
 //!
 //! No I/O, no clap.
 
-use x509_parser::certificate::X509Certificate;
-
 use crate::certs::chain::{self, ChainVerdict};
 
 use super::item::{Item, Kind};
@@ -14,11 +12,11 @@ use super::item::{Item, Kind};
 /// certificate against its `ca`, other certificates against the `ca.crt`
 /// key beside them, and every certificate against the rest of its bundle.
 /// A CA is not checked against itself (it shows `self-signed`). Every
-/// certificate is parsed, and tested for self-signature, once.
+/// certificate is parsed, and each signature checked, once ([`chain::Pool`]).
 pub fn within_document(items: &[Item]) -> Vec<ChainVerdict> {
-    let parsed = chain::parse_all(items.iter().map(Item::der));
-    let self_signed: Vec<bool> = parsed.iter().map(|c| c.as_ref().is_some_and(chain::self_signed)).collect();
-    each(items, &parsed, |i, leaf| {
+    let mut pool = chain::Pool::new(items.iter().map(Item::der));
+    let self_signed: Vec<bool> = (0..items.len()).map(|i| pool.self_signed(i)).collect();
+    each(items, &mut pool, |i, pool| {
         let item = &items[i];
         let peers: Vec<usize> = peer_indexes(items, item).collect();
         let mut anchors: Vec<usize> =
@@ -31,7 +29,7 @@ pub fn within_document(items: &[Item]) -> Vec<ChainVerdict> {
         anchors.retain(|&a| items[a].der() != item.der());
         let mut intermediates = peers;
         intermediates.extend(anchors.iter().copied());
-        chain::chains_to_parsed(leaf, &pick(&parsed, &intermediates), &pick(&parsed, &anchors))
+        pool.chain(i, &intermediates, &anchors)
     })
 }
 
@@ -39,53 +37,47 @@ pub fn within_document(items: &[Item]) -> Vec<ChainVerdict> {
 /// kubeconfig's CA for the served chain), through the rest of its bundle.
 /// A CA that is one of the roots is `verified`.
 pub fn against(items: &[Item], roots: &[impl AsRef<[u8]>]) -> Vec<ChainVerdict> {
-    let parsed = chain::parse_all(items.iter().map(Item::der));
-    let roots = chain::parse_all(roots.iter().map(|r| Some(r.as_ref())));
-    let roots: Vec<&X509Certificate<'_>> = roots.iter().flatten().collect();
-    each(items, &parsed, |i, leaf| {
+    let mut pool = chain::Pool::new(items.iter().map(Item::der).chain(roots.iter().map(|r| Some(r.as_ref()))));
+    let roots: Vec<usize> = (items.len()..pool.len()).collect();
+    each(items, &mut pool, |i, pool| {
         let peers: Vec<usize> = peer_indexes(items, &items[i]).collect();
-        chain::chains_to_parsed(leaf, &pick(&parsed, &peers), &roots)
+        pool.chain(i, &peers, &roots)
     })
 }
 
 /// Each item against every CA of a pool (a k3s `server/tls` directory):
 /// self-signed CAs are roots, other CAs intermediates.
 pub fn within_pool(items: &[Item]) -> Vec<ChainVerdict> {
-    let parsed = chain::parse_all(items.iter().map(Item::der));
+    let mut pool = chain::Pool::new(items.iter().map(Item::der));
     let cas: Vec<usize> = (0..items.len()).filter(|&i| items[i].der().is_some_and(is_ca)).collect();
-    let self_signed = |i: usize| parsed[i].as_ref().is_some_and(chain::self_signed);
-    let roots: Vec<usize> = cas.iter().copied().filter(|&c| self_signed(c)).collect();
-    each(items, &parsed, |i, leaf| {
-        if self_signed(i) {
+    let self_signed: Vec<bool> = (0..items.len()).map(|i| pool.self_signed(i)).collect();
+    let roots: Vec<usize> = cas.iter().copied().filter(|&c| self_signed[c]).collect();
+    each(items, &mut pool, |i, pool| {
+        if self_signed[i] {
             return ChainVerdict::SelfSigned;
         }
         let der = items[i].der();
         let own_roots: Vec<usize> = roots.iter().copied().filter(|&r| items[r].der() != der).collect();
         let mut intermediates: Vec<usize> = peer_indexes(items, &items[i]).collect();
         intermediates.extend(cas.iter().copied().filter(|&c| items[c].der() != der));
-        chain::chains_to_parsed(leaf, &pick(&parsed, &intermediates), &pick(&parsed, &own_roots))
+        pool.chain(i, &intermediates, &own_roots)
     })
 }
 
-/// `judge(index, certificate)` for each item that parsed; an item without
-/// a certificate is not checked, one that does not parse is unverified.
+/// `judge(index, pool)` for each item that parsed; an item without a
+/// certificate is not checked, one that does not parse is unverified.
 fn each<'a>(
     items: &[Item],
-    parsed: &[Option<X509Certificate<'a>>],
-    mut judge: impl FnMut(usize, &X509Certificate<'a>) -> ChainVerdict,
+    pool: &mut chain::Pool<'a>,
+    mut judge: impl FnMut(usize, &mut chain::Pool<'a>) -> ChainVerdict,
 ) -> Vec<ChainVerdict> {
     (0..items.len())
-        .map(|i| match (items[i].der(), &parsed[i]) {
-            (Some(_), Some(leaf)) => judge(i, leaf),
-            (Some(_), None) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
+        .map(|i| match (items[i].der(), pool.get(i).is_some()) {
+            (Some(_), true) => judge(i, pool),
+            (Some(_), false) => ChainVerdict::Unverified { reason: "not a parsable certificate".into() },
             (None, _) => ChainVerdict::NotChecked,
         })
         .collect()
-}
-
-/// The parsed certificates at `indexes` (those that parsed).
-fn pick<'p, 'a>(parsed: &'p [Option<X509Certificate<'a>>], indexes: &[usize]) -> Vec<&'p X509Certificate<'a>> {
-    indexes.iter().filter_map(|&i| parsed[i].as_ref()).collect()
 }
 
 fn is_anchor_for(item: &Item, other: &Item) -> bool {
@@ -110,7 +102,7 @@ fn is_ca(der: &[u8]) -> bool {
 mod tests {
     use super::*;
     use crate::status::item::{Extractor, Location};
-    use kubectl_pki_testkit::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by};
+    use kubectl_pki_testkit::{ca, intermediate_signed_by, kubeconfig_yaml, leaf_signed_by, named, with_params};
 
     fn items(data: &[(&str, &str)]) -> Vec<Item> {
         let mut ex = Extractor::new();
@@ -181,6 +173,28 @@ mod tests {
             let to = ["a", "b", "c"][i % 3];
             assert_eq!(*verdict, ChainVerdict::Verified { to: to.into() }, "leaf-{i}");
         }
+    }
+
+    #[test]
+    fn a_crafted_bundle_of_same_named_certificates_gives_up_per_row_and_other_keys_verify() {
+        // 80 certificates named CN=x, each signed by the one before it.
+        let mut chain = vec![with_params(named("x", true), None)];
+        for _ in 1..80 {
+            let next = with_params(named("x", true), chain.last());
+            chain.push(next);
+        }
+        let crafted: String = chain.iter().map(|c| c.pem.as_str()).collect();
+        let root = ca("root");
+        let leaf = leaf_signed_by("leaf", &root);
+        let it = items(&[("crafted.pem", &crafted), ("ca.crt", &root.pem), ("tls.crt", &leaf.pem)]);
+        let v = within_document(&it);
+        assert_eq!(v.len(), 82);
+        // The bundle's root is held to the ca.crt beside it; near it, members verify.
+        assert_eq!(v[0].word(), "unverified");
+        assert_eq!(v[1], ChainVerdict::Verified { to: "x".into() });
+        let ChainVerdict::Unverified { reason } = &v[79] else { panic!("{:?}", v[79]) };
+        assert!(reason.starts_with("gave up after 32 signature checks"), "{reason}");
+        assert_eq!(v[81], ChainVerdict::Verified { to: "root".into() }, "the other keys are still judged");
     }
 
     #[test]

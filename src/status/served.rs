@@ -9,9 +9,11 @@
 //!
 //! No I/O, no clap.
 
+use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::certs::chain::{ChainVerdict, chains_to};
+use crate::certs::tls;
 
 /// What the served-certificate check found; also the row's status when it
 /// is the worst thing about the row.
@@ -24,8 +26,11 @@ pub enum ServedVerdict {
     /// CA: the process has not restarted since the secret changed (a
     /// leaf-only renewal mid-rollout). Resolves by itself.
     PendingRestart,
-    /// Served chain does not reach the tenant's current CA: clients with a
-    /// kubeconfig of today are refused. Wins over `pending-restart`.
+    /// Served chain does not reach the tenant's current CA, or reaches it
+    /// but a TLS client refuses it (a certificate of the path out of its
+    /// dates, a signer without `CA:true`, the host dialled not in the
+    /// leaf's SANs): clients with a kubeconfig of today are refused. Wins
+    /// over `pending-restart`.
     Mismatch,
     /// No TLS handshake (no endpoint, refused, timeout...): not checked.
     Unreachable,
@@ -61,6 +66,9 @@ pub struct Expected<'a> {
     pub secret_leaf: Result<&'a [u8], String>,
     /// The tenant's current CA (`<tcp>-ca` `ca.crt`), or why it is unknown.
     pub roots: Result<&'a [Vec<u8>], String>,
+    /// The host a client checks the leaf's SANs against ([`Target::host`]).
+    pub host: &'a str,
+    pub now: Timestamp,
 }
 
 /// The verdict on a served chain, with the chain verdict and message of its row.
@@ -104,6 +112,10 @@ pub fn judge(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Judgement 
             });
             ServedVerdict::Mismatch
         }
+        (ChainVerdict::Verified { .. }, true, _) if let Some(refusal) = refusal(served, expected) => {
+            notes.push(format!("served certificate chains to the current CA but TLS clients refuse it: {refusal}"));
+            ServedVerdict::Mismatch
+        }
         (_, _, Some(true)) => {
             notes.push(format!("served certificate differs from {secret}: the API server has not restarted since the secret changed"));
             ServedVerdict::PendingRestart
@@ -122,13 +134,25 @@ pub fn judge(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Judgement 
     Judgement { verdict, chain, message: (!notes.is_empty()).then(|| notes.join("; ")) }
 }
 
+/// What a TLS client dialling the endpoint objects to, beyond signatures ([`tls::check`]).
+fn refusal(served: &[impl AsRef<[u8]>], expected: &Expected<'_>) -> Option<tls::Refusal> {
+    let roots = expected.roots.as_ref().ok()?;
+    tls::check(served, roots, expected.host, expected.now).err()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use kubectl_pki_testkit::{ca, intermediate_signed_by, leaf_signed_by};
 
     fn expected<'a>(leaf: Result<&'a [u8], String>, roots: Result<&'a [Vec<u8>], String>) -> Expected<'a> {
-        Expected { secret_name: "k8s-api-server-certificate", secret_leaf: leaf, roots }
+        Expected {
+            secret_name: "k8s-api-server-certificate",
+            secret_leaf: leaf,
+            roots,
+            host: "kube-apiserver.example",
+            now: Timestamp::now(),
+        }
     }
 
     #[test]
@@ -195,11 +219,37 @@ mod tests {
         assert_eq!(j.chain, ChainVerdict::Unverified { reason: "CA secret k8s-ca not found".into() });
         assert!(j.message.unwrap().contains("k8s-ca not found"));
         let roots = vec![ca.der.clone()];
-        let j = judge(&[&old.der], &expected(Err("secret not found".into()), Ok(&roots)));
+        let j = judge(&[&old.der], &Expected { host: "a.example", ..expected(Err("secret not found".into()), Ok(&roots)) });
         assert_eq!(j.verdict, ServedVerdict::Ok);
         assert_eq!(j.message.as_deref(), Some("not compared with k8s-api-server-certificate: secret not found"));
         let none: [&[u8]; 0] = [];
         assert_eq!(judge(&none, &expected(Ok(&old.der), Ok(&roots))).verdict, ServedVerdict::Unreachable);
+    }
+
+    #[test]
+    fn a_chain_clients_refuse_is_mismatch_with_the_rule_named() {
+        use kubectl_pki_testkit::{PAST, between, in_days, params_for, with_params};
+        let ca = ca("kubernetes");
+        let roots = vec![ca.der.clone()];
+        let leaf = leaf_signed_by("kube-apiserver", &ca);
+        // The host dialled is not a SAN of the served leaf.
+        let other_host = Expected { host: "10.0.0.1", ..expected(Ok(&leaf.der), Ok(&roots)) };
+        let j = judge(&[&leaf.der], &other_host);
+        assert_eq!((j.verdict, j.chain.word()), (ServedVerdict::Mismatch, "verified"));
+        let msg = j.message.unwrap();
+        assert!(msg.contains("TLS clients refuse it: the certificate is valid for kube-apiserver.example, not for 10.0.0.1"), "{msg}");
+        // An expired intermediate served with a fresh leaf.
+        let mid = with_params(between(params_for("mid", true), PAST, in_days(-1)), Some(&ca));
+        let under = leaf_signed_by("kube-apiserver", &mid);
+        let j = judge(&[&under.der, &mid.der], &expected(Ok(&under.der), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::Mismatch);
+        assert!(j.message.unwrap().contains("CN=mid expired at"));
+        // A signer that is not a CA.
+        let not_ca = leaf_signed_by("not-a-ca", &ca);
+        let under = leaf_signed_by("kube-apiserver", &not_ca);
+        let j = judge(&[&under.der, &not_ca.der], &expected(Ok(&under.der), Ok(&roots)));
+        assert_eq!(j.verdict, ServedVerdict::Mismatch);
+        assert!(j.message.unwrap().contains("CN=not-a-ca signs the chain but is not a CA"));
     }
 
     #[test]

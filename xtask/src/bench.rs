@@ -10,9 +10,11 @@
 //!
 //! Each is run `--runs` times (the pipeline `--pipeline-runs`; `--skip-pipeline`: not at all), interleaved; the table shows the median wall
 //! time and the peak RSS (`ru_maxrss` from `wait4`, i.e. the largest single
-//! process of a pipeline). Then the rotation benchmark ([`rotate`]; alone:
+//! process of a pipeline). Then the crafted-bundle case ([`crafted`]; alone:
+//! `cargo xtask bench crafted`) and the rotation benchmark ([`rotate`]; alone:
 //! `cargo xtask bench rotate`). `cargo xtask bench down` stops the control plane.
 
+mod crafted;
 mod rotate;
 mod seed;
 
@@ -55,6 +57,8 @@ struct Options {
     rotate_live: bool,
     /// `bench rotate`: the rotation benchmark only.
     rotate_only: bool,
+    /// `bench crafted`: the crafted-bundle case only ([`crafted`]).
+    crafted_only: bool,
 }
 
 impl Options {
@@ -67,6 +71,7 @@ impl Options {
             rotate_runs: 3,
             rotate_live: true,
             rotate_only: false,
+            crafted_only: false,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -83,12 +88,13 @@ impl Options {
                 "--rotate-tenants" => opts.rotate_tenants = value()?.parse().context("--rotate-tenants: not a number")?,
                 "--rotate-runs" => opts.rotate_runs = value()?.parse().context("--rotate-runs: not a number")?,
                 "rotate" => opts.rotate_only = true,
+                "crafted" => opts.crafted_only = true,
                 "--rotate-live" | "--rotate-live=true" => opts.rotate_live = true,
                 "--rotate-live=false" => opts.rotate_live = false,
                 // Minutes at 10,000 secrets; 0 runs leave it out of the report.
                 "--skip-pipeline" => opts.pipeline_runs = 0,
                 other => bail!(
-                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
+                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate | crafted] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
                 ),
             }
         }
@@ -157,6 +163,13 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let client = rt.block_on(e2e::controlplane::client_for(&kubeconfig))?;
     let kc = kubeconfig.display().to_string();
+    if opts.crafted_only {
+        let r = crafted::run(&rt, &client, &pki, &kc, opts.runs)?;
+        let report = format!("Machine: {}; load average {}.\n{}", machine(), loadavg(), crafted::render(&r, opts.runs));
+        std::fs::write(out_dir.join("crafted.md"), &report)?;
+        println!("{report}");
+        return Ok(());
+    }
     let mut results = Vec::new();
     let load_before = loadavg();
     for &n in &opts.sizes {
@@ -209,6 +222,9 @@ pub fn run(args: &[String]) -> Result<()> {
         });
     }
 
+    eprintln!("bench: crafted bundle");
+    let crafted = crafted::run(&rt, &client, &pki, &kc, opts.runs)?;
+
     eprintln!("bench: [4/4] --help ({HELP_RUNS} runs each)");
     let help_direct = median(&repeat(HELP_RUNS, || {
         let mut c = Command::new(&pki);
@@ -238,6 +254,7 @@ pub fn run(args: &[String]) -> Result<()> {
     };
     let load = (load_before, loadavg());
     let mut report = render(&results, help_direct, help_kubectl, &opts, load);
+    report.push_str(&crafted::render(&crafted, opts.runs));
     if let Some(r) = &rotation {
         report.push_str(&rotate::render(r));
     }

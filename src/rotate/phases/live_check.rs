@@ -58,7 +58,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
     let (verdict, reason) = loop {
         let attempt = ATTEMPT.min(run.s.timeout.saturating_sub(started.elapsed())).max(Duration::from_millis(500));
         let seen = match served::served_chain(&target.url, target.tls_server_name.as_deref(), attempt).await {
-            Ok(chain) => live::classify(&chain, &new_ca, old_ca.as_deref()),
+            Ok(chain) => live::classify(&chain, &new_ca, old_ca.as_deref(), &target.host(), Timestamp::now()),
             Err(e) => Seen::NoChain(e),
         };
         match watch.observe(seen, started.elapsed()) {

@@ -8,6 +8,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::certs::limits;
 use crate::error::{Error, Result};
 use crate::status::item::{Extractor, Location};
 use crate::status::judge;
@@ -18,9 +19,9 @@ pub fn collect(dir: &Path, col: &mut Collector<'_>) -> Result<()> {
     let mut ex = Extractor::new();
     let mut spans = Vec::new();
     for path in &files {
-        let bytes = std::fs::read(path).map_err(|e| Error::io_at(path, e))?;
+        let bytes = limits::read_file(path).map_err(|e| Error::io_at(path, e))?;
         let start = ex.items.len();
-        ex.file(&Location::default(), path, &bytes);
+        ex.read_file(&Location::default(), path, bytes.as_deref().map_err(Clone::clone));
         spans.push((path, start..ex.items.len()));
     }
     let verdicts = judge::within_pool(&ex.items);

@@ -105,7 +105,8 @@ pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
         }
         Ok(chain) => {
             let roots = check.ca.as_ref().map(Vec::as_slice).map_err(Clone::clone);
-            let expected = served::Expected { secret_name: &secret_name, secret_leaf, roots };
+            let host = target.host();
+            let expected = served::Expected { secret_name: &secret_name, secret_leaf, roots, host: &host, now: col.now };
             let j = served::judge(&chain, &expected);
             let served = Served { verdict: j.verdict, ..served };
             col.push_served(name, location, chain.first().map(|c| c.as_ref()), j.chain, served, j.message);
