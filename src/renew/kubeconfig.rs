@@ -189,11 +189,12 @@ pub async fn run(opts: Options, ctx: &Ctx) -> Result<Ran> {
         let text = plan_text(&report, &opts);
         return Ok(Ran { report, text, outcome });
     }
+    // The identity comes first: with another identity the permissions do not matter.
+    if let Some(why) = mismatch(&cred, &server) {
+        return Err(Error::Invalid(why));
+    }
     if let Some(err) = forbidden {
         return Err(err);
-    }
-    if let Some(why) = report.refusals.first() {
-        return Err(Error::Invalid(why.clone()));
     }
     if opts.approve && report.approval.by != "self" {
         progress(&format!(
