@@ -62,7 +62,10 @@ fn contexts_without_a_client_certificate_have_nothing_to_renew() {
     let dir = tempfile::tempdir().unwrap();
     for (user, says) in [
         ("    token: s3cr3t-token\n", "authenticates with a bearer token"),
-        ("    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n", "authenticates with an exec plugin (\"aws\")"),
+        (
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: aws\n",
+            "authenticates with an exec plugin (\"aws\")",
+        ),
         ("    username: admin\n    password: s3cr3t-token\n", "authenticates with a username and password"),
     ] {
         let path = kubeconfig(dir.path(), user);

@@ -274,7 +274,7 @@ mod tests {
         assert!(std::fs::symlink_metadata(dir.path().join("link")).unwrap().file_type().is_symlink(), "the link stays a link");
 
         let back = Kubeconfig::read_from(&path).unwrap();
-        let again = find(&back, "admin@tenant", &[path.clone()]).unwrap();
+        let again = find(&back, "admin@tenant", std::slice::from_ref(&path)).unwrap();
         assert_eq!(again.cert_pem, new.cert_pem.as_bytes());
         let other = back.auth_infos.iter().find(|u| u.name == "other").unwrap().auth_info.as_ref().unwrap();
         use secrecy::ExposeSecret;
@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(ctx.namespace.as_deref(), Some("kube-system"));
         assert_eq!(back.current_context.as_deref(), Some("admin@tenant"));
         // A second run in the same second would not clobber the backup.
-        let cred = find(&back, "admin@tenant", &[path.clone()]).unwrap();
+        let cred = find(&back, "admin@tenant", std::slice::from_ref(&path)).unwrap();
         assert!(write(&cred, &back, &Target::InPlace, "20260101T000000Z", &new).unwrap_err().to_string().contains("already exists"));
     }
 
@@ -347,7 +347,7 @@ mod tests {
         let back = Kubeconfig::read_from(&out).unwrap();
         assert_eq!((back.clusters.len(), back.auth_infos.len(), back.contexts.len()), (1, 1, 1));
         assert_eq!(back.current_context.as_deref(), Some("admin@tenant"));
-        assert_eq!(find(&back, "admin@tenant", &[out.clone()]).unwrap().cert_pem, new.cert_pem.as_bytes());
+        assert_eq!(find(&back, "admin@tenant", std::slice::from_ref(&out)).unwrap().cert_pem, new.cert_pem.as_bytes());
         assert!(write(&cred, &kc, &target, "S", &new).unwrap_err().to_string().contains("already exists"));
         write(&cred, &kc, &Target::Out { path: out, replace: true }, "S", &new).unwrap();
     }
