@@ -33,9 +33,10 @@ pub fn request(identity: &Identity, kind: KeyKind) -> Result<(PrivateKey, String
     let mut params = CertificateParams::default();
     params.distinguished_name = DistinguishedName::new();
     let csr = params.serialize_request(key.pair()).map_err(|e| format!("building the certificate request: {e}"))?;
-    // rcgen keeps one value per attribute type; groups need one O each, as
-    // Go writes them (each O in its own RDN, then CN): the subject is put
-    // in afterwards and the request signed again.
+    // rcgen keeps one value per attribute type; groups need one O each
+    // (each in its own RDN, then CN, as openssl writes them; Go's signer
+    // copies every O): the subject is put in afterwards and the request
+    // signed again.
     let spec = CertSpec { common_name: Some(identity.user.clone()), organizations: identity.certificate_groups(), ..Default::default() };
     let der = with_subject(csr.der(), &spec.subject_der(), &key)?;
     Ok((key, pem::encode("CERTIFICATE REQUEST", &der)))

@@ -267,7 +267,7 @@ async fn renew(
     report: &mut Report,
 ) -> Result<CertInfo> {
     let api_err = async |e: kube::Error| ctx.api_error(e).await;
-    progress(&format!("generating a {kind} key and a request for {server}"));
+    progress(&format!("generating a new key ({kind}) and a request for {server}"));
     let (key, pem) = csr::request(server, kind).map_err(Error::Invalid)?;
     let pending = write::pending_key_path(cred, &opts.target, stamp);
     write::write_pending_key(&pending, &key.to_pem())?;
