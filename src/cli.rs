@@ -65,6 +65,68 @@ pub enum Command {
     Restarts(RestartsArgs),
     /// Put the Secrets of a rotate-ca backup back.
     Restore(RestoreArgs),
+    /// The kubeconfig's own credentials: renew the client certificate.
+    Kubeconfig(KubeconfigArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct KubeconfigArgs {
+    #[command(subcommand)]
+    pub command: KubeconfigCommand,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum KubeconfigCommand {
+    /// Renew the current context's client certificate through a CertificateSigningRequest (dry run by default).
+    Renew(KubeconfigRenewArgs),
+}
+
+/// The key type of the renewed certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenewKeyType {
+    /// The type of the current certificate's key.
+    Same,
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
+    #[value(name = "ecdsa-p384")]
+    EcdsaP384,
+    Ed25519,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+    #[value(name = "rsa-3072")]
+    Rsa3072,
+    #[value(name = "rsa-4096")]
+    Rsa4096,
+}
+
+/// Exit codes: 0 renewed (dry run: clean plan), 1 error or refusal (no CSR
+/// created when refused), 3 dry run whose real run would refuse.
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  kubectl pki kubeconfig renew\n  kubectl pki kubeconfig renew --dry-run=false --approve --duration 720h\n  kubectl pki kubeconfig renew --dry-run=false --out renewed.kubeconfig\n\nThe new certificate has the current subject (CN = user, O = groups) and comes from the signer kubernetes.io/kube-apiserver-client. Without --approve (or without the right to approve) it prints the `kubectl certificate approve NAME` line for an administrator and waits."
+)]
+pub struct KubeconfigRenewArgs {
+    /// Print the plan only (default); --dry-run=false creates the CSR and updates the kubeconfig.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
+    /// Approve the CSR yourself when RBAC allows it (update certificatesigningrequests/approval, approve on the signer).
+    #[arg(long)]
+    pub approve: bool,
+    /// Lifetime asked of the signer (expirationSeconds, at least 10m; e.g. 720h, 90d); default: the signer's.
+    #[arg(long, value_name = "DURATION")]
+    pub duration: Option<String>,
+    /// Key type of the new certificate.
+    #[arg(long, value_enum, default_value_t = RenewKeyType::Same)]
+    pub key_type: RenewKeyType,
+    /// Limit of the wait for approval and the certificate (e.g. 10m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
+    /// Write a new kubeconfig (the context alone, inline, mode 0600) to FILE instead of updating the current one.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace an existing --out FILE.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 /// How `rotate-ca` triggers the new CA.

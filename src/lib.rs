@@ -4,7 +4,7 @@
 //! - the edge: `main.rs` (parse, run, [`error::report`]) and [`cli`] (clap structs only);
 //! - [`commands`]: one file per subcommand, the only code besides the edge that
 //!   sees clap types; turns `*Args` into the domain's plain options and picks the output;
-//! - domain modules ([`status`], [`rotate`], [`restarts`], [`restore`], [`k3s`], [`talos`],
+//! - domain modules ([`status`], [`rotate`], [`renew`], [`restarts`], [`restore`], [`k3s`], [`talos`],
 //!   [`version`]): no clap types; they take options and a [`context::Ctx`];
 //! - shared homes: [`certs`] (no network I/O), [`issuer`], [`kamaji`], [`pods`], [`wait`],
 //!   [`duration`], [`output`] (no command knowledge), [`error`], [`context`].
@@ -25,6 +25,7 @@ pub mod output;
 pub mod pods;
 pub mod proxy;
 pub mod rbac;
+pub mod renew;
 pub mod restarts;
 pub mod restore;
 pub mod rotate;

@@ -19,14 +19,38 @@ pub struct Need {
     /// API group, `""` for the core group.
     pub group: &'static str,
     pub resource: &'static str,
+    /// `""`: a cluster-scoped resource.
     pub namespace: String,
+    /// A subresource (`approval` of certificatesigningrequests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub subresource: Option<&'static str>,
+    /// One object by name (`signers` named `kubernetes.io/kube-apiserver-client`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     #[serde(skip)]
     pub why: String,
 }
 
 impl Need {
     pub fn new(verb: &'static str, group: &'static str, resource: &'static str, namespace: &str, why: impl Into<String>) -> Self {
-        Need { verb, group, resource, namespace: namespace.to_string(), why: why.into() }
+        Need { verb, group, resource, namespace: namespace.to_string(), subresource: None, name: None, why: why.into() }
+    }
+
+    /// A cluster-scoped need (`namespace` empty).
+    pub fn cluster(verb: &'static str, group: &'static str, resource: &'static str, why: impl Into<String>) -> Self {
+        Self::new(verb, group, resource, "", why)
+    }
+
+    /// The same need on a subresource.
+    pub fn on_subresource(mut self, subresource: &'static str) -> Self {
+        self.subresource = Some(subresource);
+        self
+    }
+
+    /// The same need on one object by name.
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
     }
 
     /// `secrets`, `deployments.apps`, as `kubectl auth can-i` spells them.
@@ -36,13 +60,35 @@ impl Need {
 
     /// The `kubectl auth can-i` line that reproduces the check.
     pub fn can_i(&self) -> String {
-        format!("kubectl auth can-i {} {} -n {}", self.verb, self.resource_name(), self.namespace)
+        let mut line = format!("kubectl auth can-i {} {}", self.verb, self.resource_name());
+        if let Some(name) = &self.name {
+            line.push('/');
+            line.push_str(name);
+        }
+        if let Some(sub) = self.subresource {
+            line.push_str(&format!(" --subresource={sub}"));
+        }
+        if !self.namespace.is_empty() {
+            line.push_str(&format!(" -n {}", self.namespace));
+        }
+        line
     }
 }
 
 impl fmt::Display for Need {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {} in {}", self.verb, self.resource_name(), self.namespace)?;
+        write!(f, "{} {}", self.verb, self.resource_name())?;
+        if let Some(sub) = self.subresource {
+            write!(f, "/{sub}")?;
+        }
+        if let Some(name) = &self.name {
+            write!(f, " {name}")?;
+        }
+        if self.namespace.is_empty() {
+            write!(f, " (cluster-wide)")?;
+        } else {
+            write!(f, " in {}", self.namespace)?;
+        }
         if !self.why.is_empty() {
             write!(f, " ({})", self.why)?;
         }
@@ -54,7 +100,7 @@ impl fmt::Display for Need {
 /// reason, in a stable order.
 pub fn dedup(mut needs: Vec<Need>) -> Vec<Need> {
     let mut seen = std::collections::BTreeSet::new();
-    needs.retain(|n| seen.insert((n.namespace.clone(), n.group, n.resource, n.verb)));
+    needs.retain(|n| seen.insert((n.namespace.clone(), n.group, n.resource, n.subresource, n.name.clone(), n.verb)));
     needs
 }
 
@@ -70,7 +116,9 @@ pub async fn missing(client: &kube::Client, needs: &[Need]) -> std::result::Resu
                         verb: Some(need.verb.to_string()),
                         group: Some(need.group.to_string()),
                         resource: Some(need.resource.to_string()),
-                        namespace: Some(need.namespace.clone()),
+                        namespace: Some(need.namespace.clone()).filter(|ns| !ns.is_empty()),
+                        subresource: need.subresource.map(str::to_string),
+                        name: need.name.clone(),
                         ..Default::default()
                     }),
                     ..Default::default()
@@ -106,6 +154,17 @@ mod tests {
         assert_eq!(n.to_string(), "patch deployments.apps in tenant-a (restart kccm)");
         assert_eq!(n.can_i(), "kubectl auth can-i patch deployments.apps -n tenant-a");
         assert_eq!(Need::new("get", "", "secrets", "x", "").to_string(), "get secrets in x");
+    }
+
+    #[test]
+    fn cluster_scoped_subresources_and_names() {
+        let approval = Need::cluster("update", "certificates.k8s.io", "certificatesigningrequests", "").on_subresource("approval");
+        assert_eq!(approval.to_string(), "update certificatesigningrequests.certificates.k8s.io/approval (cluster-wide)");
+        assert_eq!(approval.can_i(), "kubectl auth can-i update certificatesigningrequests.certificates.k8s.io --subresource=approval");
+        let signer = Need::cluster("approve", "certificates.k8s.io", "signers", "sign").named("kubernetes.io/kube-apiserver-client");
+        assert_eq!(signer.to_string(), "approve signers.certificates.k8s.io kubernetes.io/kube-apiserver-client (cluster-wide) (sign)");
+        assert_eq!(signer.can_i(), "kubectl auth can-i approve signers.certificates.k8s.io/kubernetes.io/kube-apiserver-client");
+        assert_eq!(dedup(vec![approval.clone(), approval.clone().named("x"), approval]).len(), 2);
     }
 
     #[test]

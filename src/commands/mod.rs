@@ -5,6 +5,7 @@
 
 pub mod completion;
 pub mod k3s;
+pub mod kubeconfig;
 pub mod restarts;
 pub mod restore;
 pub mod rotate_ca;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::RotateCa(args) => rotate_ca::run(args, &ctx).await,
         Command::Restarts(args) => restarts::run(args, &ctx).await,
         Command::Restore(args) => restore::run(args, &ctx).await,
+        Command::Kubeconfig(args) => kubeconfig::run(args, &ctx).await,
     }
 }
 

@@ -60,7 +60,7 @@ impl CertSpec {
 
     /// The subject Name as Go's `pkix.Name` encodes it: each O in its own
     /// RDN, then CN.
-    fn subject_der(&self) -> Vec<u8> {
+    pub(crate) fn subject_der(&self) -> Vec<u8> {
         const O: &[u8] = &[0x55, 0x04, 0x0a];
         const CN: &[u8] = &[0x55, 0x04, 0x03];
         let rdn = |oid: &[u8], value: &str| {
