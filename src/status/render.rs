@@ -412,7 +412,7 @@ mod tests {
     #[test]
     fn a_pending_rotate_request_is_a_warning_under_its_tenant() {
         let t = TenantInfo { pending_rotation: vec!["k8s-ca".into()], ..tenant() };
-        let table = render(&rows(), &[t.clone()], OutputFormat::Table, true);
+        let table = render(&rows(), std::slice::from_ref(&t), OutputFormat::Table, true);
         assert!(
             table.starts_with("TenantControlPlane tenant-a/k8s: Ready (version unknown)\nWARNING: k8s-ca carries a pending certs.kamaji.clastix.io/rotate=\"\""),
             "{table}"
