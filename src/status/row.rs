@@ -100,6 +100,7 @@ pub enum SourceKind {
     Tenant,
     File,
     K3s,
+    Kubeadm,
 }
 
 impl SourceKind {
