@@ -455,3 +455,25 @@ async fn refuses_a_token_context() {
     assert!(csrs_of(&sa).await.is_empty());
     assert_eq!(std::fs::read(&kubeconfig).unwrap(), before);
 }
+
+#[tokio::test]
+async fn ctrl_c_while_waiting_keeps_the_key_and_says_how_to_finish() {
+    let user = User::new("renew-ivan", &["renew-devs"]);
+    user.grant(false).await;
+    let kubeconfig = user.inline_kubeconfig();
+    let before = std::fs::read(&kubeconfig).unwrap();
+    let Waiting { child, name, rest, .. } = start_waiting(&kubeconfig, &["--dry-run=false", "--timeout", "5m"]).await;
+    let pid = child.id().expect("pid") as libc::pid_t;
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output()).await.expect("exits").unwrap();
+    let rest = rest.await.unwrap();
+    assert_eq!(out.status.code(), Some(130), "{rest:?}");
+    let err = rest.last().unwrap();
+    assert!(err.starts_with(&format!("error: interrupted: SIGINT while waiting for CSR {name}; the new key is in ")), "{err}");
+    assert!(err.contains(&format!("To finish by hand: kubectl certificate approve {name}")), "{err}");
+    assert_eq!(std::fs::read(&kubeconfig).unwrap(), before, "the kubeconfig was not changed");
+    let pending = user.pending_keys();
+    assert_eq!(pending.len(), 1, "the key is kept to finish by hand");
+    assert_eq!(mode(&pending[0]), 0o600);
+}

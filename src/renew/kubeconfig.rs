@@ -294,10 +294,14 @@ async fn renew(
             human_duration(jiff::SignedDuration::try_from(opts.timeout).unwrap_or_default())
         ));
     }
-    let issued = wait_issued(&api, &name, opts.timeout).await;
+    // Ctrl-C while waiting keeps the key and the CSR, and says how to finish.
+    let issued = tokio::select! {
+        r = wait_issued(&api, &name, opts.timeout) => r,
+        signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} while waiting for CSR {name}{finish}"))),
+    };
     let cert_pem = match issued {
         Ok(pem) => pem,
-        Err(e @ Error::Timeout { .. }) => return Err(with_hint(e, &finish)),
+        Err(e @ (Error::Timeout { .. } | Error::Interrupted(_))) => return Err(with_hint(e, &finish)),
         Err(e) => {
             let _ = std::fs::remove_file(&pending);
             return Err(e);
@@ -339,6 +343,8 @@ fn by_hand(name: &str, cred: &Credential, pending: &std::path::Path) -> String {
 fn with_hint(err: Error, hint: &str) -> Error {
     match err {
         Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}{hint}") },
+        // Already carries the hint.
+        e @ Error::Interrupted(_) => e,
         other => Error::Invalid(format!("{}{hint}", crate::error::flatten(&other))),
     }
 }
