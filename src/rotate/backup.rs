@@ -209,8 +209,7 @@ pub fn read(path: &Path) -> Result<Vec<Secret>> {
 
 /// A backup item as a Secret. The reason never quotes the item: its values are keys.
 pub fn secret_of(item: serde_json::Value) -> std::result::Result<Secret, String> {
-    serde_json::from_value::<Secret>(item)
-        .map_err(|e| format!("not a valid Secret ({})", crate::certs::kubeconfig::redact_yaml_error(&e)))
+    serde_json::from_value::<Secret>(item).map_err(|e| format!("not a valid Secret ({})", crate::certs::kubeconfig::redact_yaml_error(&e)))
 }
 
 /// Reads a backup file (or the one `pki-backup-*.yaml` in a directory):
