@@ -64,12 +64,12 @@ pub async fn run(opts: &Options, ctx: &Ctx, mut notify: impl FnMut(&str)) -> Res
     // The file first: nothing of a refused file reaches the cluster.
     let doc = backup::read_document(&opts.backup)?;
     let path = doc.path.clone();
+    if doc.items.is_empty() {
+        return Err(Error::file(&path, "the backup holds no secrets"));
+    }
     let target = validate::target(&doc, opts.namespace.as_deref()).map_err(|e| Error::file(&path, e))?;
     let recorded = doc.cluster.clone();
     let secrets = validate::items(&target, doc.items).map_err(|e| Error::file(&path, e))?;
-    if secrets.is_empty() {
-        return Err(Error::file(&path, "the backup holds no secrets"));
-    }
     let (ns, tenant) = (target.namespace.as_str(), target.tenant.as_str());
 
     let client = ctx.client().await?;
