@@ -233,7 +233,7 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
     assert_eq!(dry.status.code(), Some(0), "{:?}", text(&dry));
     assert!(text(&dry).0.contains("would replace"));
     assert_eq!(public_key(&f.value(CA, "ca.crt").await), public_key(&new_ca), "restore --dry-run changed the CA");
-    let restore = f.pki(&["restore", backups[0].to_str().unwrap()], &[]).await;
+    let restore = f.pki(&["restore", backups[0].to_str().unwrap(), "--dry-run=false"], &[]).await;
     let (rout, rerr) = text(&restore);
     assert_eq!(restore.status.code(), Some(0), "{rout}\n{rerr}");
     assert!(rout.contains(&format!("{RELEASE}-ca")) && rout.contains("replaced"), "{rout}");
