@@ -1,23 +1,27 @@
-//! One write of a restore: the secret is read again just before it is
-//! written, and replaced with that read's resourceVersion, once. A conflict
-//! (someone wrote it in between) or any refusal is that secret's failure,
-//! reported, never retried: the operator re-runs the restore after looking.
-//! The Lease is checked before the write. No clap types, no printing.
+//! One write of a restore, made once and never retried: a secret is
+//! replaced only in the version the plan read, which is the version the
+//! pre-restore backup saved (its resourceVersion makes the write a
+//! compare-and-swap). Anything written in between (Kamaji re-issuing the
+//! secrets a restored CA no longer signs, another client) is a conflict,
+//! reported for that secret and left as it is, since the pre-restore backup
+//! does not hold it: the operator runs the restore again, which saves and
+//! replaces the new version. A missing secret is created; one that
+//! appeared meanwhile is a conflict too. The Lease is checked before the
+//! write. No clap types, no printing.
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, PostParams};
 
 use super::plan::{Action, decide};
-use crate::error::{Error, Result};
+use crate::error::{Error, Reason, Result};
 use crate::lock::Lock;
-use crate::rotate::backup::data_hash;
 
 /// What one write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Written {
     Created,
     Replaced,
-    /// The cluster already held the backup's version when it was read again.
+    /// Someone else put the backup's version back meanwhile.
     Unchanged,
 }
 
@@ -31,50 +35,38 @@ impl Written {
     }
 }
 
-/// Puts `secret` (the backup's version, prepared) in place of what the
-/// cluster holds now. `planned` is what the plan read (and the pre-restore
-/// backup saved): a version read now that differs from it gets a note.
-pub async fn write(
-    api: &Api<Secret>,
-    lock: &Lock,
-    name: &str,
-    mut secret: Secret,
-    planned: Option<&Secret>,
-) -> Result<(Written, Option<String>)> {
+/// Puts `secret` (the backup's version, prepared) in place of `planned`,
+/// the version the plan read (`None`: it did not exist).
+pub async fn write(api: &Api<Secret>, lock: &Lock, name: &str, mut secret: Secret, planned: Option<&Secret>) -> Result<Written> {
     lock.check()?;
-    let fresh = api.get_opt(name).await.map_err(Error::kube)?;
-    let changed = match (&fresh, planned) {
-        (None, None) => false,
-        (Some(f), Some(p)) => data_hash(f) != data_hash(p),
-        _ => true,
-    };
-    let note = changed.then(|| "changed since the plan (Kamaji re-issues secrets that disagree with a restored CA); this version was read just before the write and is not in the pre-restore backup".to_string());
-    lock.check()?;
-    match fresh {
-        Some(f) if decide(&secret, Some(&f)) == Action::Unchanged => Ok((Written::Unchanged, note)),
+    let written = match planned {
         None => {
             secret.metadata.resource_version = None;
-            api.create(&PostParams::default(), &secret).await.map_err(|e| conflict(e, "it was created by someone else meanwhile"))?;
-            Ok((Written::Created, note))
+            api.create(&PostParams::default(), &secret).await.map(|_| Written::Created)
         }
-        Some(f) => {
-            secret.metadata.resource_version = f.metadata.resource_version.clone();
+        Some(p) => {
+            secret.metadata.resource_version = p.metadata.resource_version.clone();
             // The finalizers of the live object stay with it.
-            if f.metadata.finalizers.is_some() {
-                secret.metadata.finalizers = f.metadata.finalizers.clone();
+            if p.metadata.finalizers.is_some() {
+                secret.metadata.finalizers = p.metadata.finalizers.clone();
             }
-            api.replace(name, &PostParams::default(), &secret)
-                .await
-                .map_err(|e| conflict(e, "it changed between the read and the write; run the restore again"))?;
-            Ok((Written::Replaced, note))
+            api.replace(name, &PostParams::default(), &secret).await.map(|_| Written::Replaced)
         }
+    };
+    let err = match written {
+        Ok(w) => return Ok(w),
+        Err(e) => Error::kube(e),
+    };
+    if !(err.is_conflict() || err.api_reason() == Some(&Reason::AlreadyExists)) {
+        return Err(err);
+    }
+    // Tell "someone restored it already" from a newer version, which stays.
+    match api.get_opt(name).await.map_err(Error::kube)? {
+        Some(now) if decide(&secret, Some(&now)) == Action::Unchanged => Ok(Written::Unchanged),
+        _ => Err(Error::Invalid(CONFLICT.into())),
     }
 }
 
-fn conflict(err: kube::Error, why: &str) -> Error {
-    let err = Error::kube(err);
-    if err.is_conflict() || err.api_reason() == Some(&crate::error::Reason::AlreadyExists) {
-        return Error::Invalid(format!("conflict: {why}"));
-    }
-    err
-}
+/// Why a secret was not written after a conflict.
+pub const CONFLICT: &str = "conflict: it changed after it was read and saved (Kamaji re-issues the secrets a restored CA did not sign), \
+                            so it was left as it is; run the restore again to save and replace that version";

@@ -200,10 +200,7 @@ async fn execute(
             continue;
         }
         match apply::write(&api, lock, &row.name, secret, current.as_ref()).await {
-            Ok((written, note)) => {
-                row.result = written.word().into();
-                row.notes.extend(note);
-            }
+            Ok(written) => row.result = written.word().into(),
             // Lost the Lease: stop before the next write.
             Err(e @ Error::LockLost { .. }) => return Err(e),
             Err(e) => {
