@@ -348,3 +348,58 @@ async fn a_secret_that_cannot_be_written_fails_the_run_listing_it() {
     assert!(!f.secret(CA).await.metadata.annotations.unwrap_or_default().contains_key(TOUCHED));
     assert!(f.secret(ADMIN_KUBECONFIG).await.metadata.annotations.unwrap_or_default().contains_key(TOUCHED));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_permissions_refuse_before_any_write_naming_the_lease_verbs() {
+    let f = fixture("restore-rbac").await;
+    let path = backup(&f).await;
+    touch(&f).await;
+    let cp = ControlPlane::shared();
+    let ns = f.ns().to_string();
+    // A user that may read and write secrets, nothing else.
+    let user = format!("restorer-{}", e2e::controlplane::unique_suffix());
+    let pki = cp.pki();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&pki.ca_crt, rcgen::KeyPair::from_pem(&pki.ca_key).unwrap()).unwrap();
+    let (crt, key) = e2e::pki::client_cert(&issuer, &user, &[]).unwrap();
+    let kubeconfig = f.dir.path().join("limited.kubeconfig");
+    e2e::pki::write_private(&kubeconfig, &e2e::pki::kubeconfig(&cp.apiserver_url, &pki.ca_crt, &crt, &key, "limited")).unwrap();
+    for (kind, body) in [
+        (
+            "Role",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role", "metadata": {"name": "secrets-writer"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "list", "create", "update"]}]}),
+        ),
+        (
+            "RoleBinding",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding", "metadata": {"name": "secrets-writer"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "secrets-writer"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+        ),
+    ] {
+        let ar = kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", kind),
+            &format!("{}s", kind.to_lowercase()),
+        );
+        let api: Api<kube::api::DynamicObject> = Api::namespaced_with(f.client.clone(), &ns, &ar);
+        api.create(&PostParams::default(), &serde_json::from_value(body).unwrap()).await.unwrap();
+    }
+    let before = f.settled_snapshot().await;
+
+    let out = f.pki_as(&kubeconfig, &["restore", path.to_str().unwrap(), "--dry-run=false"], &[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let err = error_line(&stderr);
+    assert!(err.contains("nothing was changed"), "{err}");
+    for missing in [
+        "get namespaces kube-system".to_string(),
+        format!("get leases.coordination.k8s.io in {ns}"),
+        format!("create leases.coordination.k8s.io in {ns}"),
+        format!("update leases.coordination.k8s.io in {ns}"),
+    ] {
+        assert!(err.contains(&missing), "{missing:?} not in: {err}");
+    }
+    assert!(!err.contains(&format!("update secrets in {ns}")), "granted permissions are not listed: {err}");
+    assert!(stderr.contains("kubectl auth can-i"), "{stderr}");
+    assert_eq!(f.settled_snapshot().await, before, "a refused restore changed: {}", diff(&before, &f.snapshot().await));
+    assert_eq!(f.backups().len(), 1, "nothing saved");
+}

@@ -74,6 +74,11 @@ pub async fn run(opts: &Options, ctx: &Ctx, mut notify: impl FnMut(&str)) -> Res
 
     let client = ctx.client().await?;
     let server = ctx.config().await?.cluster_url.to_string();
+    let missing =
+        rbac::missing(&client, &needs(ns, opts.dry_run, !opts.no_identity_check)).await.map_err(|e| Error::kube_at(e, Some(&server)))?;
+    if !missing.is_empty() {
+        return Err(rbac::refusal(&missing, "restore"));
+    }
     let actual = cluster_identity::read(&client, &server).await;
     let unreadable = actual.as_ref().err().map(ToString::to_string);
     let this = match (&actual, &unreadable) {
@@ -83,11 +88,6 @@ pub async fn run(opts: &Options, ctx: &Ctx, mut notify: impl FnMut(&str)) -> Res
     let warnings =
         identity::check(recorded.as_ref(), this, opts.no_identity_check).map_err(|e| Error::Invalid(format!("{}: {e}", path.display())))?;
     let cluster = actual.ok();
-
-    let missing = rbac::missing(&client, &needs(ns, opts.dry_run)).await.map_err(Error::kube)?;
-    if !missing.is_empty() {
-        return Err(rbac::refusal(&missing, "restore"));
-    }
 
     let mut report = Report {
         backup: path.display().to_string(),
@@ -125,10 +125,14 @@ pub async fn run(opts: &Options, ctx: &Ctx, mut notify: impl FnMut(&str)) -> Res
     Ok(report)
 }
 
-/// What a run asks of RBAC before anything: reading the secrets, and for a
-/// real run writing them and holding the tenant's Lease.
-pub fn needs(namespace: &str, dry_run: bool) -> Vec<Need> {
+/// What a run asks of RBAC before anything: reading the secrets (and the
+/// cluster's identity, unless `identity` is off), and for a real run
+/// writing them and holding the tenant's Lease.
+pub fn needs(namespace: &str, dry_run: bool, identity: bool) -> Vec<Need> {
     let mut needs = vec![Need::new("get", "", "secrets", namespace, "compare with the backup")];
+    if identity {
+        needs.push(Need::cluster("get", "", "namespaces", "the cluster's identity").named(cluster_identity::NAMESPACE));
+    }
     if !dry_run {
         needs.push(Need::new("create", "", "secrets", namespace, "recreate deleted secrets"));
         needs.push(Need::new("update", "", "secrets", namespace, "replace changed secrets"));
@@ -242,4 +246,29 @@ async fn describe_lease(client: &kube::Client, ns: &str, name: &str) -> Vec<Stri
         lines.push("the Lease holds rotate-ca state: a real run clears it".into());
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_run_needs_the_secret_writes_and_the_lease_verbs() {
+        let names = |n: Vec<Need>| {
+            n.iter().map(ToString::to_string).map(|s| s.split(" (").next().unwrap_or_default().to_string()).collect::<Vec<_>>()
+        };
+        assert_eq!(names(needs("t", true, false)), ["get secrets in t"]);
+        let real = names(needs("t", false, true));
+        for need in [
+            "get secrets in t",
+            "get namespaces kube-system",
+            "create secrets in t",
+            "update secrets in t",
+            "get leases.coordination.k8s.io in t",
+            "create leases.coordination.k8s.io in t",
+            "update leases.coordination.k8s.io in t",
+        ] {
+            assert!(real.contains(&need.to_string()), "{need}: {real:?}");
+        }
+    }
 }
