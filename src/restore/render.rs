@@ -65,3 +65,63 @@ pub fn summary(report: &Report) -> String {
         create + replace + same
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::restore::plan::Row;
+
+    fn report(dry_run: bool, error: Option<&str>) -> Report {
+        let row = |name: &str, action, result: &str, error: Option<&str>| Row {
+            name: name.into(),
+            action,
+            backup_sha256: "sha256:aaaaaaaaaaaa".into(),
+            cluster_sha256: Some("sha256:bbbbbbbbbbbb".into()),
+            result: result.into(),
+            error: error.map(String::from),
+            notes: vec![],
+        };
+        Report {
+            backup: "b\u{1b}[2J.yaml".into(),
+            dry_run,
+            namespace: "ns".into(),
+            tenant: "t".into(),
+            recorded_cluster: None,
+            cluster: None,
+            pre_restore_backup: None,
+            lease: vec![],
+            rotate_state_cleared: !dry_run,
+            warnings: vec!["odd\u{1b}[31m".into()],
+            secrets: vec![
+                row("t-ca", Action::Replace, if dry_run { "would replace" } else { "replaced" }, None),
+                row("t-admin-kubeconfig", Action::Replace, "failed", error),
+                row("t-sa-certificate", Action::Unchanged, "unchanged", None),
+            ],
+            result: "planned",
+        }
+    }
+
+    #[test]
+    fn restored_is_said_only_when_every_secret_was_written() {
+        let ok = summary(&report(false, None));
+        assert!(
+            ok.starts_with("Restored 3 secret(s) (0 created, 2 replaced, 1 already as in the backup).") && ok.contains("cleared"),
+            "{ok}"
+        );
+        let bad = report(false, Some("conflict: it changed"));
+        let s = summary(&bad);
+        assert!(s.starts_with("Restore incomplete: 1 secret(s) failed (0 created, 1 replaced).") && !s.contains("Restored"), "{s}");
+        assert!(table(&bad).contains("failed: conflict: it changed"), "{}", table(&bad));
+        assert!(summary(&report(true, None)).contains("--dry-run=false"));
+    }
+
+    #[test]
+    fn the_table_shows_both_fingerprints_and_the_header_is_escaped() {
+        let r = report(true, None);
+        let t = table(&r);
+        assert!(t.starts_with("SECRET") && t.contains("sha256:aaaaaaaaaaaa   sha256:bbbbbbbbbbbb   would replace"), "{t}");
+        let h = header(&r).join("\n");
+        assert!(h.starts_with("dry run: nothing is changed; restore of tenant ns/t") && !h.contains('\u{1b}'), "{h}");
+        assert!(h.contains("warning: odd\\u{1b}[31m"), "{h}");
+    }
+}
