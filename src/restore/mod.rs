@@ -188,7 +188,7 @@ async fn execute(
             cluster: report.cluster.clone(),
             taken_before: "restore".into(),
         };
-        let path = backup::write(&opts.backup_dir, &origin, &replaced, Timestamp::now())?;
+        let path = backup::write_recorded(&opts.backup_dir, &origin, &replaced, Timestamp::now())?;
         let path = std::path::absolute(&path).unwrap_or(path);
         notify(&format!(
             "pre-restore backup: {} ({} secret(s), mode 0600, holds private keys); undo this restore with: kubectl pki restore {} --dry-run=false",

@@ -147,8 +147,18 @@ pub fn render(origin: &Origin, secrets: &[Secret], at: Timestamp) -> Result<Stri
     ))
 }
 
-/// Writes the backup into `dir` (created 0700 if missing) and returns its path.
-pub fn write(dir: &Path, origin: &Origin, secrets: &[Secret], at: Timestamp) -> Result<PathBuf> {
+/// [`write_recorded`] without the cluster's identity, for callers that do
+/// not read it: `restore` then accepts the backup only with
+/// `--no-identity-check`. Prefer [`write_recorded`] with
+/// [`crate::cluster_identity::read`].
+pub fn write(dir: &Path, namespace: &str, tenant: &str, secrets: &[Secret], at: Timestamp) -> Result<PathBuf> {
+    let origin = Origin { namespace: namespace.into(), tenant: tenant.into(), cluster: None, taken_before: "a change".into() };
+    write_recorded(dir, &origin, secrets, at)
+}
+
+/// Writes the backup, recording `origin`, into `dir` (created 0700 if
+/// missing) and returns its path.
+pub fn write_recorded(dir: &Path, origin: &Origin, secrets: &[Secret], at: Timestamp) -> Result<PathBuf> {
     if !dir.exists() {
         fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(|e| Error::file(dir, e))?;
     }
@@ -331,7 +341,7 @@ mod tests {
     fn the_origin_is_recorded_in_the_lists_annotations_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let at: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
-        let path = write(dir.path(), &origin("tenant-a", "k8s"), &[secret("k8s-ca", "ca.crt", b"x")], at).unwrap();
+        let path = write_recorded(dir.path(), &origin("tenant-a", "k8s"), &[secret("k8s-ca", "ca.crt", b"x")], at).unwrap();
         let doc = read_document(&path).unwrap();
         assert_eq!((doc.namespace.as_deref(), doc.tenant.as_deref()), (Some("tenant-a"), Some("k8s")));
         assert_eq!(doc.cluster, origin("x", "y").cluster);
@@ -342,6 +352,15 @@ mod tests {
         assert_eq!(value["metadata"]["annotations"]["backup.kubectl-pki.io/cluster-uid"], "kube-system-uid");
         assert_eq!(value["metadata"]["annotations"]["backup.kubectl-pki.io/taken-before"], "rotate-ca");
         assert!(value["items"][0]["metadata"]["annotations"].get("backup.kubectl-pki.io/tenant").is_none());
+    }
+
+    #[test]
+    fn a_backup_written_without_the_identity_records_the_tenant_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let at: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
+        let path = write(dir.path(), "ns", "t", &[secret("t-ca", "ca.crt", b"x")], at).unwrap();
+        let doc = read_document(&path).unwrap();
+        assert_eq!((doc.namespace.as_deref(), doc.tenant.as_deref(), doc.cluster), (Some("ns"), Some("t"), None));
     }
 
     #[test]
@@ -379,7 +398,7 @@ mod tests {
             secret("k8s-ca", "ca.key", b"-----BEGIN PRIVATE KEY-----\nxx\n"),
             secret("k8s-sa-certificate", "sa.pub", b"\x00\x01binary"),
         ];
-        let path = write(&dir.path().join("backups"), &origin("tenant-a", "k8s"), &secrets, at).unwrap();
+        let path = write_recorded(&dir.path().join("backups"), &origin("tenant-a", "k8s"), &secrets, at).unwrap();
         assert_eq!(path.file_name().unwrap(), "pki-backup-tenant-a-k8s-20261127T100000Z.yaml");
         assert_eq!(fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         assert_eq!(fs::metadata(dir.path().join("backups")).unwrap().permissions().mode() & 0o777, 0o700);
@@ -407,10 +426,10 @@ mod tests {
     fn never_overwrites_an_existing_backup() {
         let dir = tempfile::tempdir().unwrap();
         let at: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
-        let first = write(dir.path(), &origin("ns", "t"), &[secret("k8s-ca", "ca.crt", b"x")], at).unwrap();
+        let first = write_recorded(dir.path(), &origin("ns", "t"), &[secret("k8s-ca", "ca.crt", b"x")], at).unwrap();
         let before = fs::read(&first).unwrap();
         // A second backup in the same second gets a name of its own.
-        let second = write(dir.path(), &origin("ns", "t"), &[secret("k8s-ca", "ca.crt", b"y")], at).unwrap();
+        let second = write_recorded(dir.path(), &origin("ns", "t"), &[secret("k8s-ca", "ca.crt", b"y")], at).unwrap();
         assert_eq!(second.file_name().unwrap(), "pki-backup-ns-t-20261127T100000Z-2.yaml");
         assert_eq!(fs::read(&first).unwrap(), before, "the first backup is untouched");
         assert_eq!(read(&second).unwrap()[0].data.as_ref().unwrap()["ca.crt"].0, b"y");

@@ -63,7 +63,7 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
                 cluster: recorded_identity(run, line).await,
                 taken_before: "rotate-ca".into(),
             };
-            let path = backup::write(&run.s.backup_dir, &origin, &current, Timestamp::now())?;
+            let path = backup::write_recorded(&run.s.backup_dir, &origin, &current, Timestamp::now())?;
             let path = std::path::absolute(&path).unwrap_or(path);
             line.note(&format!(
                 "backup: {} ({} secret(s), mode 0600, holds private keys); restore with: kubectl pki restore {}",
