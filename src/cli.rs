@@ -256,6 +256,7 @@ pub enum Source {
     Tenant,
     File,
     K3s,
+    Kubeadm,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -275,6 +276,9 @@ pub struct StatusArgs {
     /// A k3s data directory (its server/tls layout), like `k3s certificate check`.
     #[arg(long, value_name = "DIR")]
     pub k3s_dir: Option<PathBuf>,
+    /// A kubeadm directory (default /etc/kubernetes), like `kubeadm certs check-expiration`.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "/etc/kubernetes")]
+    pub kubeadm_dir: Option<PathBuf>,
     /// Certificates expiring within this duration are `expiring` (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub warn_within: String,

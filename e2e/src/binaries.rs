@@ -174,6 +174,24 @@ pub fn kubectl() -> Result<PathBuf> {
     Ok(out)
 }
 
+/// Builds kubeadm from the same Kubernetes module, for the tests that read
+/// a layout real kubeadm made (`kubeadm init phase certs|kubeconfig`).
+pub fn kubeadm() -> Result<PathBuf> {
+    let out = cache_dir().join(format!("kubernetes-{KUBERNETES_VERSION}")).join("kubeadm");
+    if !out.exists() {
+        which_go()?;
+        std::fs::create_dir_all(out.parent().unwrap_or(&cache_dir()))?;
+        eprintln!("e2e: building kubeadm {KUBERNETES_VERSION} (cold: ~1 min) ...");
+        let partial = out.with_extension("partial");
+        let output = k8s_build("kubeadm")(&partial).stdin(Stdio::null()).output().context("run go build kubeadm")?;
+        if !output.status.success() {
+            bail!("building kubeadm failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr));
+        }
+        std::fs::rename(&partial, &out)?;
+    }
+    Ok(out)
+}
+
 fn which_go() -> Result<()> {
     match Command::new("go").arg("version").output() {
         Ok(o) if o.status.success() => Ok(()),

@@ -373,3 +373,80 @@ async fn a_second_ctrl_c_exits_at_once_when_the_clean_up_hangs() {
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("second signal: exiting at once"), "{stderr}");
 }
+
+/// The Lease of `f`'s tenant and its rotate-ca state annotations.
+async fn lease_state(f: &Fixture) -> (kube::Api<k8s_openapi::api::coordination::v1::Lease>, String) {
+    (kube::Api::namespaced(f.client.clone(), f.ns()), format!("pki-rotate-{RELEASE}"))
+}
+
+/// A resume whose first backup cannot be read here (moved away, as on
+/// another host): past the deletions (killed after the Kamaji restart) it
+/// continues from a fresh backup and deletes nothing again (the CA, which
+/// Kamaji regenerated, keeps its uid); with deletions unfinished (killed
+/// after the first one) it is refused until `--backup FILE` names that
+/// backup, and a record older than a day also needs `--resume-stale`
+/// (which the plan's unit tests show lifting that refusal).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resume_without_the_first_backup_never_deletes_twice() {
+    let f = fixture("faults-nobackup", "26.3.5-edge").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.key").await;
+    let args = ["rotate-ca", RELEASE, "--dry-run=false", "--method", "delete", "--restart-workers", "--timeout", "3m", "-o", "json"];
+    let (code, stdout, stderr) = f.run(&args, Some("kamaji")).await;
+    assert_killed(code, &stdout, &stderr, "kamaji");
+    let (path, bytes) = f.backup();
+    let names = backed_up_names(&bytes);
+    f.assert_nothing_lost(&names, "killed after the Kamaji restart").await;
+    let ca_uid = f.secret(CA).await.metadata.uid;
+    let elsewhere = tempfile::tempdir().unwrap();
+    let moved = elsewhere.path().join(path.file_name().unwrap());
+    std::fs::rename(&path, &moved).unwrap();
+
+    let (code, stdout, stderr) = f.run(&args, None).await;
+    assert_eq!(code, Some(0), "past the deletions the run continues: {stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    assert!(stderr.contains("the interrupted run's backup cannot be used"), "says so: {stderr}");
+    assert_eq!(f.secret(CA).await.metadata.uid, ca_uid, "the regenerated CA was not deleted again");
+    let phase = |name: &str| report["phases"].as_array().unwrap().iter().find(|p| p["name"] == name).cloned().unwrap();
+    assert_eq!(phase("rotate")["status"], "skipped", "{report}");
+    assert_rotated(&f, &old_ca, &old_sa, &names).await;
+
+    // Deletions unfinished: refused without the first backup.
+    let f = fixture("faults-nobackup2", "26.3.5-edge").await;
+    let old_ca = f.value(CA, "ca.crt").await;
+    let old_sa = f.value(SA, "sa.key").await;
+    let (code, stdout, stderr) = f.run(&args, Some("first-change")).await;
+    assert_killed(code, &stdout, &stderr, "first-change");
+    let (path, bytes) = f.backup();
+    let names = backed_up_names(&bytes);
+    let moved = elsewhere.path().join(path.file_name().unwrap());
+    std::fs::rename(&path, &moved).unwrap();
+    // ...and the record is two days old.
+    let (leases, lease) = lease_state(&f).await;
+    let recorded = leases.get(&lease).await.unwrap().metadata.annotations.unwrap()["rotate-ca.kubectl-pki.io/started-at"].clone();
+    let two_days_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(48)).to_string();
+    let patch = serde_json::json!({"metadata": {"annotations": {"rotate-ca.kubectl-pki.io/started-at": two_days_ago}}});
+    leases.patch(&lease, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    f.assert_nothing_lost(&names, "killed after the first deletion").await;
+    let before = f.settled_snapshot().await;
+
+    let (code, stdout, stderr) = f.run(&args, None).await;
+    assert_eq!(code, Some(1), "refused: {stdout}\n{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error.contains("nothing was changed") && error.contains("--backup FILE") && error.contains("--resume-stale"), "{error}");
+    let after = f.snapshot().await;
+    assert!(rotate_fixture::diff(&before, &after).is_empty(), "refused before any change: {}", rotate_fixture::diff(&before, &after));
+
+    // The record's real start again (the forged one would also move the
+    // workers' restart judgement two days back): --backup alone completes.
+    let patch = serde_json::json!({"metadata": {"annotations": {"rotate-ca.kubectl-pki.io/started-at": recorded}}});
+    leases.patch(&lease, &kube::api::PatchParams::default(), &kube::api::Patch::Merge(&patch)).await.unwrap();
+    let with_backup = [&args[..], &["--backup", moved.to_str().unwrap()]].concat();
+    let (code, stdout, stderr) = f.run(&with_backup, None).await;
+    assert_eq!(code, Some(0), "with --backup: {stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!(report["result"], "rotated", "{report}");
+    assert!(stderr.contains("reusing the backup of the interrupted run"), "{stderr}");
+    assert_rotated(&f, &old_ca, &old_sa, &names).await;
+}

@@ -408,6 +408,17 @@ async fn a_timeout_says_what_it_waited_for_and_how_to_resume() {
     assert_eq!(annotations.get("rotate-ca.kubectl-pki.io/done").map(String::as_str), Some("backup"));
     assert!(annotations.get("rotate-ca.kubectl-pki.io/backup").is_some_and(|b| b.contains("pki-backup-")));
     assert_eq!(f.backups().len(), 1);
+    assert_no_pending_rotation(&f, &stderr).await;
+}
+
+/// The run stopped unfinished: the rotate request it left on `<tenant>-ca`
+/// (ignored by this Kamaji) was withdrawn, and said so, so that a later
+/// Kamaji upgrade does not rotate the CA unannounced.
+async fn assert_no_pending_rotation(f: &Fixture, stderr: &str) {
+    let ca = f.secret(CA).await;
+    let pending = ca.metadata.annotations.unwrap_or_default().get("certs.kamaji.clastix.io/rotate").cloned();
+    assert_eq!(pending, None, "the pending rotate annotation is withdrawn");
+    assert!(stderr.contains("withdrew the pending certs.kamaji.clastix.io/rotate"), "{stderr}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -454,6 +465,7 @@ async fn ctrl_c_releases_the_lock_and_says_how_to_resume() {
     let annotations = lease.metadata.annotations.unwrap();
     assert_eq!(annotations.get("rotate-ca.kubectl-pki.io/done").map(String::as_str), Some("backup"));
     assert_eq!(f.backups().len(), 1);
+    assert_no_pending_rotation(&f, &seen).await;
 }
 
 /// A Lease holder that claims this very host name (and a pid that does

@@ -48,9 +48,14 @@ pub struct Material {
 }
 
 /// Whether text looks like a kubeconfig (so a parse failure is reported,
-/// not skipped): top-level `clusters:` with `users:` or `contexts:`.
+/// not skipped): top-level `clusters:` with `users:` or `contexts:`, or a
+/// JSON object with those keys (kubectl reads JSON kubeconfigs too).
 pub fn looks_like_kubeconfig(bytes: &[u8]) -> bool {
     let text = String::from_utf8_lossy(bytes);
+    if text.trim_start().starts_with('{') {
+        let key = |k: &str| text.contains(&format!("\"{k}\""));
+        return key("clusters") && (key("users") || key("contexts"));
+    }
     let top = |key: &str| text.lines().any(|l| l.starts_with(key));
     top("clusters:") && (top("users:") || top("contexts:"))
 }
@@ -163,6 +168,13 @@ fn material(role: Role, data: Option<&str>, path: Option<&str>, base_dir: Option
 mod tests {
     use super::*;
     use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
+
+    #[test]
+    fn a_json_kubeconfig_is_one() {
+        assert!(looks_like_kubeconfig(br#"{"apiVersion": "v1", "clusters": [], "users": []}"#));
+        assert!(!looks_like_kubeconfig(br#"{"clusters": []}"#));
+        assert!(looks_like_kubeconfig(b"clusters: []\nusers: []\n"));
+    }
 
     #[test]
     fn extracts_inline_ca_and_client_certificate() {

@@ -10,7 +10,8 @@ use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
 use crate::kamaji::version::KamajiVersion;
 use crate::output;
-use crate::rotate::{self, Cluster, Request, plan::MethodChoice};
+use crate::rotate::plan::{MethodChoice, Options};
+use crate::rotate::{self, Cluster, Request};
 
 pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
     let req = request(args)?;
@@ -42,24 +43,28 @@ fn request(args: RotateCaArgs) -> Result<Request> {
     };
     Ok(Request {
         tenants: args.tenants,
-        method: match args.method {
-            RotateMethod::Auto => MethodChoice::Auto,
-            RotateMethod::Annotate => MethodChoice::Annotate,
-            RotateMethod::Delete => MethodChoice::Delete,
+        options: Options {
+            method: match args.method {
+                RotateMethod::Auto => MethodChoice::Auto,
+                RotateMethod::Annotate => MethodChoice::Annotate,
+                RotateMethod::Delete => MethodChoice::Delete,
+            },
+            keep_sa_key: args.keep_sa_key,
+            restart_workers: args.restart_workers,
+            kamaji_namespace: args.kamaji_namespace,
+            kamaji_selector: args.kamaji_selector,
+            kamaji_version,
+            worker_selector: String::new(),
+            write_kubeconfig: args.write_kubeconfig.is_some(),
+            backup: args.backup,
+            resume_stale: args.resume_stale,
         },
-        keep_sa_key: args.keep_sa_key,
-        restart_workers: args.restart_workers,
-        kamaji_namespace: args.kamaji_namespace,
-        kamaji_selector: args.kamaji_selector,
-        kamaji_version,
         worker_selector: args.worker_selector,
         timeout,
         backup_dir: args.backup_dir,
         write_kubeconfig: args.write_kubeconfig,
         replace_kubeconfig: args.force,
         force_unlock: args.force_unlock,
-        backup: args.backup,
-        resume_stale: args.resume_stale,
         parallel: usize::from(args.parallel),
         dry_run: args.dry_run,
     })

@@ -25,6 +25,7 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
         tenant: args.tenant,
         files: args.file,
         k3s_dir: args.k3s_dir,
+        kubeadm_dir: args.kubeadm_dir,
         warn_within,
         server_timeout,
         summary: args.summary,
@@ -38,7 +39,12 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
 /// `--source` and the flags that feed a source, planned.
 fn sources(args: &StatusArgs) -> Result<Vec<SourceKind>> {
     let requested: Vec<SourceKind> = args.source.iter().map(|&s| kind(s)).collect();
-    let given = plan::Given { tenant: args.tenant.is_some(), file: !args.file.is_empty(), k3s_dir: args.k3s_dir.is_some() };
+    let given = plan::Given {
+        tenant: args.tenant.is_some(),
+        file: !args.file.is_empty(),
+        k3s_dir: args.k3s_dir.is_some(),
+        kubeadm_dir: args.kubeadm_dir.is_some(),
+    };
     plan::sources(&requested, given)
 }
 
@@ -50,6 +56,7 @@ fn kind(s: Source) -> SourceKind {
         Source::Tenant => SourceKind::Tenant,
         Source::File => SourceKind::File,
         Source::K3s => SourceKind::K3s,
+        Source::Kubeadm => SourceKind::Kubeadm,
     }
 }
 

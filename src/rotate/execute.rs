@@ -70,6 +70,20 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
         r = all_phases(&mut run) => r,
         signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} during the rotation"))),
     };
+    // `rotated` only when this process verified the new CA itself, whatever the Lease records.
+    let verified_here = run.report.phases.iter().any(|p| p.name == Phase::Regenerated.name() && p.status == PhaseStatus::Done);
+    let result = match result {
+        Ok(()) if !verified_here => Err(Error::Verification("the new CA was not verified by this run".into())),
+        other => other,
+    };
+    // An unfinished stop withdraws a rotate request still pending (see `withdraw_pending`).
+    let withdrawn = match &result {
+        Err(Error::LockLost { .. }) | Ok(()) => None,
+        Err(_) => match phases::rotate::withdraw_pending(&run).await {
+            Ok(note) => note,
+            Err(e) => Some(format!("could not withdraw the pending rotate request: {e}")),
+        },
+    };
     let waited = run.waited;
     report.seconds = tenths(started.elapsed());
     report.waited_seconds = tenths(waited);
@@ -79,6 +93,10 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
             lock.release().await
         }
         Err(err) => {
+            if let Some(note) = &withdrawn {
+                s.display.println(note);
+            }
+            report.withdrawn = withdrawn;
             let _ = lock.release().await;
             let hint =
                 format!("the rotation is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");

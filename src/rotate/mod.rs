@@ -37,11 +37,10 @@ use serde::Serialize;
 
 use crate::duration::human_duration;
 use crate::error::{Error, Outcome, Result};
-use crate::kamaji::version::KamajiVersion;
 use crate::lock::Lock;
 use crate::rbac;
 use kamaji_restart::KamajiRestarts;
-use plan::{Inventory, MethodChoice, Options, Plan};
+use plan::{Inventory, Options, Plan};
 use progress::Display;
 use report::{Report, ReportList};
 
@@ -50,13 +49,9 @@ use report::{Report, ReportList};
 pub struct Request {
     /// The tenants as given (`demo` or `kubernetes-demo`), duplicates allowed.
     pub tenants: Vec<String>,
-    pub method: MethodChoice,
-    pub keep_sa_key: bool,
-    pub restart_workers: bool,
-    pub kamaji_namespace: String,
-    pub kamaji_selector: String,
-    /// Overrides the version read from the controller image.
-    pub kamaji_version: Option<KamajiVersion>,
+    /// The flags that shape each tenant's plan; its `worker_selector` and
+    /// `write_kubeconfig` are filled per tenant from the two below.
+    pub options: Options,
     /// `None`: the tenant's Cluster API worker labels.
     pub worker_selector: Option<String>,
     /// Limit of each wait.
@@ -66,9 +61,6 @@ pub struct Request {
     /// `--force`: an existing `write_kubeconfig` file may be replaced.
     pub replace_kubeconfig: bool,
     pub force_unlock: bool,
-    /// `--backup FILE`: the interrupted run's backup.
-    pub backup: Option<PathBuf>,
-    pub resume_stale: bool,
     /// How many tenants rotate at once.
     pub parallel: usize,
     pub dry_run: bool,
@@ -153,18 +145,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         kubeconfig_target(file, req.replace_kubeconfig)?;
     }
     let Cluster { client, namespace, server } = connect().await?;
-    let opts = Options {
-        method: req.method,
-        keep_sa_key: req.keep_sa_key,
-        restart_workers: req.restart_workers,
-        kamaji_namespace: req.kamaji_namespace.clone(),
-        kamaji_selector: req.kamaji_selector.clone(),
-        kamaji_version: req.kamaji_version,
-        worker_selector: String::new(),
-        write_kubeconfig: req.write_kubeconfig.is_some(),
-        backup: req.backup.clone(),
-        resume_stale: req.resume_stale,
-    };
+    let opts = Options { worker_selector: String::new(), write_kubeconfig: req.write_kubeconfig.is_some(), ..req.options.clone() };
 
     // Reading is checked first: without it no plan can be built, and the
     // refusal lists what the whole run would need.

@@ -144,6 +144,8 @@ pub struct Report {
     pub error: Option<String>,
     /// How to continue after a failure.
     pub resume_hint: Option<String>,
+    /// A failed run's rotate request it withdrew (still pending on the old CA).
+    pub withdrawn: Option<String>,
     pub plan: Plan,
     pub missing_permissions: Vec<String>,
     pub lock: String,
@@ -200,6 +202,7 @@ impl Report {
             missing_permissions: Vec::new(),
             lock,
             lock_taken_over: None,
+            withdrawn: None,
             phases: Vec::new(),
             backup: None,
             old_ca: None,

@@ -39,6 +39,7 @@ pub struct Options {
     pub tenant: Option<String>,
     pub files: Vec<PathBuf>,
     pub k3s_dir: Option<PathBuf>,
+    pub kubeadm_dir: Option<PathBuf>,
     /// Certificates expiring within it are `expiring`.
     pub warn_within: SignedDuration,
     /// Limit of a TLS handshake to read a served certificate.
@@ -90,6 +91,11 @@ pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
             SourceKind::K3s => {
                 if let Some(dir) = &opts.k3s_dir {
                     sources::k3s::collect(dir, &mut col)?
+                }
+            }
+            SourceKind::Kubeadm => {
+                if let Some(dir) = &opts.kubeadm_dir {
+                    sources::kubeadm::collect(dir, &mut col)?
                 }
             }
         }

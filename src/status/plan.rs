@@ -14,6 +14,8 @@ pub struct Given {
     pub file: bool,
     /// `--k3s-dir`.
     pub k3s_dir: bool,
+    /// `--kubeadm-dir`.
+    pub kubeadm_dir: bool,
 }
 
 /// Without sources asked for: the cluster sources (kubeconfig, server,
@@ -23,7 +25,7 @@ pub struct Given {
 pub fn sources(requested: &[SourceKind], given: Given) -> Result<Vec<SourceKind>> {
     let mut out: Vec<SourceKind> = Vec::new();
     if requested.is_empty() {
-        if given.tenant || !(given.file || given.k3s_dir) {
+        if given.tenant || !(given.file || given.k3s_dir || given.kubeadm_dir) {
             out.extend([SourceKind::Kubeconfig, SourceKind::Server, SourceKind::Secrets]);
         }
         if given.tenant {
@@ -34,6 +36,9 @@ pub fn sources(requested: &[SourceKind], given: Given) -> Result<Vec<SourceKind>
         }
         if given.k3s_dir {
             out.push(SourceKind::K3s);
+        }
+        if given.kubeadm_dir {
+            out.push(SourceKind::Kubeadm);
         }
         return Ok(out);
     }
@@ -52,7 +57,16 @@ pub fn sources(requested: &[SourceKind], given: Given) -> Result<Vec<SourceKind>
     check(SourceKind::Tenant, given.tenant, "--tenant")?;
     check(SourceKind::File, given.file, "--file")?;
     check(SourceKind::K3s, given.k3s_dir, "--k3s-dir")?;
+    check(SourceKind::Kubeadm, given.kubeadm_dir, "--kubeadm-dir")?;
     // Report in a fixed order whatever order the flags came in.
-    let order = [SourceKind::Kubeconfig, SourceKind::Server, SourceKind::Secrets, SourceKind::Tenant, SourceKind::File, SourceKind::K3s];
+    let order = [
+        SourceKind::Kubeconfig,
+        SourceKind::Server,
+        SourceKind::Secrets,
+        SourceKind::Tenant,
+        SourceKind::File,
+        SourceKind::K3s,
+        SourceKind::Kubeadm,
+    ];
     Ok(order.into_iter().filter(|k| out.contains(k)).collect())
 }

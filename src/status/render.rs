@@ -211,12 +211,26 @@ fn tenant_lines(tenants: &[TenantInfo]) -> String {
                 t.status.as_deref().unwrap_or("status unknown"),
                 t.version.as_deref().unwrap_or("unknown")
             );
+            let pending = match t.pending_rotation.as_slice() {
+                [] => String::new(),
+                names => format!("\n{}", clean_cell(&pending_line(names))),
+            };
             match &t.kamaji {
-                Some(k) => format!("{}\n{}\n\n", clean_cell(&line), clean_cell(&horizon_line(k))),
-                None => format!("{}\n\n", clean_cell(&line)),
+                Some(k) => format!("{}\n{}{pending}\n\n", clean_cell(&line), clean_cell(&horizon_line(k))),
+                None => format!("{}{pending}\n\n", clean_cell(&line)),
             }
         })
         .collect()
+}
+
+/// The warning under a tenant whose secrets carry a pending rotate request.
+fn pending_line(names: &[String]) -> String {
+    format!(
+        "WARNING: {} carr{} a pending {}=\"\": Kamaji rotates when it acts on it (one that ignores it now may after an upgrade); finish with kubectl pki rotate-ca, or remove the annotation",
+        names.join(", "),
+        if names.len() == 1 { "ies" } else { "y" },
+        crate::kamaji::names::ANNOTATION_ROTATE
+    )
 }
 
 /// Every column; the last, `message`, is left out when no row has one.
@@ -347,7 +361,14 @@ mod tests {
     }
 
     fn tenant() -> TenantInfo {
-        TenantInfo { namespace: "tenant-a".into(), name: "k8s".into(), status: Some("Ready".into()), version: None, kamaji: None }
+        TenantInfo {
+            namespace: "tenant-a".into(),
+            name: "k8s".into(),
+            status: Some("Ready".into()),
+            version: None,
+            kamaji: None,
+            pending_rotation: vec![],
+        }
     }
 
     #[test]
@@ -386,6 +407,18 @@ mod tests {
             "{table}"
         );
         assert!(table.ends_with("total             2\n"), "{table}");
+    }
+
+    #[test]
+    fn a_pending_rotate_request_is_a_warning_under_its_tenant() {
+        let t = TenantInfo { pending_rotation: vec!["k8s-ca".into()], ..tenant() };
+        let table = render(&rows(), std::slice::from_ref(&t), OutputFormat::Table, true);
+        assert!(
+            table.starts_with("TenantControlPlane tenant-a/k8s: Ready (version unknown)\nWARNING: k8s-ca carries a pending certs.kamaji.clastix.io/rotate=\"\""),
+            "{table}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&render(&rows(), &[t], OutputFormat::Json, false)).unwrap();
+        assert_eq!(v["tenants"][0]["pendingRotation"][0], "k8s-ca");
     }
 
     #[test]

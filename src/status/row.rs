@@ -100,6 +100,7 @@ pub enum SourceKind {
     Tenant,
     File,
     K3s,
+    Kubeadm,
 }
 
 impl SourceKind {
@@ -139,6 +140,10 @@ pub struct TenantInfo {
     pub version: Option<String>,
     /// What the Kamaji controller issues now ([`ControllerHorizon`]).
     pub kamaji: Option<ControllerHorizon>,
+    /// Secrets carrying a pending `certs.kamaji.clastix.io/rotate=""`: Kamaji
+    /// rotates them whenever it acts on it (one that ignores it today may
+    /// after an upgrade), so it is a warning (exit 3).
+    pub pending_rotation: Vec<String>,
 }
 
 /// The Kamaji controller's issuance horizon: every leaf it issues now (a renewal, a

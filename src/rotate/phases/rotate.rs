@@ -118,6 +118,42 @@ async fn delete_if_backed_up(
     }
 }
 
+/// A run that stops unfinished withdraws the rotate request it left pending
+/// (`certs.kamaji.clastix.io/rotate=""` on a `-ca` secret that still holds
+/// the old CA): a Kamaji that ignores it today would act on it after an
+/// upgrade and rotate the CA unannounced. The record goes back to `backup`,
+/// so the re-run requests it again. `Ok(None)`: nothing was pending.
+pub async fn withdraw_pending(run: &Run<'_>) -> Result<Option<String>> {
+    let Some(mut state) = RunState::from_annotations(&run.lock.annotations().await?).filter(RunState::is_unfinished) else {
+        return Ok(None);
+    };
+    let api = run.secrets();
+    let name = names::secret_name(&run.plan.tenant, names::CA);
+    let Some(secret) = api.get_opt(&name).await.map_err(Error::kube)? else { return Ok(None) };
+    let pending = secret.metadata.annotations.as_ref().and_then(|a| a.get(names::ANNOTATION_ROTATE)).is_some_and(|v| v.is_empty());
+    if !pending || verify::ca_of(&secret).is_ok_and(|(_, id)| id.is_rotated_from(&state.old_ca)) {
+        return Ok(None);
+    }
+    // Removed only from the object read (its resourceVersion is a
+    // precondition): Kamaji may take the request this very moment.
+    let patch = json!({"metadata": {"resourceVersion": secret.metadata.resource_version, "annotations": {names::ANNOTATION_ROTATE: null}}});
+    run.lock.check()?;
+    match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await.map_err(Error::kube) {
+        Ok(_) => {}
+        // Changed since it was read: Kamaji took the request meanwhile.
+        Err(e) if e.is_conflict() => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    if state.done >= Phase::Rotate {
+        state.done = Phase::Backup;
+        run.lock.set_annotations(&state.to_annotations()).await?;
+    }
+    Ok(Some(format!(
+        "withdrew the pending {}=\"\" on {name} (Kamaji had not acted on it, and might after an upgrade); re-running the same command requests it again",
+        names::ANNOTATION_ROTATE
+    )))
+}
+
 /// The old CA (DER and id) from the baseline's `-ca` secret: the one the
 /// run recorded, or no deletion happens.
 fn old_ca_of(baseline: &[Secret], tenant: &str, recorded: &CaId) -> Result<(Vec<u8>, CaId)> {

@@ -6,6 +6,7 @@
 
 pub mod files;
 pub mod k3s;
+pub mod kubeadm;
 pub mod kubeconfig;
 pub mod secrets;
 pub mod server;

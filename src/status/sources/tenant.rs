@@ -54,13 +54,18 @@ pub async fn collect(
         status: tcp::status(&tcp_obj),
         version: tcp::version(&tcp_obj),
         kamaji: Some(kamaji),
+        pending_rotation: vec![],
     });
     let secrets: Api<Secret> = Api::namespaced(client, &namespace);
     let ca = ca_of(ctx, &secrets, &names::secret_name(name, names::CA), names::KEY_CA_CRT).await?;
     let front_proxy_ca = ca_of(ctx, &secrets, &names::secret_name(name, names::FRONT_PROXY_CA), names::KEY_FRONT_PROXY_CA_CRT).await?;
     let params = ListParams::default().labels(&names::selector(name));
     let mut seen = tenant_api::Seen::default();
+    let mut pending = Vec::new();
     each_secret(ctx, &secrets, params, page_size, |secret| {
+        if secret.metadata.annotations.as_ref().and_then(|a| a.get(names::ANNOTATION_ROTATE)).is_some_and(|v| v.is_empty()) {
+            pending.extend(secret.metadata.name.clone());
+        }
         let (prefix, ex) = items_of(secret);
         let secret_name = secret.metadata.name.as_deref().unwrap_or_default();
         let suffix = names::suffix_of(name, secret_name);
@@ -73,6 +78,12 @@ pub async fn collect(
         col.push_items(SourceKind::Tenant, &prefix, &ex.items, verdicts);
     })
     .await?;
+    if !pending.is_empty() {
+        col.judge_outcome(crate::error::Outcome::Warning);
+    }
+    if let Some(t) = col.tenants.last_mut() {
+        t.pending_rotation = pending;
+    }
     let control_plane_endpoint = tcp_obj.data.pointer("/status/controlPlaneEndpoint").and_then(|v| v.as_str());
     let check = tenant_api::Check { namespace: &namespace, tcp: name, control_plane_endpoint, ca: &ca, timeout };
     tenant_api::collect(col, &check, &seen).await;
