@@ -222,14 +222,29 @@ pub struct RestartsArgs {
     pub all_namespaces: bool,
 }
 
+/// Exit codes: 0 restored (dry run: planned), 1 error, refusal (nothing
+/// changed) or an incomplete restore (the failed secrets are listed).
 #[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  kubectl pki restore ./pki-backup-tenant-root-kubernetes-demo-20261127T100000Z.yaml\n  kubectl pki restore ./pki-backup-tenant-root-kubernetes-demo-20261127T100000Z.yaml --dry-run=false\n\nOnly the recorded tenant's Kamaji secrets are restored, only on the cluster and into the namespace the backup was taken from. Before replacing a secret, its current version is saved to a new backup (undo with: kubectl pki restore <that file> --dry-run=false)."
+)]
 pub struct RestoreArgs {
-    /// A backup file written by rotate-ca (or a directory holding one).
+    /// A backup file written by rotate-ca or restore (or a directory holding one).
     #[arg(value_name = "BACKUP")]
     pub backup: PathBuf,
-    /// Show what would be restored without changing anything.
-    #[arg(long, value_name = "BOOL", default_value_t = false, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    /// Print the plan only (default); --dry-run=false restores.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub dry_run: bool,
+    /// Directory for the pre-restore backup of the secrets it replaces (created 0700 if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub backup_dir: PathBuf,
+    /// Restore a backup that records no cluster identity (written by an older version): check yourself it is this cluster's.
+    #[arg(long)]
+    pub no_identity_check: bool,
+    /// Take the tenant's lock even if another run holds it. Risky: if that run is alive, both change the
+    /// tenant at once; use it only when that run is known to be gone.
+    #[arg(long)]
+    pub force_unlock: bool,
 }
 
 /// Which inventories `status` reads.

@@ -97,6 +97,7 @@ impl Ctx {
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
                 config.proxy_url = self.proxy(kc, opts.context.as_deref(), &config.cluster_url)?;
                 limit_requests(&mut config, self.settings.request_timeout);
+                let _ = SERVER_URL.set(config.cluster_url.to_string());
                 read_token_file(&mut config.auth_info).map_err(|reason| Error::Kubeconfig { path: self.kubeconfig_origin(), reason })?;
                 let client = kube::Client::try_from(config.clone())
                     .map_err(|e| Error::Kubeconfig { path: self.kubeconfig_origin(), reason: flatten(&e) })?;
@@ -153,6 +154,15 @@ fn limit_requests(config: &mut kube::Config, limit: Option<std::time::Duration>)
     config.write_timeout = Some(config.write_timeout.map_or(limit, |w| w.min(limit)));
     config.connect_timeout = Some(config.connect_timeout.map_or(limit, |c| c.min(limit)));
     config.reset_reader_on_write = true;
+}
+
+/// The API server URL of this process's client, once it is built.
+static SERVER_URL: OnceLock<String> = OnceLock::new();
+
+/// The API server URL this process's client talks to (recorded in backups
+/// with the cluster's identity), once the client is built.
+pub fn server_url() -> Option<String> {
+    SERVER_URL.get().cloned()
 }
 
 /// The request limit of this process's client, for error messages.

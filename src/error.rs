@@ -79,6 +79,14 @@ pub enum Error {
     /// The run's Lease is no longer held: it stops before its next write.
     #[error("lost the lock Lease {lease}: {why}; stopped before the next change")]
     LockLost { lease: String, why: String },
+    /// Some secrets of a restore could not be written (the others were):
+    /// the line names them; [`report`] lists each with its reason above it.
+    #[error(
+        "restore incomplete: {} of {total} secret(s) failed: {}; re-run the restore (a dry run first) once the cause is fixed",
+        failed.len(),
+        failed.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
+    )]
+    RestoreIncomplete { total: usize, failed: Vec<FailedItem> },
     /// SIGINT or SIGTERM, after the cleanup it allowed (exit 130).
     #[error("interrupted: {0}")]
     Interrupted(String),
@@ -98,6 +106,19 @@ pub struct Denied {
 impl std::fmt::Display for Denied {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "  missing: {}\n           check: {}", self.what, self.check)
+    }
+}
+
+/// One object a command could not write, and why (escaped).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedItem {
+    pub name: String,
+    pub reason: String,
+}
+
+impl std::fmt::Display for FailedItem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "  failed: {}: {}", self.name, self.reason)
     }
 }
 
@@ -281,6 +302,11 @@ fn report_text(err: &Error) -> String {
             text.push_str(&format!("{d}\n"));
         }
     }
+    if let Error::RestoreIncomplete { failed, .. } = err {
+        for f in failed {
+            text.push_str(&format!("{f}\n"));
+        }
+    }
     text.push_str(&format!("error: {}\n", flatten(err)));
     text
 }
@@ -299,6 +325,16 @@ mod tests {
              error: missing permissions: restore needs 1 permission(s) you lack\n"
         );
         assert_eq!(report_text(&Error::Invalid("x".into())), "error: x\n");
+    }
+
+    #[test]
+    fn an_incomplete_restore_lists_each_failed_secret_above_the_error_line() {
+        let failed = vec![FailedItem { name: "t-ca".into(), reason: "conflict: it changed".into() }];
+        let text = report_text(&Error::RestoreIncomplete { total: 3, failed });
+        assert!(
+            text.starts_with("  failed: t-ca: conflict: it changed\nerror: restore incomplete: 1 of 3 secret(s) failed: t-ca;"),
+            "{text}"
+        );
     }
 
     #[test]

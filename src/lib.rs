@@ -11,6 +11,7 @@
 
 pub mod certs;
 pub mod cli;
+pub mod cluster_identity;
 pub mod commands;
 pub mod context;
 pub mod duration;

@@ -124,6 +124,13 @@ impl RunState {
     }
 }
 
+/// Removes every key of a run's state from a Lease's `annotations` (as
+/// [`crate::lock::Lock::set_annotations`] takes it): after `restore`, a
+/// later rotate-ca starts clean instead of resuming a rotation that was undone.
+pub fn cleared(annotations: &BTreeMap<String, String>) -> BTreeMap<String, Option<String>> {
+    annotations.keys().filter(|k| k.starts_with(PREFIX)).map(|k| (k.clone(), None)).collect()
+}
+
 /// `host:path` → the path, when the host is this one.
 pub fn local_backup_path(backup: &str, host: &str) -> Option<std::path::PathBuf> {
     let (h, path) = backup.split_once(':')?;

@@ -57,7 +57,13 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
                     p.backup.as_deref().unwrap_or("the first backup")
                 ));
             }
-            let path = backup::write(&run.s.backup_dir, &plan.namespace, &plan.tenant, &current, Timestamp::now())?;
+            let origin = backup::Origin {
+                namespace: plan.namespace.clone(),
+                tenant: plan.tenant.clone(),
+                cluster: recorded_identity(run, line).await,
+                taken_before: "rotate-ca".into(),
+            };
+            let path = backup::write_recorded(&run.s.backup_dir, &origin, &current, Timestamp::now())?;
             let path = std::path::absolute(&path).unwrap_or(path);
             line.note(&format!(
                 "backup: {} ({} secret(s), mode 0600, holds private keys); restore with: kubectl pki restore {}",
@@ -97,4 +103,21 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
     run.report.backup = Some(path.display().to_string());
     run.report.old_ca = Some(old_ca);
     Ok(Backed { state, baseline })
+}
+
+/// The cluster's identity for the backup, so that `restore` refuses it on
+/// another cluster. Not readable (no `get namespaces kube-system`): the
+/// backup goes without it, as the note says.
+async fn recorded_identity(run: &Run<'_>, line: &PhaseLine) -> Option<crate::cluster_identity::ClusterIdentity> {
+    let server = crate::context::server_url().unwrap_or_default();
+    match crate::cluster_identity::read(&run.client, &server).await {
+        Ok(identity) => Some(identity),
+        Err(e) => {
+            line.note(&format!(
+                "the backup does not record the cluster's identity (cannot read namespace {}: {e}); restore will need --no-identity-check",
+                crate::cluster_identity::NAMESPACE
+            ));
+            None
+        }
+    }
 }
