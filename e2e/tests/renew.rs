@@ -202,8 +202,8 @@ async fn renewal_on_a_live_tenant_restarts_consumers_and_the_api_serves_the_rene
         assert!(!now.is_empty() && now.is_disjoint(uids), "{selector}: not restarted");
     }
     // The tenant API serves the renewed certificate; the old and the new admin kubeconfig both log in.
-    let served = api.served().expect("serving");
-    assert!(served.generation > generation, "the tenant API was not restarted");
+    // (Its new process serves TLS before it reports Ready.)
+    let served = api.wait_restarted(generation, WAIT).await.expect("the tenant API restarted on the renewed certificate");
     assert_eq!(served.files.tls_cert.as_bytes(), f.value(API_SERVER, "apiserver.crt").await.as_slice());
     kubectl(&old_admin, &["get", "namespaces", "-o", "name"]).await.expect("the old admin kubeconfig still works");
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
