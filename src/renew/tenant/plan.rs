@@ -211,13 +211,13 @@ fn secret_step(inv: &Inventory, secret: &Secret, opts: &Options, floor: Option<T
         step
     };
     if NEVER.contains(&suffix) {
-        let what = match suffix {
-            names::CA => "the tenant CA",
-            names::SA => "the service-account key",
-            names::FRONT_PROXY_CA => "the front-proxy CA",
-            _ => "the datastore credentials",
+        let why = match suffix {
+            names::CA => "the tenant CA: renew never touches it (rotate-ca rotates it)",
+            names::SA => "the service-account key: renew never touches it (every token stays valid)",
+            names::FRONT_PROXY_CA => "the front-proxy CA: renew never touches it",
+            _ => "the datastore credentials: renew never touches them",
         };
-        return keep(step, format!("{what}: renew never touches it (rotate-ca rotates a CA)"));
+        return keep(step, why.to_string());
     }
     let Some(kind) = kind else {
         return keep(step, format!("no {} label: not a leaf Kamaji renews", names::LABEL_LIFECYCLE));
@@ -293,7 +293,9 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
     }
 
     let controller = Horizon::of_pods(&inv.kamaji_pods);
-    let renewed_until = (controller.pods > 0).then(|| inv.read_at.checked_add(horizon::LEAF_LIFETIME).ok()).flatten();
+    let renewed_until = (controller.pods > 0)
+        .then(|| inv.read_at.checked_add(horizon::LEAF_LIFETIME).ok().and_then(|t| t.round(jiff::Unit::Second).ok()))
+        .flatten();
     match (controller.pods, controller.started_at, controller.issues_until) {
         (0, _, _) => warnings.push(format!(
             "No Kamaji controller pods match {} in {}: none is restarted, so leaves re-issued now keep the controller's horizon (Kamaji dates them from its process start), and the run fails its verification when a NotAfter does not move (check --kamaji-namespace/--kamaji-selector).",
