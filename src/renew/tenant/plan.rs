@@ -227,9 +227,10 @@ fn secret_step(inv: &Inventory, secret: &Secret, opts: &Options, floor: Option<T
     }
     // Resuming: what the interrupted run renewed is verified, not asked for again.
     if let (Some(previous), Some(floor)) = (&inv.previous, floor) {
-        let before = inv.previous_backup.as_deref().and_then(|b| find(b, &step.name)).and_then(|s| leaves::leaves_of(s, kind).ok());
-        let own = inv.previous_backup.as_deref().and_then(|b| find(b, &step.name));
-        let cas = cas_for(inv.previous_backup.as_deref().unwrap_or(&inv.secrets), &inv.tenant, own.or(Some(secret)));
+        let backed = inv.previous_backup.as_deref().and_then(|b| find(b, &step.name));
+        let before = backed.and_then(|s| leaves::leaves_of(s, kind).ok());
+        // The CAs as they are (renew never changes them); the backup holds only the leaves.
+        let cas = cas_for(&inv.secrets, &inv.tenant, backed.or(Some(secret)));
         if verify::already_renewed(secret, kind, before.as_deref().unwrap_or_default(), &cas, floor) {
             step.already_renewed = true;
             step.action = Action::Renew;
@@ -458,6 +459,60 @@ mod tests {
         assert!(plan.secrets.iter().any(|s| s.reason.contains("not within --expiring-within 30d")));
         o.expiring_within = Some(SignedDuration::from_hours(24 * 400));
         assert_eq!(build(&inventory(), &o).renewing().count(), 2);
+    }
+
+    #[test]
+    fn only_the_consumers_of_renewed_secrets_restart() {
+        let kcsi: Deployment = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "t-kcsi-controller"},
+            "spec": {"selector": {}, "template": {
+                "metadata": {"labels": {"app": "t-kcsi-driver"}},
+                "spec": {"containers": [], "volumes": [{"name": "kubeconfig", "secret": {"secretName": "t-admin-kubeconfig"}}]}
+            }}
+        }))
+        .unwrap();
+        let mut inv = inventory();
+        inv.deployments = vec![kcsi];
+        let plan = build(&inv, &opts());
+        assert_eq!(plan.workloads.iter().map(|w| w.name.as_str()).collect::<Vec<_>>(), ["t-kcsi-controller"]);
+        let mut o = opts();
+        o.only = Some(Kind::X509);
+        assert!(build(&inv, &o).workloads.is_empty(), "the admin kubeconfig is not renewed: kcsi keeps running");
+    }
+
+    #[test]
+    fn resuming_marks_what_the_interrupted_run_renewed() {
+        use kubectl_pki_testkit::{params_for, with_params};
+        let mut inv = inventory();
+        // A fresh tenant CA with its key, so leaves of chosen dates can be signed.
+        let root = ca("kubernetes");
+        inv.secrets[0] = labelled(secret("t-ca", &[("ca.crt", &root.pem)]), None);
+        let leaf = |y: i32, m: u8| {
+            let mut p = params_for("apiserver", false);
+            p.not_before = rcgen::date_time_ymd(2025, 12, 1);
+            p.not_after = rcgen::date_time_ymd(y, m, 1);
+            with_params(p, Some(&root)).pem
+        };
+        let api = |pem: &str| labelled(secret("t-api-server-certificate", &[("apiserver.crt", pem), ("apiserver.key", "k")]), Some("x509"));
+        let old = api(&leaf(2026, 6));
+        inv.secrets[2] = api(&leaf(2027, 2));
+        inv.previous = Some(RenewState {
+            done: super::super::state::Step::Renew,
+            started_at: "2026-01-01T00:00:00Z".parse().unwrap(),
+            backup: Some("h:/b.yaml".into()),
+            tenant_uid: None,
+            completed_at: None,
+        });
+        inv.previous_backup = Some(vec![old]);
+        let plan = build(&inv, &opts());
+        let step = plan.secrets.iter().find(|s| s.name == "t-api-server-certificate").unwrap();
+        assert!(step.already_renewed && step.action == Action::Renew, "{step:?}");
+        assert!(step.reason.starts_with("renewed by the interrupted run"), "{}", step.reason);
+        assert!(plan.resume.is_some() && plan.notes.iter().any(|n| n.starts_with("Resuming the renewal")));
+        // Not renewed yet: the same certificate as in the backup.
+        inv.previous_backup = Some(vec![inv.secrets[2].clone()]);
+        let plan = build(&inv, &opts());
+        assert!(!plan.secrets.iter().find(|s| s.name == "t-api-server-certificate").unwrap().already_renewed);
     }
 
     #[test]
