@@ -68,7 +68,7 @@ pub fn render(namespace: &str, tenant: &str, secrets: &[Secret], at: Timestamp) 
     });
     let body = crate::output::to_yaml(&list)?;
     Ok(format!(
-        "# kubectl-pki backup of tenant {namespace}/{tenant}: {} secret(s), taken {at} before rotate-ca.\n\
+        "# kubectl-pki backup of tenant {namespace}/{tenant}: {} secret(s), taken {at} before rotate-ca or renew changed it.\n\
          # It holds PRIVATE KEYS: keep it as safe as the cluster's CA, delete it when no longer needed.\n\
          # Restore with: kubectl pki restore <this file>\n{body}",
         items.len()
