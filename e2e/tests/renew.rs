@@ -5,7 +5,8 @@
 //! serving the renewed certificate, while the old admin kubeconfig keeps working and a second
 //! tenant is left alone; a run killed after its first change is finished by re-running it; a
 //! controller that was not restarted fails the verification, naming the leaves; an old Kamaji
-//! renews by deletion; an unfinished rotation blocks a renewal.
+//! renews by deletion; an unfinished rotation blocks a renewal; Ctrl-C releases the Lease; a
+//! user who may only read is refused before any change, with every missing write.
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -335,4 +336,68 @@ async fn ctrl_c_releases_the_lock_and_keeps_the_progress() {
     assert_eq!(annotations.get("renew.kubectl-pki.io/done").map(String::as_str), Some("renew"));
     assert!(!annotations.contains_key("renew.kubectl-pki.io/completed-at"));
     assert_eq!(f.backups().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_is_refused_before_any_change_with_every_missing_write() {
+    let f = fixture("renew-rbac", "26.3.5-edge").await;
+    let cp = ControlPlane::shared();
+    let user = format!("reader-{}", e2e::controlplane::unique_suffix());
+    // A user (client certificate from the harness CA, no groups) that may read everything of both namespaces.
+    let pki = cp.pki();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&pki.ca_crt, rcgen::KeyPair::from_pem(&pki.ca_key).unwrap()).unwrap();
+    let (crt, key) = e2e::pki::client_cert(&issuer, &user, &[]).unwrap();
+    let kubeconfig = f.dir.path().join("reader.kubeconfig");
+    e2e::pki::write_private(&kubeconfig, &e2e::pki::kubeconfig(&cp.apiserver_url, &pki.ca_crt, &crt, &key, "reader")).unwrap();
+    for ns in [f.ns(), f.tenant.kamaji_namespace.as_str()] {
+        for (kind, body) in [
+            (
+                "Role",
+                serde_json::json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}]}),
+            ),
+            (
+                "RoleBinding",
+                serde_json::json!({"metadata": {"name": "reader"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+            ),
+        ] {
+            let ar = kube::api::ApiResource::from_gvk_with_plural(
+                &kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", kind),
+                &format!("{}s", kind.to_lowercase()),
+            );
+            let api: kube::Api<kube::api::DynamicObject> = kube::Api::namespaced_with(f.client.clone(), ns, &ar);
+            let mut body = body;
+            body["apiVersion"] = "rbac.authorization.k8s.io/v1".into();
+            body["kind"] = kind.into();
+            let obj: kube::api::DynamicObject = serde_json::from_value(body).unwrap();
+            api.create(&kube::api::PostParams::default(), &obj).await.unwrap();
+        }
+    }
+    let before = f.settled_snapshot().await;
+    let run = |args: &'static [&'static str]| {
+        let mut cmd = f.command(&kubeconfig, &[&["renew", RELEASE][..], args].concat(), true);
+        async move { cmd.output().await.unwrap() }
+    };
+    // The dry run says what is missing and exits 3.
+    let out = run(&[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Missing permissions (the real run refuses)"), "{stdout}");
+    let out = run(&["--dry-run=false"]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let error_line = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error_line.contains("renew needs") && error_line.contains("nothing was changed"), "{error_line}");
+    for missing in [
+        format!("create leases.coordination.k8s.io in {}", f.ns()),
+        format!("patch secrets in {}", f.ns()),
+        format!("delete pods in {}", f.tenant.kamaji_namespace),
+        format!("patch deployments.apps in {}", f.ns()),
+    ] {
+        assert!(error_line.contains(&missing), "{missing} not in {error_line}");
+    }
+    let after = f.snapshot().await;
+    assert!(after == before, "a refused renewal changed something: {}", diff(&before, &after));
+    assert!(f.backups().is_empty());
 }
