@@ -61,6 +61,8 @@ pub enum Command {
     /// Rotate the CA of a Kamaji/Cozystack tenant safely (dry run by default).
     #[command(name = "rotate-ca")]
     RotateCa(RotateCaArgs),
+    /// Renew a Kamaji/Cozystack tenant's leaf certificates and kubeconfigs, never its CA (dry run by default).
+    Renew(RenewArgs),
     /// Verify that pods restarted after a point in time and are Ready.
     Restarts(RestartsArgs),
     /// Put the Secrets of a rotate-ca backup back.
@@ -198,6 +200,61 @@ pub struct RotateCaArgs {
     pub resume_stale: bool,
     /// Take the tenant's lock even if another run holds it. Risky: if that run is alive, both change the
     /// tenant at once (it stops at its next write); use it only when that run is known to be gone.
+    #[arg(long)]
+    pub force_unlock: bool,
+}
+
+/// Which of a tenant's secrets `renew` renews.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RenewOnly {
+    /// Leaf certificates (label certificate_lifecycle_controller=x509).
+    X509,
+    /// Kubeconfigs (label certificate_lifecycle_controller=kubeconfig).
+    Kubeconfig,
+}
+
+/// Exit codes: 0 renewed (dry run: clean plan), 1 error or refusal (nothing
+/// changed when refused), 3 dry run whose real run would refuse, 130
+/// interrupted (the Lease is released; re-run to continue).
+#[derive(Debug, Clone, Args)]
+#[command(
+    after_help = "Examples:\n  kubectl pki renew kubernetes-demo -n tenant-root\n  kubectl pki renew kubernetes-demo -n tenant-root --dry-run=false --write-kubeconfig demo.kubeconfig\n  kubectl pki renew kubernetes-demo -n tenant-root --dry-run=false --only kubeconfig --expiring-within 30d\n\nThe CA and the service-account key are never touched. The Kamaji controller is restarted first: it dates every certificate from its process start. Re-running the same command after an interruption or a timeout continues the renewal."
+)]
+pub struct RenewArgs {
+    /// The TenantControlPlane(s) (Cozystack: kubernetes-<cluster>; the cluster name alone works too).
+    #[arg(value_name = "TENANT", required = true, num_args = 1..)]
+    pub tenants: Vec<String>,
+    /// Print the plan only (default); --dry-run=false renews.
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub dry_run: bool,
+    /// Renew only the leaf certificates (x509) or only the kubeconfigs.
+    #[arg(long, value_enum)]
+    pub only: Option<RenewOnly>,
+    /// Renew only what expires within this duration (e.g. 30d); default: every leaf.
+    #[arg(long, value_name = "DURATION")]
+    pub expiring_within: Option<String>,
+    /// Limit of each wait (e.g. 10m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "10m")]
+    pub timeout: String,
+    /// Namespace of the Kamaji controller.
+    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
+    pub kamaji_namespace: String,
+    /// Label selector of the Kamaji controller pods.
+    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
+    pub kamaji_selector: String,
+    /// The Kamaji version (e.g. 26.3.5-edge), instead of reading it from the controller image.
+    #[arg(long, value_name = "VERSION")]
+    pub kamaji_version: Option<String>,
+    /// Write the renewed admin kubeconfig (admin.conf) to FILE (mode 0600); an existing FILE is refused without --force.
+    #[arg(long, value_name = "FILE")]
+    pub write_kubeconfig: Option<PathBuf>,
+    /// Replace an existing --write-kubeconfig FILE (a symlink there is replaced, not followed).
+    #[arg(long, requires = "write_kubeconfig")]
+    pub force: bool,
+    /// Directory for the backup file (created 0700 if missing).
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    pub backup_dir: PathBuf,
+    /// Take the tenant's lock even if another run holds it (only when that run is known to be gone).
     #[arg(long)]
     pub force_unlock: bool,
 }

@@ -57,6 +57,37 @@ pub async fn restart(api: &Api<Deployment>, name: &str, at: Timestamp) -> Result
     Ok(())
 }
 
+/// Waits up to `timeout` until the rollouts of the Deployments `names` are complete (a
+/// Deployment gone is not waited for), stopping as soon as `held` says the caller's Lease
+/// is lost; returns how long it waited. A rollout past its progress deadline fails.
+pub async fn wait_rollouts(
+    api: &Api<Deployment>,
+    names: &[String],
+    timeout: std::time::Duration,
+    held: &crate::lock::Held,
+    on_wait: impl FnMut(&str),
+) -> Result<std::time::Duration> {
+    let what = format!("the rollouts of {}", names.join(", "));
+    let ((), took) = crate::wait::poll_timed(&what, timeout, std::time::Duration::from_secs(1), on_wait, || {
+        let (api, names, held) = (api.clone(), names.to_vec(), held.clone());
+        async move {
+            held.check()?;
+            let mut pending = Vec::new();
+            for name in &names {
+                let Some(d) = api.get_opt(name).await.map_err(Error::kube)? else { continue };
+                match rollout(&d) {
+                    Rollout::Done => {}
+                    Rollout::Progressing(m) => pending.push(m),
+                    Rollout::Failed(m) => return Err(Error::Invalid(format!("rollout failed: {m}"))),
+                }
+            }
+            Ok(if pending.is_empty() { crate::wait::Poll::Done(()) } else { crate::wait::Poll::Waiting(pending.join("; ")) })
+        }
+    })
+    .await?;
+    Ok(took)
+}
+
 /// Where a rollout stands, with kubectl's rules (`rollout status`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rollout {

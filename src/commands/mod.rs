@@ -6,6 +6,7 @@
 pub mod completion;
 pub mod k3s;
 pub mod kubeconfig;
+pub mod renew;
 pub mod restarts;
 pub mod restore;
 pub mod rotate_ca;
@@ -27,6 +28,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::Talos(args) => talos::run(args, &ctx),
         Command::K3s(args) => k3s::run(args, &ctx),
         Command::RotateCa(args) => rotate_ca::run(args, &ctx).await,
+        Command::Renew(args) => renew::run(args, &ctx).await,
         Command::Restarts(args) => restarts::run(args, &ctx).await,
         Command::Restore(args) => restore::run(args, &ctx).await,
         Command::Kubeconfig(args) => kubeconfig::run(args, &ctx).await,

@@ -71,7 +71,7 @@ fn request(args: RotateCaArgs) -> Result<Request> {
 }
 
 /// Refuses a selector that matches every pod (empty, or only spaces and commas).
-fn selects_some(flag: &'static str, selector: &str) -> Result<()> {
+pub(crate) fn selects_some(flag: &'static str, selector: &str) -> Result<()> {
     if selector.split(',').all(|term| term.trim().is_empty()) {
         return Err(Error::flag_value(flag, selector, "selects every pod in the namespace; give a label selector such as app=name"));
     }

@@ -3,6 +3,7 @@
 pub mod endpoint;
 pub mod horizon;
 pub mod names;
+pub mod restart;
 pub mod tcp;
 pub mod tenant;
 pub mod version;

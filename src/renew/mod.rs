@@ -5,7 +5,9 @@
 //! - [`credential`]: where that certificate and its key live;
 //! - [`identity`]: who the certificate says, who the server says;
 //! - [`csr`]: the request, its checks and its state;
-//! - [`write`]: the atomic update of the kubeconfig (or the files it names).
+//! - [`write`]: the atomic update of the kubeconfig (or the files it names);
+//! - [`tenant`]: `kubectl pki renew TENANT...`, a Kamaji tenant's leaf certificates and
+//!   kubeconfigs, renewed by its Kamaji controller.
 //!
 //! The domain: plain options in, a report out. No clap types.
 
@@ -13,4 +15,5 @@ pub mod credential;
 pub mod csr;
 pub mod identity;
 pub mod kubeconfig;
+pub mod tenant;
 pub mod write;

@@ -9,8 +9,9 @@
 //! when no TCP connection is ever made within [`REACH_BUDGET`]: the
 //! endpoint is not reachable from this machine, and the check is
 //! `skipped`, never `passed`. The decisions are pure ([`Watch`]); the
-//! handshake is [`crate::served`].
-//! No API calls, no clap types, no printing: the phase ([`super::phases::live_check`]) does the I/O.
+//! handshake is [`crate::served`], retried by [`watch`]. `renew` uses the
+//! same watch with its own [`Terms`]: the CA stays, the leaf must be the renewed one.
+//! No API calls, no clap types, no printing: the phase ([`super::phases::live_check`]) reads the endpoint.
 
 use std::time::Duration;
 
@@ -108,9 +109,31 @@ pub enum Next {
     Done(Verdict, String),
 }
 
+/// How a [`Watch`] names what it waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Terms {
+    /// After "serves a certificate (sha256 ..) ": what passes.
+    pub fresh: &'static str,
+    /// After "still serves ": what is served before the restart.
+    pub stale: &'static str,
+    /// After "a TLS client trusting ": the CA a client trusts.
+    pub trusted: &'static str,
+    /// Why a stale certificate at the timeout is a failure.
+    pub stale_failure: &'static str,
+}
+
+/// rotate-ca's: the served leaf must chain to the new CA.
+pub const ROTATION: Terms = Terms {
+    fresh: "that chains to the new CA",
+    stale: "a certificate from the old CA",
+    trusted: "the new CA",
+    stale_failure: "its kube-apiserver did not restart on the new certificate, and clients with the new kubeconfig are refused",
+};
+
 /// The state of the retries, and the rules that turn attempts into a verdict.
 #[derive(Debug)]
 pub struct Watch {
+    terms: Terms,
     url: String,
     /// `kubectl pki status --tenant ...`: how to check it later or elsewhere.
     check_with: String,
@@ -123,7 +146,13 @@ pub struct Watch {
 
 impl Watch {
     pub fn new(url: &str, check_with: &str, reach: Duration, timeout: Duration) -> Watch {
-        Watch { url: url.into(), check_with: check_with.into(), reach, timeout, connected: false, attempts: 0, last: None }
+        Watch { terms: ROTATION, url: url.into(), check_with: check_with.into(), reach, timeout, connected: false, attempts: 0, last: None }
+    }
+
+    /// The same watch, its lines and verdicts worded with `terms`.
+    pub fn with_terms(mut self, terms: Terms) -> Watch {
+        self.terms = terms;
+        self
     }
 
     /// `elapsed`: since the first attempt began. A certificate of the new CA
@@ -139,7 +168,7 @@ impl Watch {
         }
         let next = match &seen {
             Seen::Served { sha256, issuer: Issuer::New } => {
-                Next::Done(Verdict::Passed, format!("{url} serves a certificate (sha256 {}) that chains to the new CA", short(sha256)))
+                Next::Done(Verdict::Passed, format!("{url} serves a certificate (sha256 {}) {}", short(sha256), self.terms.fresh))
             }
             Seen::NoChain(NoChain::Url(why)) => Next::Done(Verdict::Skipped, format!("cannot check {url}: {why}; not checked")),
             Seen::NoChain(NoChain::Connect(why)) if !self.connected && elapsed >= self.reach.min(self.timeout) => Next::Done(
@@ -153,11 +182,12 @@ impl Watch {
             ),
             _ if elapsed >= self.timeout => Next::Done(Verdict::Failed, self.failure(&seen)),
             Seen::Served { sha256, issuer: Issuer::Old } => Next::Wait(format!(
-                "{url} still serves a certificate from the old CA (sha256 {}): waiting for its kube-apiserver to restart",
+                "{url} still serves {} (sha256 {}): waiting for its kube-apiserver to restart",
+                self.terms.stale,
                 short(sha256)
             )),
             Seen::Served { issuer: Issuer::Other(why), .. } => {
-                Next::Wait(format!("{url} serves a certificate that a TLS client trusting the new CA refuses ({why})"))
+                Next::Wait(format!("{url} serves a certificate that a TLS client trusting {} refuses ({why})", self.terms.trusted))
             }
             Seen::NoChain(e) if self.connected => Next::Wait(format!("{url}: {e} (restarting?)")),
             Seen::NoChain(e) => Next::Wait(format!("{url}: {e}")),
@@ -170,12 +200,15 @@ impl Watch {
         let url = &self.url;
         let what = match seen {
             Seen::Served { sha256, issuer: Issuer::Old } => format!(
-                "the tenant API at {url} still serves a certificate from the old CA (sha256 {}): its kube-apiserver did not restart on the new certificate, and clients with the new kubeconfig are refused",
-                short(sha256)
+                "the tenant API at {url} still serves {} (sha256 {}): {}",
+                self.terms.stale,
+                short(sha256),
+                self.terms.stale_failure
             ),
             Seen::Served { sha256, issuer } => format!(
-                "the tenant API at {url} serves a certificate (sha256 {}) that a TLS client trusting the new CA refuses{}",
+                "the tenant API at {url} serves a certificate (sha256 {}) that a TLS client trusting {} refuses{}",
                 short(sha256),
+                self.terms.trusted,
                 match issuer {
                     Issuer::Other(why) => format!(" ({why})"),
                     _ => String::new(),
@@ -193,6 +226,34 @@ impl Watch {
             _ => None,
         };
         LiveCheck { verdict, reason, endpoint: Some(self.url.clone()), endpoint_from: Some(from), served_sha256, attempts: self.attempts }
+    }
+}
+
+/// One handshake attempt at most this long (less when the timeout is near).
+const ATTEMPT: Duration = Duration::from_secs(3);
+
+/// Handshakes with `target` once a second, each chain judged by `judge` and observed by
+/// `watch`, until it reaches a verdict; returns it, its reason and how long it took.
+pub async fn watch(
+    watch: &mut Watch,
+    target: &Target,
+    judge: impl Fn(&[CertificateDer<'static>]) -> Seen,
+    mut on_wait: impl FnMut(&str),
+) -> (Verdict, String, Duration) {
+    let started = std::time::Instant::now();
+    loop {
+        let attempt = ATTEMPT.min(watch.timeout.saturating_sub(started.elapsed())).max(Duration::from_millis(500));
+        let seen = match crate::served::served_chain(&target.url, target.tls_server_name.as_deref(), attempt).await {
+            Ok(chain) => judge(&chain),
+            Err(e) => Seen::NoChain(e),
+        };
+        match watch.observe(seen, started.elapsed()) {
+            Next::Wait(msg) => {
+                on_wait(&msg);
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Next::Done(verdict, reason) => return (verdict, reason, started.elapsed()),
+        }
     }
 }
 

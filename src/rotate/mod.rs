@@ -192,7 +192,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
 /// not be written or would be replaced unasked: a directory, an existing
 /// file or symlink without `replace` (`--force`), a missing parent or one
 /// that is not a directory.
-fn kubeconfig_target(file: &Path, replace: bool) -> Result<()> {
+pub fn kubeconfig_target(file: &Path, replace: bool) -> Result<()> {
     if file.is_dir() {
         return Err(Error::file(file, "--write-kubeconfig names a directory; give a file path"));
     }

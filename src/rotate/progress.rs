@@ -49,8 +49,13 @@ impl Display {
     }
 
     pub fn start(&self, phase: Phase, what: &str) -> PhaseLine {
+        self.start_step(usize::from(phase.number()), Phase::ALL.len(), phase.name(), what)
+    }
+
+    /// A line for step `number` of `total`, named `name` (another command's phases: `renew`).
+    pub fn start_step(&self, number: usize, total: usize, name: &str, what: &str) -> PhaseLine {
         let what = &*clean_line(what);
-        let mut label = format!("[{}/{}] {}", phase.number(), Phase::ALL.len(), phase.name());
+        let mut label = format!("[{number}/{total}] {name}");
         if !self.tenant.is_empty() {
             label = format!("{} {label}", self.tenant);
         }

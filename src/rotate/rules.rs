@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 
 use super::advice::Advice;
@@ -185,7 +186,7 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
 
     // Workloads that consume a changing secret.
     let changing: BTreeSet<&str> = secrets.iter().filter(|s| s.action != SecretAction::Keep).map(|s| s.name.as_str()).collect();
-    let workloads = plan_workloads(inv, &changing);
+    let workloads = plan_workloads(&inv.deployments, tenant, &changing);
     advice.workloads(tenant, &workloads);
 
     // Workers.
@@ -230,12 +231,12 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
 }
 
 /// Deployments in the namespace that consume a changing secret, plus the
-/// runbook's kcsi driver; those the TCP owns are rolled by Kamaji.
-fn plan_workloads(inv: &Inventory, changing: &BTreeSet<&str>) -> Vec<WorkloadStep> {
-    let tenant = &inv.tenant;
+/// runbook's kcsi driver; those the TCP owns are rolled by Kamaji (`renew`
+/// plans its restarts with it too).
+pub fn plan_workloads(deployments: &[Deployment], tenant: &str, changing: &BTreeSet<&str>) -> Vec<WorkloadStep> {
     let kcsi_label = format!("{tenant}-kcsi-driver");
     let mut out = Vec::new();
-    for d in &inv.deployments {
+    for d in deployments {
         let Some(name) = d.metadata.name.clone() else { continue };
         let Some(spec) = d.spec.template.spec.as_ref() else { continue };
         let mut reasons: Vec<String> = Vec::new();

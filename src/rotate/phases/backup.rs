@@ -60,7 +60,7 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
             let origin = backup::Origin {
                 namespace: plan.namespace.clone(),
                 tenant: plan.tenant.clone(),
-                cluster: recorded_identity(run, line).await,
+                cluster: recorded_identity(&run.client, line).await,
                 taken_before: "rotate-ca".into(),
             };
             let path = backup::write_recorded(&run.s.backup_dir, &origin, &current, Timestamp::now())?;
@@ -108,9 +108,9 @@ pub async fn run(run: &mut Run<'_>, line: &PhaseLine) -> Result<Backed> {
 /// The cluster's identity for the backup, so that `restore` refuses it on
 /// another cluster. Not readable (no `get namespaces kube-system`): the
 /// backup goes without it, as the note says.
-async fn recorded_identity(run: &Run<'_>, line: &PhaseLine) -> Option<crate::cluster_identity::ClusterIdentity> {
+pub async fn recorded_identity(client: &kube::Client, line: &PhaseLine) -> Option<crate::cluster_identity::ClusterIdentity> {
     let server = crate::context::server_url().unwrap_or_default();
-    match crate::cluster_identity::read(&run.client, &server).await {
+    match crate::cluster_identity::read(client, &server).await {
         Ok(identity) => Some(identity),
         Err(e) => {
             line.note(&format!(

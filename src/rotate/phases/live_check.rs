@@ -3,22 +3,16 @@
 //! leaves it unfinished, so the same command checks again. No clap types;
 //! no printing except through the phase line.
 
-use std::time::{Duration, Instant};
-
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;
 
 use super::{Outcome, Run, Skip};
 use crate::error::{Error, Result};
 use crate::kamaji::{names, tcp};
-use crate::rotate::live::{self, LiveCheck, Next, Seen};
+use crate::rotate::live::{self, LiveCheck};
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify;
-use crate::served;
-
-/// One TLS handshake attempt at most this long (less when the timeout is near).
-const ATTEMPT: Duration = Duration::from_secs(3);
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     let api = run.secrets();
@@ -54,22 +48,11 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
     let check_with = format!("kubectl pki status --tenant {tenant} -n {ns}");
     let mut watch = live::Watch::new(&target.url, &check_with, live::REACH_BUDGET, run.s.timeout);
     line.update(&format!("TLS handshake with {}", target.url));
-    let started = Instant::now();
-    let (verdict, reason) = loop {
-        let attempt = ATTEMPT.min(run.s.timeout.saturating_sub(started.elapsed())).max(Duration::from_millis(500));
-        let seen = match served::served_chain(&target.url, target.tls_server_name.as_deref(), attempt).await {
-            Ok(chain) => live::classify(&chain, &new_ca, old_ca.as_deref(), &target.host(), Timestamp::now()),
-            Err(e) => Seen::NoChain(e),
-        };
-        match watch.observe(seen, started.elapsed()) {
-            Next::Wait(msg) => {
-                line.update(&msg);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Next::Done(verdict, reason) => break (verdict, reason),
-        }
-    };
-    run.waited += started.elapsed();
+    let host = target.host();
+    let judge =
+        |chain: &[rustls::pki_types::CertificateDer<'static>]| live::classify(chain, &new_ca, old_ca.as_deref(), &host, Timestamp::now());
+    let (verdict, reason, took) = live::watch(&mut watch, &target, judge, |m| line.update(m)).await;
+    run.waited += took;
     match verdict {
         live::Verdict::Failed => {
             let err = Error::Timeout {

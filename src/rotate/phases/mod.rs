@@ -18,15 +18,15 @@ use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, DeleteParams, Preconditions};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
 
 use super::execute::Settings;
 use super::kamaji_restart::Rotating;
 use super::plan::{Inventory, Plan};
 use super::report::Report;
 use super::state::{Phase, RunState};
-use crate::error::{ApiError, Error, Result};
+use crate::error::Result;
 use crate::lock::Lock;
 use crate::rotate::progress::PhaseLine;
 use crate::wait::{self, Poll};
@@ -151,17 +151,7 @@ impl Run<'_> {
     }
 }
 
-/// Deletes a pod with a precondition on its UID, while the Lease is held;
-/// gone or replaced already is fine.
-async fn delete_pod(lock: &Lock, api: &Api<Pod>, name: &str, uid: &str) -> Result<()> {
-    lock.check()?;
-    let dp =
-        DeleteParams { preconditions: Some(Preconditions { uid: Some(uid.to_string()), resource_version: None }), ..Default::default() };
-    match api.delete(name, &dp).await.map_err(Error::kube) {
-        Ok(_) | Err(Error::Api(ApiError { code: 404 | 409, .. })) => Ok(()),
-        Err(e) => Err(e),
-    }
-}
+pub(crate) use crate::kamaji::restart::delete_pod;
 
 #[cfg(test)]
 mod tests {

@@ -2,20 +2,17 @@
 //! secret; wait for every rollout. No clap types; no printing except
 //! through the phase line.
 
-use std::time::Duration;
-
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
 use super::{Outcome, Run, Skip};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::rotate::plan::WorkloadAction;
 use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
-use crate::wait::Poll;
-use crate::workloads::{self, Rollout};
+use crate::workloads;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     if run.plan.workloads.is_empty() {
@@ -38,23 +35,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &m
         }
     }
     let names: Vec<String> = run.plan.workloads.iter().map(|w| w.name.clone()).collect();
-    let what = format!("the rollouts of {}", names.join(", "));
-    run.wait(&what, Duration::from_secs(1), line, || {
-        let (api, names) = (api.clone(), names.clone());
-        async move {
-            let mut pending = Vec::new();
-            for name in &names {
-                let Some(d) = api.get_opt(name).await.map_err(Error::kube)? else { continue };
-                match workloads::rollout(&d) {
-                    Rollout::Done => {}
-                    Rollout::Progressing(m) => pending.push(m),
-                    Rollout::Failed(m) => return Err(Error::Invalid(format!("rollout failed: {m}"))),
-                }
-            }
-            Ok(if pending.is_empty() { Poll::Done(()) } else { Poll::Waiting(pending.join("; ")) })
-        }
-    })
-    .await?;
+    run.waited += workloads::wait_rollouts(&api, &names, run.s.timeout, &run.lock.held(), |m| line.update(m)).await?;
     run.record(state, Phase::Workloads).await?;
     Ok(Outcome::Done(format!("{} restarted, {} rollout(s) complete", run.report.workloads_restarted.len(), names.len())))
 }
