@@ -24,6 +24,9 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
     // Recorded only once every annotation and deletion was made: never again
     // (a withdrawn annotation sets the record back, see `withdraw_pending`).
     if run.already_done(Phase::Rotate) {
+        // Nothing of this run for a (shared) Kamaji restart to wait for.
+        run.rotated_at = Some(tokio::time::Instant::now());
+        run.rotating = None;
         return Ok(Outcome::Skipped(Skip::DoneBefore));
     }
     let api = run.secrets();
