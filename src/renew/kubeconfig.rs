@@ -285,6 +285,8 @@ async fn renew(
     progress(&format!("created CertificateSigningRequest {name} (signer {})", csr::SIGNER));
     let finish = by_hand(&name, cred, &pending);
 
+    // Listening before the line that invites an administrator (and Ctrl-C).
+    let interrupted = crate::interrupt::first();
     if report.approval.by == "self" {
         approve(&api, &name, &pem, server).await.map_err(|e| with_hint(e, &finish))?;
         progress(&format!("approved {name}"));
@@ -297,7 +299,7 @@ async fn renew(
     // Ctrl-C while waiting keeps the key and the CSR, and says how to finish.
     let issued = tokio::select! {
         r = wait_issued(&api, &name, opts.timeout) => r,
-        signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} while waiting for CSR {name}{finish}"))),
+        signal = interrupted => Err(Error::Interrupted(format!("{signal} while waiting for CSR {name}{finish}"))),
     };
     let cert_pem = match issued {
         Ok(pem) => pem,
