@@ -252,7 +252,10 @@ async fn a_renewal_killed_after_its_first_change_is_finished_by_running_it_again
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_controller_restart_the_verification_fails_naming_the_leaves() {
     let f = fixture("renew-norestart", "26.3.5-edge").await;
-    let (code, _, stderr) = renew(&f, &[RELEASE, "--dry-run=false", "--timeout", "90s", "--kamaji-selector", "app=nothing"], None).await;
+    // The version given, as no controller pod tells it: the annotation, which this Kamaji
+    // (never restarted) honours by re-issuing from its old process start.
+    let args = [RELEASE, "--dry-run=false", "--timeout", "90s", "--kamaji-selector", "app=nothing", "--kamaji-version", "26.3.5-edge"];
+    let (code, _, stderr) = renew(&f, &args, None).await;
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("[3/7] kamaji: skipped: no pods match app=nothing"), "{stderr}");
     let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_default();
