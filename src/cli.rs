@@ -1,5 +1,8 @@
 //! The command line: clap structs only, no logic.
 
+mod exporter;
+pub use exporter::{ExporterArgs, LogFormat};
+
 use std::path::PathBuf;
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
@@ -50,6 +53,8 @@ fn output_format() -> impl TypedValueParser<Value = OutputFormat> {
 pub enum Command {
     /// Every certificate the current context depends on, with expiry and chain verdicts.
     Status(StatusArgs),
+    /// Serve certificate metrics for Prometheus, kept current by watches (runs until SIGTERM).
+    Exporter(ExporterArgs),
     /// Print the version, commit and the Kubernetes API version it was built for.
     Version(VersionArgs),
     /// Print a shell completion script for `kubectl-pki` (see README: Install).

@@ -88,6 +88,16 @@ impl Ctx {
     async fn connection(&self) -> Result<&(kube::Client, kube::Config)> {
         self.client
             .get_or_try_init(|| async {
+                if self.in_cluster() {
+                    // As client-go: no kubeconfig anywhere, inside a pod: its service account.
+                    let mut config = kube::Config::incluster()
+                        .map_err(|e| Error::Kubeconfig { path: "in-cluster service account".into(), reason: flatten(&e) })?;
+                    limit_requests(&mut config, self.settings.request_timeout);
+                    let _ = SERVER_URL.set(config.cluster_url.to_string());
+                    let client = kube::Client::try_from(config.clone())
+                        .map_err(|e| Error::Kubeconfig { path: "in-cluster service account".into(), reason: flatten(&e) })?;
+                    return Ok::<_, Error>((client, config));
+                }
                 let kc = self.kubeconfig()?;
                 let opts = KubeConfigOptions { context: self.context_name(kc), ..Default::default() };
                 oidc_token(kc, opts.context.as_deref(), jiff::Timestamp::now().as_second())
@@ -104,6 +114,15 @@ impl Ctx {
                 Ok::<_, Error>((client, config))
             })
             .await
+    }
+
+    /// No `--kubeconfig`, no `$KUBECONFIG`, no `~/.kube/config`, and the
+    /// pod's API environment: kubectl and client-go then use the service account.
+    fn in_cluster(&self) -> bool {
+        self.settings.kubeconfig.is_none()
+            && std::env::var_os("KUBECONFIG").is_none_or(|v| v.is_empty())
+            && std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
+            && default_kubeconfig_path().is_none_or(|p| !p.exists())
     }
 
     /// The proxy to `server` as kubectl picks it: the context's cluster's

@@ -16,6 +16,7 @@ pub mod commands;
 pub mod context;
 pub mod duration;
 pub mod error;
+pub mod exporter;
 pub mod interrupt;
 pub mod issuer;
 pub mod k3s;

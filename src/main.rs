@@ -6,11 +6,17 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use kubectl_pki::{cli::Cli, error::report, run};
+use kubectl_pki::cli::{Cli, Command, LogFormat};
+use kubectl_pki::logging::Style;
+use kubectl_pki::{error::report, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    kubectl_pki::logging::init(cli.global.verbose);
+    let style = match &cli.command {
+        Command::Exporter(args) => Style { json: args.log_format == LogFormat::Json, daemon: true },
+        _ => Style::default(),
+    };
+    kubectl_pki::logging::init(cli.global.verbose, style);
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => return report(&e.into()),

@@ -24,11 +24,13 @@ pub enum OutputFormat {
     Wide,
     Json,
     Yaml,
+    /// Prometheus text exposition (`status` only).
+    Prometheus,
 }
 
 impl OutputFormat {
     /// The names `-o` accepts, in the order help lists them.
-    pub const NAMES: [&'static str; 4] = ["table", "wide", "json", "yaml"];
+    pub const NAMES: [&'static str; 5] = ["table", "wide", "json", "yaml", "prometheus"];
 
     pub fn name(self) -> &'static str {
         Self::NAMES[self as usize]
@@ -44,6 +46,7 @@ impl std::str::FromStr for OutputFormat {
             "wide" => Ok(OutputFormat::Wide),
             "json" => Ok(OutputFormat::Json),
             "yaml" => Ok(OutputFormat::Yaml),
+            "prometheus" => Ok(OutputFormat::Prometheus),
             other => Err(format!("unknown output format {other:?}: expected one of {}", Self::NAMES.join(", "))),
         }
     }

@@ -88,7 +88,7 @@ fn flags_of_status_by_prefix() {
 #[test]
 fn output_values_after_dash_o() {
     let (values, directive) = complete(&["status", "-o", ""], None);
-    assert_eq!(values, ["table", "wide", "json", "yaml"]);
+    assert_eq!(values, ["table", "wide", "json", "yaml", "prometheus"]);
     assert_eq!(directive, ":4");
     assert_eq!(complete(&["status", "--output=y"], None).0, ["yaml"]);
 }

@@ -40,6 +40,9 @@ pub struct CertInfo {
     pub sha256: String,
     pub subject_key_id: Option<String>,
     pub authority_key_id: Option<String>,
+    /// The DN fields and decimal serial of Prometheus series; not in JSON (the DNs are).
+    #[serde(skip)]
+    pub labels: super::labels::ExportLabels,
 }
 
 impl CertInfo {
@@ -76,6 +79,7 @@ impl CertInfo {
             sha256: hex(&Sha256::digest(der), ":").to_uppercase(),
             subject_key_id,
             authority_key_id,
+            labels: super::labels::ExportLabels::of(cert),
         })
     }
 

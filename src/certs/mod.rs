@@ -8,6 +8,7 @@
 pub mod chain;
 pub mod info;
 pub mod kubeconfig;
+pub mod labels;
 pub mod limits;
 pub mod parse;
 pub mod status;

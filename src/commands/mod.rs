@@ -4,6 +4,7 @@
 //! the output; the domain modules know nothing of the command line.
 
 pub mod completion;
+pub mod exporter;
 pub mod k3s;
 pub mod kubeconfig;
 pub mod renew;
@@ -21,8 +22,12 @@ use crate::error::{Outcome, Result};
 /// Dispatches one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome> {
     let ctx = Ctx::new(settings(cli.global)?);
+    if ctx.output() == crate::output::OutputFormat::Prometheus && !matches!(cli.command, Command::Status(_)) {
+        return Err(crate::error::Error::flag("-o", "prometheus is an output of status only".to_owned()));
+    }
     match cli.command {
         Command::Status(args) => status::run(args, &ctx).await,
+        Command::Exporter(args) => exporter::run(args, &ctx).await,
         Command::Version(args) => version::run(args, &ctx),
         Command::Completion(args) => completion::run(args),
         Command::Talos(args) => talos::run(args, &ctx),

@@ -13,10 +13,12 @@ pub mod collector;
 pub mod item;
 pub mod judge;
 pub mod plan;
+pub mod prometheus;
 pub mod render;
 pub mod row;
 pub mod served;
 pub mod sources;
+pub mod tenant_judge;
 
 use std::path::PathBuf;
 use std::time::Duration;

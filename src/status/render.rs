@@ -53,16 +53,19 @@ pub enum Output {
     /// Cells of every column; the message column is printed only when
     /// some row has a message.
     Table { table: SpillTable, wide: bool, with_message: bool },
+    /// The exporter's metric families ([`super::prometheus`]).
+    Prometheus(Box<super::prometheus::Sink>),
 }
 
 impl Output {
     pub fn new(format: OutputFormat, summary: bool) -> Output {
-        if summary {
+        if summary && format != OutputFormat::Prometheus {
             return Output::Summary(format);
         }
         match format {
             OutputFormat::Json => Output::Json { items: Spill::new(), buf: Vec::new() },
             OutputFormat::Yaml => Output::Yaml { items: Spill::new() },
+            OutputFormat::Prometheus => Output::Prometheus(Box::default()),
             OutputFormat::Table | OutputFormat::Wide => {
                 let wide = format == OutputFormat::Wide;
                 Output::Table { table: SpillTable::new(headers(wide)), wide, with_message: false }
@@ -79,6 +82,7 @@ impl Output {
     pub fn write_to(self, tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
         match self {
             Output::Summary(format) => summary(tally, format, out),
+            Output::Prometheus(sink) => sink.write_to(tally, out),
             Output::Json { items, .. } => {
                 let json = |e: serde_json::Error| io::Error::other(format!("JSON output: {e}"));
                 out.write_all(b"{\n  \"apiVersion\": ")?;
@@ -122,6 +126,7 @@ impl RowSink for Output {
     fn row(&mut self, row: Row) {
         match self {
             Output::Summary(_) => {}
+            Output::Prometheus(sink) => sink.row(row),
             Output::Json { items, buf } => {
                 buf.clear();
                 if let Err(e) = serde_json::to_writer_pretty(&mut *buf, &row) {
@@ -172,7 +177,7 @@ fn summary(tally: &Tally, format: OutputFormat, out: &mut dyn Write) -> io::Resu
             let text = if format == OutputFormat::Yaml { output::to_yaml(&doc) } else { output::to_json(&doc) };
             text.map_err(|e| io::Error::other(e.to_string()))?
         }
-        OutputFormat::Table | OutputFormat::Wide => {
+        OutputFormat::Table | OutputFormat::Wide | OutputFormat::Prometheus => {
             let mut t = Table::new(["status", "count"]);
             for status in RowStatus::ALL {
                 t.push(vec![status.to_string(), counts[status.as_str()].to_string()]);
@@ -307,6 +312,7 @@ mod tests {
         match format {
             OutputFormat::Json => output::to_json(&list).unwrap(),
             OutputFormat::Yaml => output::to_yaml(&list).unwrap(),
+            OutputFormat::Prometheus => unreachable!("not a format of the previous renderer"),
             OutputFormat::Table | OutputFormat::Wide => {
                 if rows.is_empty() {
                     return format!("{}No certificates found.\n", tenant_lines(tenants));

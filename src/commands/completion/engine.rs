@@ -335,7 +335,7 @@ mod tests {
             let w = want(words);
             let v = values(&w);
             if words.last() == Some(&"") {
-                assert_eq!(v, vec!["table", "wide", "json", "yaml"], "{words:?}");
+                assert_eq!(v, vec!["table", "wide", "json", "yaml", "prometheus"], "{words:?}");
             } else if words == ["-oj"] {
                 // `-oj` is a complete short flag with a value: nothing to add.
                 assert!(v.is_empty(), "{words:?}: {v:?}");

@@ -12,17 +12,16 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 
-use crate::certs::chain::ChainVerdict;
 use crate::certs::parse::certificates_in;
 use crate::certs::status::{Status, classify};
 use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::kamaji::horizon::Horizon;
 use crate::kamaji::{names, tcp};
-use crate::status::judge;
-use crate::status::row::{Collector, ControllerHorizon, HorizonStatus, SourceKind, TenantInfo};
+use crate::status::row::{Collector, ControllerHorizon, HorizonStatus, TenantInfo};
+use crate::status::tenant_judge::{self, Expected, TenantSecret};
 
-use super::secrets::{each_secret, items_of};
+use super::secrets::each_secret;
 use super::tenant_api;
 
 /// Where the Kamaji controller pods run (`--kamaji-namespace`, `--kamaji-selector`).
@@ -60,24 +59,11 @@ pub async fn collect(
     let ca = ca_of(ctx, &secrets, &names::secret_name(name, names::CA), names::KEY_CA_CRT).await?;
     let front_proxy_ca = ca_of(ctx, &secrets, &names::secret_name(name, names::FRONT_PROXY_CA), names::KEY_FRONT_PROXY_CA_CRT).await?;
     let params = ListParams::default().labels(&names::selector(name));
-    let mut seen = tenant_api::Seen::default();
-    let mut pending = Vec::new();
-    each_secret(ctx, &secrets, params, page_size, |secret| {
-        if secret.metadata.annotations.as_ref().and_then(|a| a.get(names::ANNOTATION_ROTATE)).is_some_and(|v| v.is_empty()) {
-            pending.extend(secret.metadata.name.clone());
-        }
-        let (prefix, ex) = items_of(secret);
-        let secret_name = secret.metadata.name.as_deref().unwrap_or_default();
-        let suffix = names::suffix_of(name, secret_name);
-        seen.note(suffix, secret);
-        let verdicts = match suffix {
-            Some(names::DATASTORE_CERT) => judge::within_document(&ex.items),
-            Some(names::FRONT_PROXY_CA | names::FRONT_PROXY_CLIENT) => against(&ex.items, &front_proxy_ca),
-            _ => against(&ex.items, &ca),
-        };
-        col.push_items(SourceKind::Tenant, &prefix, &ex.items, verdicts);
-    })
-    .await?;
+    // A tenant has a dozen secrets: kept (certificates only) to judge them together.
+    let mut listed = Vec::new();
+    each_secret(ctx, &secrets, params, page_size, |secret| listed.extend(TenantSecret::of(secret))).await?;
+    let pending = tenant_judge::push_secrets(col, &listed, &ca, &front_proxy_ca);
+    let seen = tenant_judge::seen(&listed);
     if !pending.is_empty() {
         col.judge_outcome(crate::error::Outcome::Warning);
     }
@@ -127,16 +113,6 @@ async fn controller_horizon(client: &kube::Client, kamaji: &Controller<'_>, col:
         issues_until: horizon.issues_until,
         status,
         message,
-    }
-}
-
-/// The expected CA, or why it is missing (then nothing is verified).
-pub type Expected = std::result::Result<Vec<Vec<u8>>, String>;
-
-fn against(items: &[crate::status::item::Item], expected: &Expected) -> Vec<ChainVerdict> {
-    match expected {
-        Ok(roots) => judge::against(items, roots),
-        Err(reason) => items.iter().map(|_| ChainVerdict::Unverified { reason: reason.clone() }).collect(),
     }
 }
 

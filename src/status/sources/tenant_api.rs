@@ -10,52 +10,56 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
+use rustls_pki_types::CertificateDer;
 
 use crate::certs::chain::ChainVerdict;
 use crate::certs::info::CertInfo;
-use crate::certs::parse::certificates_in;
 use crate::kamaji::names;
 use crate::status::item::Location;
 use crate::status::row::Collector;
 use crate::status::served::{self, Served, ServedVerdict};
 
 use super::server::served_chain;
-use super::tenant::Expected;
+use crate::status::tenant_judge::Expected;
 
 const KEY_ADMIN_CONF: &str = "admin.conf";
-const KEY_APISERVER_CRT: &str = "apiserver.crt";
 
-/// What the tenant's secrets say, noted while they are listed.
+/// What the tenant's secrets say ([`crate::status::tenant_judge::seen`]).
 #[derive(Debug, Default)]
 pub struct Seen {
-    admin_conf: Option<Vec<u8>>,
+    /// The server of `admin.conf`.
+    pub admin_target: Option<served::Target>,
     /// The first certificate of `apiserver.crt`, or why there is none.
-    apiserver_leaf: Option<Result<Vec<u8>, String>>,
+    pub apiserver_leaf: Option<Result<Vec<u8>, String>>,
 }
 
-impl Seen {
-    /// Keeps `admin.conf` and the `apiserver.crt` leaf; other secrets are ignored.
-    pub fn note(&mut self, suffix: Option<&str>, secret: &Secret) {
-        let value = |key: &str| secret.data.as_ref().and_then(|d| d.get(key)).map(|v| v.0.clone());
-        match suffix {
-            Some(names::ADMIN_KUBECONFIG) => self.admin_conf = value(KEY_ADMIN_CONF),
-            Some(names::API_SERVER) => {
-                let leaf = match value(KEY_APISERVER_CRT) {
-                    None => Err(format!("no {KEY_APISERVER_CRT}")),
-                    Some(pem) => match certificates_in(&pem) {
-                        Ok(certs) => certs
-                            .into_iter()
-                            .next()
-                            .map(|c| c.as_ref().to_vec())
-                            .ok_or_else(|| format!("{KEY_APISERVER_CRT} holds no certificate")),
-                        Err(e) => Err(format!("{KEY_APISERVER_CRT}: {e}")),
-                    },
-                };
-                self.apiserver_leaf = Some(leaf);
-            }
-            _ => {}
-        }
+/// The outcome of one dial of the tenant API.
+#[derive(Debug, Clone)]
+pub enum Dialled {
+    /// Neither `admin.conf` nor the TenantControlPlane names an endpoint.
+    NoEndpoint,
+    Failed {
+        target: served::Target,
+        reason: String,
+    },
+    Chain {
+        target: served::Target,
+        chain: Vec<CertificateDer<'static>>,
+    },
+}
+
+/// Where users dial the tenant: `admin.conf`'s server, else `https://<controlPlaneEndpoint>`.
+pub fn endpoint(seen: &Seen, control_plane_endpoint: Option<&str>) -> Option<served::Target> {
+    seen.admin_target.clone().or_else(|| served::target(None, control_plane_endpoint))
+}
+
+/// One TLS handshake with the tenant API, bounded by `timeout`.
+pub async fn dial(endpoint: Option<served::Target>, timeout: Duration) -> Dialled {
+    let Some(target) = endpoint else { return Dialled::NoEndpoint };
+    tracing::debug!(url = %target.url, "dialling the tenant API");
+    match served_chain(&target.url, target.tls_server_name.as_deref(), timeout).await {
+        Ok(chain) => Dialled::Chain { target, chain },
+        Err(reason) => Dialled::Failed { target, reason },
     }
 }
 
@@ -72,6 +76,12 @@ pub struct Check<'a> {
 
 /// Dials the tenant API and pushes its row.
 pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
+    let dialled = dial(endpoint(seen, check.control_plane_endpoint), check.timeout).await;
+    push(col, check, seen, &dialled);
+}
+
+/// The served row of a dial made earlier (the exporter dials on its own clock).
+pub fn push(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen, dialled: &Dialled) {
     let name = format!("{}/{}:served", check.namespace, check.tcp);
     let secret_name = names::secret_name(check.tcp, names::API_SERVER);
     let secret_leaf: Result<&[u8], String> = match &seen.apiserver_leaf {
@@ -80,14 +90,17 @@ pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
         None => Err("not found".into()),
     };
     let secret_sha256 = secret_leaf.as_ref().ok().and_then(|d| CertInfo::from_der(d).ok()).map(|i| i.sha256);
-    let Some(target) = served::target(seen.admin_conf.as_deref(), check.control_plane_endpoint) else {
-        let served = Served { endpoint: None, endpoint_from: None, verdict: ServedVerdict::Unreachable, secret_sha256 };
-        let why = format!(
-            "unreachable: no endpoint ({} has no {KEY_ADMIN_CONF} server, the TenantControlPlane no status.controlPlaneEndpoint); not checked",
-            names::secret_name(check.tcp, names::ADMIN_KUBECONFIG)
-        );
-        let location = Location { namespace: Some(check.namespace.to_owned()), entry: Some("served".into()), ..Default::default() };
-        return col.push_served(name, location, None, ChainVerdict::NotChecked, served, Some(why));
+    let target = match dialled {
+        Dialled::NoEndpoint => {
+            let served = Served { endpoint: None, endpoint_from: None, verdict: ServedVerdict::Unreachable, secret_sha256 };
+            let why = format!(
+                "unreachable: no endpoint ({} has no {KEY_ADMIN_CONF} server, the TenantControlPlane no status.controlPlaneEndpoint); not checked",
+                names::secret_name(check.tcp, names::ADMIN_KUBECONFIG)
+            );
+            let location = Location { namespace: Some(check.namespace.to_owned()), entry: Some("served".into()), ..Default::default() };
+            return col.push_served(name, location, None, ChainVerdict::NotChecked, served, Some(why));
+        }
+        Dialled::Failed { target, .. } | Dialled::Chain { target, .. } => target,
     };
     let location = Location {
         namespace: Some(check.namespace.to_owned()),
@@ -97,46 +110,27 @@ pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
     };
     let served =
         Served { endpoint: Some(target.url.clone()), endpoint_from: Some(target.from), verdict: ServedVerdict::Unreachable, secret_sha256 };
-    tracing::debug!(url = %target.url, "dialling the tenant API");
-    match served_chain(&target.url, target.tls_server_name.as_deref(), check.timeout).await {
-        Err(reason) => {
-            let why = format!("unreachable: {reason}; not checked");
-            col.push_served(name, location, None, ChainVerdict::NotChecked, served, Some(why));
-        }
-        Ok(chain) => {
+    match dialled {
+        Dialled::Chain { chain, .. } => {
             let roots = check.ca.as_ref().map(Vec::as_slice).map_err(Clone::clone);
             let host = target.host();
             let expected = served::Expected { secret_name: &secret_name, secret_leaf, roots, host: &host, now: col.now };
-            let j = served::judge(&chain, &expected);
+            let j = served::judge(chain, &expected);
             let served = Served { verdict: j.verdict, ..served };
             col.push_served(name, location, chain.first().map(|c| c.as_ref()), j.chain, served, j.message);
         }
+        Dialled::Failed { reason, .. } => {
+            let why = format!("unreachable: {reason}; not checked");
+            col.push_served(name, location, None, ChainVerdict::NotChecked, served, Some(why));
+        }
+        Dialled::NoEndpoint => {}
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::ByteString;
-    use kubectl_pki_testkit::{ca, leaf_signed_by};
-
-    fn secret(data: &[(&str, &str)]) -> Secret {
-        Secret { data: Some(data.iter().map(|(k, v)| (k.to_string(), ByteString(v.as_bytes().to_vec()))).collect()), ..Secret::default() }
-    }
-
-    #[test]
-    fn notes_the_admin_kubeconfig_and_the_apiserver_leaf_only() {
-        let root = ca("kubernetes");
-        let leaf = leaf_signed_by("kube-apiserver", &root);
-        let mut seen = Seen::default();
-        seen.note(Some(names::API_SERVER), &secret(&[("apiserver.crt", &format!("{}{}", leaf.pem, root.pem)), ("apiserver.key", "k")]));
-        seen.note(Some(names::ADMIN_KUBECONFIG), &secret(&[("admin.conf", "conf"), ("super-admin.svc", "other")]));
-        seen.note(Some(names::CA), &secret(&[("admin.conf", "not this one")]));
-        assert_eq!(seen.apiserver_leaf, Some(Ok(leaf.der.clone())));
-        assert_eq!(seen.admin_conf.as_deref(), Some(&b"conf"[..]));
-        seen.note(Some(names::API_SERVER), &secret(&[("tls.crt", &leaf.pem)]));
-        assert_eq!(seen.apiserver_leaf, Some(Err("no apiserver.crt".into())));
-    }
+    use kubectl_pki_testkit::ca;
 
     #[tokio::test]
     async fn no_endpoint_and_a_closed_port_are_unreachable_rows() {

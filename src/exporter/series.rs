@@ -1,0 +1,226 @@
+//! What the exporter keeps of one certificate: the label values of its
+//! series and its dates, nothing of the secret or file it came from. Built
+//! from the [`Row`] `status` judges, so both label a certificate alike.
+//!
+//! No I/O, no clap.
+
+use crate::certs::ChainVerdict;
+use crate::certs::labels::ExportLabels;
+use crate::status::row::Row;
+
+/// Label names of the per-certificate families, in the order of
+/// [`CertSeries::label_values`]: x509-certificate-exporter's schema
+/// (docs/metrics.md of that project), `discriminator` last.
+pub const CERT_LABELS: [&str; 21] = [
+    "serial_number",
+    "subject_C",
+    "subject_ST",
+    "subject_L",
+    "subject_O",
+    "subject_OU",
+    "subject_CN",
+    "issuer_C",
+    "issuer_ST",
+    "issuer_L",
+    "issuer_O",
+    "issuer_OU",
+    "issuer_CN",
+    "filename",
+    "filepath",
+    "embedded_kind",
+    "embedded_key",
+    "secret_namespace",
+    "secret_name",
+    "secret_key",
+    "discriminator",
+];
+
+/// One certificate's series.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertSeries {
+    /// The row name (`ns/secret/key[:entry][index]`): how a tenant's own
+    /// chain verdicts find the series again.
+    pub name: Box<str>,
+    pub labels: ExportLabels,
+    pub filepath: Box<str>,
+    pub embedded_kind: &'static str,
+    pub embedded_key: &'static str,
+    pub secret_namespace: Box<str>,
+    pub secret_name: Box<str>,
+    pub secret_key: Box<str>,
+    /// Set only where two certificates of one bundle would share every other label.
+    pub discriminator: Box<str>,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub sha256_prefix: Box<str>,
+    pub verdict: Verdict,
+}
+
+/// The chain verdict of `kubectl_pki_cert_chain_verdict`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Verified,
+    Unverified,
+    SelfSigned,
+    NotChecked,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 4] = [Verdict::Verified, Verdict::Unverified, Verdict::SelfSigned, Verdict::NotChecked];
+
+    pub fn of(chain: &ChainVerdict) -> Verdict {
+        match chain {
+            ChainVerdict::Verified { .. } => Verdict::Verified,
+            ChainVerdict::SelfSigned => Verdict::SelfSigned,
+            ChainVerdict::Unverified { .. } => Verdict::Unverified,
+            ChainVerdict::NotChecked => Verdict::NotChecked,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Verified => "verified",
+            Verdict::Unverified => "unverified",
+            Verdict::SelfSigned => "self-signed",
+            Verdict::NotChecked => "not-checked",
+        }
+    }
+}
+
+impl CertSeries {
+    /// The series of a row's certificate; `None` for a row without one
+    /// (unreadable content, an unreachable endpoint): those are read errors.
+    pub fn of(row: &Row) -> Option<CertSeries> {
+        let info = row.certificate.as_ref()?;
+        let loc = &row.location;
+        let (embedded_kind, embedded_key) = embedded(loc.entry.as_deref());
+        let in_secret = loc.secret.is_some();
+        Some(CertSeries {
+            name: row.name.as_str().into(),
+            labels: info.labels.clone(),
+            filepath: if in_secret { "".into() } else { loc.path.as_deref().unwrap_or_default().into() },
+            embedded_kind,
+            embedded_key,
+            secret_namespace: if in_secret { loc.namespace.as_deref().unwrap_or_default().into() } else { "".into() },
+            secret_name: loc.secret.as_deref().unwrap_or_default().into(),
+            secret_key: if in_secret { loc.key.as_deref().unwrap_or_default().into() } else { "".into() },
+            discriminator: "".into(),
+            not_before: info.not_before.as_second(),
+            not_after: info.not_after.as_second(),
+            sha256_prefix: info.sha256.replace(':', "").chars().take(16).collect::<String>().to_lowercase().into(),
+            verdict: Verdict::of(&row.chain),
+        })
+    }
+
+    /// Values of [`CERT_LABELS`], in order.
+    pub fn label_values(&self) -> [&str; 21] {
+        let s = self.labels.subject.values();
+        let i = self.labels.issuer.values();
+        let filename = self.filepath.rsplit('/').next().unwrap_or_default();
+        [
+            &self.labels.serial_decimal,
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            s[4],
+            s[5],
+            i[0],
+            i[1],
+            i[2],
+            i[3],
+            i[4],
+            i[5],
+            filename,
+            &self.filepath,
+            self.embedded_kind,
+            self.embedded_key,
+            &self.secret_namespace,
+            &self.secret_name,
+            &self.secret_key,
+            &self.discriminator,
+        ]
+    }
+}
+
+/// Series of one bundle (a secret, a file), duplicates dropped: the same
+/// certificate twice is one series; two certificates that would share
+/// every label get a `discriminator` (a SHA-256 prefix), as
+/// x509-certificate-exporter does.
+pub fn bundle(rows: &[Row]) -> Vec<CertSeries> {
+    let mut out: Vec<CertSeries> = Vec::new();
+    for mut series in rows.iter().filter(|r| r.served.is_none()).filter_map(CertSeries::of) {
+        let clash = out.iter().position(|s| s.label_values() == series.label_values());
+        match clash {
+            Some(i) if out[i].sha256_prefix == series.sha256_prefix => continue,
+            Some(_) => series.discriminator = series.sha256_prefix.clone(),
+            None => {}
+        }
+        out.push(series);
+    }
+    out
+}
+
+/// `embedded_kind` and `embedded_key` from a row's entry (`ca`, `client/<user>`, `<context>/ca`...).
+fn embedded(entry: Option<&str>) -> (&'static str, &'static str) {
+    let Some(entry) = entry else { return ("", "") };
+    let first = entry.split('/').next().unwrap_or_default();
+    let last = entry.rsplit('/').next().unwrap_or_default();
+    match (first, last) {
+        ("ca", _) => ("cluster", "certificate-authority-data"),
+        ("client", _) => ("user", "client-certificate-data"),
+        (_, "ca") => ("context", "ca"),
+        (_, "client") => ("context", "crt"),
+        _ => ("", ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::status::item::{Extractor, Location};
+    use crate::status::judge;
+    use crate::status::row::{Collector, SourceKind};
+    use kubectl_pki_testkit::{ca, kubeconfig_yaml, leaf_signed_by};
+
+    fn rows_of(key: &str, bytes: &[u8]) -> Vec<Row> {
+        let mut ex = Extractor::new();
+        let base = Location { namespace: Some("ns".into()), secret: Some("s".into()), ..Default::default() };
+        ex.secret_key(&base, key, bytes);
+        let mut rows = Vec::new();
+        let mut col = Collector::new(jiff::Timestamp::now(), jiff::SignedDuration::ZERO, &mut rows);
+        col.push_items(SourceKind::Secrets, "ns/s", &ex.items, judge::within_document(&ex.items));
+        drop(col);
+        rows
+    }
+
+    #[test]
+    fn a_tls_bundle_labels_secret_and_dn() {
+        let root = ca("root-ca");
+        let leaf = leaf_signed_by("web", &root);
+        let series = bundle(&rows_of("tls.crt", format!("{}{}", leaf.pem, root.pem).as_bytes()));
+        assert_eq!(series.len(), 2);
+        let v = series[0].label_values();
+        assert_eq!((v[6], v[12], v[17], v[18], v[19], v[14]), ("web", "root-ca", "ns", "s", "tls.crt", ""));
+        assert_eq!(series[0].verdict, Verdict::Verified);
+        assert_eq!(series[1].verdict, Verdict::SelfSigned);
+    }
+
+    #[test]
+    fn kubeconfig_certificates_say_where_they_were_embedded() {
+        let root = ca("kubernetes");
+        let client = leaf_signed_by("admin", &root);
+        let series = bundle(&rows_of("admin.conf", kubeconfig_yaml(&root.pem, &client.pem).as_bytes()));
+        let kinds: Vec<_> = series.iter().map(|s| (s.embedded_kind, s.embedded_key)).collect();
+        assert!(kinds.contains(&("cluster", "certificate-authority-data")), "{kinds:?}");
+        assert!(kinds.contains(&("user", "client-certificate-data")), "{kinds:?}");
+    }
+
+    #[test]
+    fn the_same_certificate_twice_is_one_series() {
+        let root = ca("root-ca");
+        let series = bundle(&rows_of("ca.crt", format!("{}{}", root.pem, root.pem).as_bytes()));
+        assert_eq!(series.len(), 1);
+        assert_eq!(&*series[0].discriminator, "");
+    }
+}

@@ -1,0 +1,113 @@
+//! What the exporter holds between scrapes: per source, the series of each
+//! secret or file (never their data), the tenants with their last dial, and
+//! each source's health. Watches write it, scrapes read it.
+//!
+//! No I/O, no clap.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard};
+
+use super::families::{Document, SourceHealth};
+use super::series::{CertSeries, Verdict};
+use super::tenant::TenantMetrics;
+use crate::status::tenant_judge::TenantSecret;
+
+/// What one secret or file contributes.
+#[derive(Debug, Clone, Default)]
+pub struct Bundle {
+    pub series: Vec<CertSeries>,
+    /// Certificate slots that could not be read.
+    pub read_errors: u32,
+    /// Set for a Kamaji tenant's secret: its certificates, to judge the tenant.
+    pub tenant: Option<TenantSecret>,
+}
+
+impl Bundle {
+    /// Nothing to show or judge: not worth keeping.
+    pub fn is_empty(&self) -> bool {
+        self.series.is_empty() && self.read_errors == 0 && self.tenant.is_none()
+    }
+}
+
+/// `(namespace, name)` of a secret, or `("", path)` of a file.
+pub type BundleKey = (Box<str>, Box<str>);
+
+/// A tenant's metrics and the chain verdicts of its certificates, by row name.
+pub type Judged = (TenantMetrics, HashMap<Box<str>, Verdict>);
+
+#[derive(Debug, Default)]
+pub struct State {
+    /// By source name (`secrets/<namespace>`, `secrets/all`, `files`).
+    pub bundles: BTreeMap<String, HashMap<BundleKey, Bundle>>,
+    pub sources: BTreeMap<String, SourceHealth>,
+    /// By `(namespace, tcp)`: the last judgement of each tenant, with the
+    /// chain verdicts of its certificates by row name.
+    pub tenants: BTreeMap<(String, String), Judged>,
+    /// The Kamaji controller's issuance horizon, by its namespace.
+    pub horizons: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Default)]
+pub struct Store {
+    state: Mutex<State>,
+}
+
+impl Store {
+    /// The state; a writer that panicked leaves it usable (each update is whole).
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Registers a source before its first sync, so `/readyz` waits for it.
+    pub fn register(&self, kind: &'static str, name: &str, resource: Option<&'static str>) {
+        let mut s = self.lock();
+        s.sources.insert(name.to_owned(), SourceHealth { kind, name: name.to_owned(), resource, ..SourceHealth::default() });
+    }
+
+    /// Every registered source has synced once.
+    pub fn ready(&self) -> bool {
+        self.lock().sources.values().all(|s| s.last_sync.is_some())
+    }
+
+    /// The metrics text of this moment.
+    pub fn render(&self, now: i64) -> String {
+        let s = self.lock();
+        let mut doc = Document { now, exporter: true, ..Document::default() };
+        for bundles in s.bundles.values() {
+            for bundle in bundles.values() {
+                doc.read_errors += u64::from(bundle.read_errors);
+                let judged = bundle.tenant.as_ref().and_then(|t| s.tenants.get(&(t.namespace.clone(), t.tcp.clone())));
+                for series in &bundle.series {
+                    let verdict = judged.and_then(|(_, v)| v.get(&series.name)).copied().unwrap_or(series.verdict);
+                    doc.certs.push((series, verdict));
+                }
+            }
+        }
+        doc.tenants = s.tenants.values().map(|(t, _)| t).collect();
+        doc.horizons = s.horizons.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        doc.sources = s.sources.values().cloned().collect();
+        for source in &mut doc.sources {
+            source.bundles = s.bundles.get(&source.name).map_or(0, HashMap::len);
+        }
+        super::families::write(&doc)
+    }
+
+    /// Notes an error of a source: counted by reason, and the source is down until it syncs again.
+    pub fn error(&self, source: &str, reason: &str, restarted: bool) {
+        let mut s = self.lock();
+        if let Some(h) = s.sources.get_mut(source) {
+            *h.errors.entry(reason.to_owned()).or_default() += 1;
+            h.up = false;
+            h.watch_restarts += u64::from(restarted);
+        }
+    }
+
+    /// Notes a successful sync at `now`.
+    pub fn synced(&self, source: &str, now: i64) {
+        let mut s = self.lock();
+        if let Some(h) = s.sources.get_mut(source) {
+            h.up = true;
+            h.last_sync = Some(now);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Kamaji tenants, every `--served-interval`: the TenantControlPlanes are
+//! listed, each tenant's secrets (held by the secret watch) are judged
+//! against its current CA, its API is dialled, its `pki-rotate-<tcp>`
+//! Lease looked up; and the Kamaji controller's issuance horizon is read
+//! from its pods. One tenant that fails is its own row of errors; the pass
+//! goes on.
+//!
+//! Fetches and judges; no clap.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use jiff::{SignedDuration, Timestamp};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DynamicObject, ListParams};
+
+use super::series::Verdict;
+use super::store::Store;
+use super::tenant::TenantMetrics;
+use crate::kamaji::horizon::Horizon;
+use crate::kamaji::{names, tcp};
+use crate::status::row::{Collector, Row};
+use crate::status::sources::tenant_api::{self, Check};
+use crate::status::tenant_judge::{self, TenantSecret};
+
+/// The source name of the tenant pass in `x509_source_*`.
+pub const SOURCE: &str = "tenants";
+
+pub struct Tenants {
+    /// The source name in `x509_source_*` (`tenants`, `tenants/<namespace>`).
+    pub source: String,
+    pub client: kube::Client,
+    /// `None`: every namespace.
+    pub namespace: Option<String>,
+    pub interval: Duration,
+    pub server_timeout: Duration,
+    pub concurrency: usize,
+    pub kamaji_namespace: String,
+    pub kamaji_selector: String,
+}
+
+pub async fn run(t: Tenants, store: Arc<Store>) {
+    let mut tick = tokio::time::interval(t.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        pass(&t, &store).await;
+    }
+}
+
+/// One pass over every tenant.
+pub async fn pass(t: &Tenants, store: &Store) {
+    horizon(t, store).await;
+    let api: Api<DynamicObject> = match &t.namespace {
+        Some(ns) => tcp::api(t.client.clone(), ns),
+        None => Api::all_with(t.client.clone(), &tcp::api_resource()),
+    };
+    let tcps = match api.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            let reason = match &e {
+                kube::Error::Api(s) => format!("http_{}", s.code),
+                _ => "unreachable".into(),
+            };
+            tracing::warn!(reason = %reason, "cannot list TenantControlPlanes: {}", crate::output::clean_line(&e.to_string()));
+            store.error(&t.source, &reason, false);
+            return;
+        }
+    };
+    // Boxed: the spawned pass must be Send for every lifetime of the borrow.
+    type Judged<'a> = std::pin::Pin<Box<dyn Future<Output = super::store::Judged> + Send + 'a>>;
+    let each: Vec<Judged<'_>> = tcps.iter().map(|obj| Box::pin(tenant(t, store, obj)) as Judged<'_>).collect();
+    let judged: Vec<_> = futures::stream::iter(each).buffer_unordered(t.concurrency.max(1)).collect().await;
+    let tenants: BTreeMap<_, _> = judged.into_iter().map(|(m, v)| ((m.namespace.clone(), m.name.clone()), (m, v))).collect();
+    tracing::debug!(tenants = tenants.len(), "tenants judged");
+    let mut state = store.lock();
+    state.tenants.retain(|(ns, _), _| t.namespace.as_ref().is_some_and(|mine| mine != ns));
+    state.tenants.extend(tenants);
+    drop(state);
+    store.synced(&t.source, Timestamp::now().as_second());
+}
+
+async fn tenant(t: &Tenants, store: &Store, obj: &DynamicObject) -> super::store::Judged {
+    let namespace = obj.metadata.namespace.clone().unwrap_or_default();
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    let secrets = secrets_of(store, &namespace, &name);
+    let seen = tenant_judge::seen(&secrets);
+    let cpe = obj.data.pointer("/status/controlPlaneEndpoint").and_then(|v| v.as_str());
+    let started = Instant::now();
+    let dialled = tenant_api::dial(tenant_api::endpoint(&seen, cpe), t.server_timeout).await;
+    let dial_seconds = started.elapsed().as_secs_f64();
+    let rotating = rotating(&t.client, &namespace, &name).await;
+
+    let by_name = |suffix: &str| {
+        let secret_name = names::secret_name(&name, suffix);
+        let found = secrets.iter().find(|s| s.name == secret_name);
+        (secret_name, found)
+    };
+    let (ca_name, ca_secret) = by_name(names::CA);
+    let ca = tenant_judge::expected(ca_secret, &ca_name, names::KEY_CA_CRT);
+    let (fp_name, fp_secret) = by_name(names::FRONT_PROXY_CA);
+    let front_proxy_ca = tenant_judge::expected(fp_secret, &fp_name, names::KEY_FRONT_PROXY_CA_CRT);
+    let mut rows: Vec<Row> = Vec::new();
+    let mut col = Collector::new(Timestamp::now(), SignedDuration::ZERO, &mut rows);
+    tenant_judge::push_secrets(&mut col, &secrets, &ca, &front_proxy_ca);
+    let check = Check { namespace: &namespace, tcp: &name, control_plane_endpoint: cpe, ca: &ca, timeout: t.server_timeout };
+    tenant_api::push(&mut col, &check, &seen, &dialled);
+    drop(col);
+
+    let mut metrics = TenantMetrics::new(&namespace, &name);
+    let mut verdicts = HashMap::new();
+    for row in &rows {
+        metrics.fold(row);
+        if row.served.is_none() {
+            verdicts.insert(row.name.as_str().into(), Verdict::of(&row.chain));
+        }
+    }
+    metrics.rotating = rotating;
+    metrics.dial_seconds = Some(dial_seconds);
+    (metrics, verdicts)
+}
+
+/// The tenant's secrets as the watch holds them.
+fn secrets_of(store: &Store, namespace: &str, tcp: &str) -> Vec<TenantSecret> {
+    let state = store.lock();
+    let mut found: Vec<TenantSecret> = state
+        .bundles
+        .values()
+        .flat_map(|m| m.values())
+        .filter_map(|b| b.tenant.as_ref())
+        .filter(|s| s.namespace == namespace && s.tcp == tcp)
+        .cloned()
+        .collect();
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    found
+}
+
+/// A kubectl-pki run holds the tenant's Lease; `None` when it cannot be read.
+async fn rotating(client: &kube::Client, namespace: &str, tcp: &str) -> Option<bool> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    match leases.get_opt(&crate::rotate::inventory::lease_name(tcp)).await {
+        Ok(lease) => Some(lease.and_then(|l| l.spec).and_then(|s| s.holder_identity).is_some_and(|h| !h.is_empty())),
+        Err(e) => {
+            tracing::debug!(namespace, tcp, "cannot read the rotation Lease: {e}");
+            None
+        }
+    }
+}
+
+/// The Kamaji controller's issuance horizon; not being able to list its pods is logged, not fatal.
+async fn horizon(t: &Tenants, store: &Store) {
+    let pods: Api<Pod> = Api::namespaced(t.client.clone(), &t.kamaji_namespace);
+    match pods.list(&ListParams::default().labels(&t.kamaji_selector)).await {
+        Ok(list) => {
+            let h = Horizon::of_pods(&list.items);
+            let mut state = store.lock();
+            match h.issues_until {
+                Some(until) => state.horizons.insert(t.kamaji_namespace.clone(), until.as_second()),
+                None => state.horizons.remove(&t.kamaji_namespace),
+            };
+        }
+        Err(e) => tracing::debug!(namespace = %t.kamaji_namespace, "cannot list the Kamaji controller pods: {e}"),
+    }
+}
