@@ -69,6 +69,11 @@ impl Store {
         self.lock().sources.values().all(|s| s.last_sync.is_some())
     }
 
+    /// Every source of `kind` has synced once.
+    pub fn synced_kind(&self, kind: &str) -> bool {
+        self.lock().sources.values().filter(|s| s.kind == kind).all(|s| s.last_sync.is_some())
+    }
+
     /// The metrics text of this moment.
     pub fn render(&self, now: i64) -> String {
         let s = self.lock();
