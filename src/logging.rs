@@ -18,12 +18,14 @@ pub fn init(verbose: u8, style: Style) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("kubectl_pki={level}")));
+    use std::io::IsTerminal;
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = if style.json {
         builder.json().with_current_span(false).try_init()
     } else if style.daemon {
-        builder.with_ansi(std::env::var_os("NO_COLOR").is_none()).try_init()
+        builder.with_ansi(color).try_init()
     } else {
-        builder.with_ansi(std::env::var_os("NO_COLOR").is_none()).without_time().try_init()
+        builder.with_ansi(color).without_time().try_init()
     };
 }
