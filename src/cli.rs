@@ -332,6 +332,12 @@ pub struct StatusArgs {
     /// Group and verify a Kamaji TenantControlPlane's secrets.
     #[arg(long, value_name = "NAME")]
     pub tenant: Option<String>,
+    /// Every TenantControlPlane in the namespace (-A: in all): one row per tenant.
+    #[arg(long, conflicts_with = "tenant")]
+    pub all_tenants: bool,
+    /// Tenant APIs dialled at once (--all-tenants).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
     /// A local certificate, bundle, kubeconfig or talosconfig (repeatable).
     #[arg(long, value_name = "PATH")]
     pub file: Vec<PathBuf>,

@@ -23,6 +23,8 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
         sources,
         all_namespaces: args.all_namespaces,
         tenant: args.tenant,
+        all_tenants: args.all_tenants,
+        concurrency: usize::from(args.concurrency),
         files: args.file,
         k3s_dir: args.k3s_dir,
         kubeadm_dir: args.kubeadm_dir,
@@ -39,6 +41,16 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
 /// `--source` and the flags that feed a source, planned.
 fn sources(args: &StatusArgs) -> Result<Vec<SourceKind>> {
     let requested: Vec<SourceKind> = args.source.iter().map(|&s| kind(s)).collect();
+    if args.all_tenants {
+        // The tenants and nothing else: the table is one row per tenant.
+        return match requested.iter().find(|&&k| k != SourceKind::Tenant) {
+            Some(other) => Err(Error::Usage(format!("--all-tenants reads the tenant source only, not --source {}", other.as_str()))),
+            None if !args.file.is_empty() || args.k3s_dir.is_some() || args.kubeadm_dir.is_some() => {
+                Err(Error::Usage("--all-tenants reads the tenant source only: --file, --k3s-dir and --kubeadm-dir do not apply".into()))
+            }
+            None => Ok(vec![SourceKind::Tenant]),
+        };
+    }
     let given = plan::Given {
         tenant: args.tenant.is_some(),
         file: !args.file.is_empty(),

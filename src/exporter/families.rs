@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use super::exposition::{Exposition, Kind};
 use super::series::{CERT_LABELS, CertSeries, Verdict};
-use super::tenant::TenantMetrics;
 use crate::status::served::ServedVerdict;
+use crate::status::tenant_summary::TenantSummary;
 
 /// A family of one value per series: its name, help, and how to read the value.
 type Family<T> = (&'static str, &'static str, fn(&T, i64) -> f64);
@@ -43,7 +43,7 @@ pub struct Document<'a> {
     pub certs: Vec<(&'a CertSeries, Verdict)>,
     /// Certificate slots that could not be read (x509-certificate-exporter's `x509_read_errors`).
     pub read_errors: u64,
-    pub tenants: Vec<&'a TenantMetrics>,
+    pub tenants: Vec<&'a TenantSummary>,
     /// The Kamaji controller's issuance horizon, by its namespace.
     pub horizons: Vec<(String, i64)>,
     pub sources: Vec<SourceHealth>,
@@ -94,8 +94,8 @@ fn pairs<'a>(s: &'a CertSeries, verdict: Option<&'a str>) -> Vec<(&'a str, &'a s
 }
 
 fn tenants(e: &mut Exposition, doc: &Document<'_>) {
-    let base = |t: &'_ TenantMetrics| [("tenant_namespace", t.namespace.clone()), ("tenant", t.name.clone())];
-    let gauge = |e: &mut Exposition, name: &str, help: &str, value: &dyn Fn(&TenantMetrics) -> TenantValue| {
+    let base = |t: &'_ TenantSummary| [("tenant_namespace", t.namespace.clone()), ("tenant", t.name.clone())];
+    let gauge = |e: &mut Exposition, name: &str, help: &str, value: &dyn Fn(&TenantSummary) -> TenantValue| {
         e.family(name, Kind::Gauge, help);
         for t in &doc.tenants {
             if let Some((extra, v)) = value(t) {
@@ -106,13 +106,17 @@ fn tenants(e: &mut Exposition, doc: &Document<'_>) {
         }
     };
     gauge(e, "kubectl_pki_tenant_ca_not_after_timestamp_seconds", "NotAfter of the tenant's current CA (<tcp>-ca ca.crt).", &|t| {
-        t.ca_not_after.map(|v| (vec![], v as f64))
+        t.ca_not_after.map(|v| (vec![], v.as_second() as f64))
     });
     gauge(
         e,
         "kubectl_pki_tenant_earliest_leaf_not_after_timestamp_seconds",
         "NotAfter of the tenant's leaf certificate that expires first, with its secret and key.",
-        &|t| t.earliest_leaf.as_ref().map(|(s, k, v)| (vec![("secret_name", s.clone()), ("secret_key", k.clone())], *v as f64)),
+        &|t| {
+            t.earliest_leaf
+                .as_ref()
+                .map(|l| (vec![("secret_name", l.secret.clone()), ("secret_key", l.key.clone())], l.not_after.as_second() as f64))
+        },
     );
     e.family(
         "kubectl_pki_tenant_served_verdict",
@@ -127,7 +131,7 @@ fn tenants(e: &mut Exposition, doc: &Document<'_>) {
         }
     }
     gauge(e, "kubectl_pki_tenant_served_not_after_timestamp_seconds", "NotAfter of the leaf the tenant API serves now.", &|t| {
-        t.served_not_after.map(|v| (vec![], v as f64))
+        t.served_not_after.map(|v| (vec![], v.as_second() as f64))
     });
     gauge(
         e,

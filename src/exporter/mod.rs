@@ -14,7 +14,6 @@ pub mod http;
 pub mod secrets;
 pub mod series;
 pub mod store;
-pub mod tenant;
 pub mod tenants;
 
 use std::net::SocketAddr;

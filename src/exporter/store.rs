@@ -9,8 +9,8 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::families::{Document, SourceHealth};
 use super::series::{CertSeries, Verdict};
-use super::tenant::TenantMetrics;
 use crate::status::tenant_judge::TenantSecret;
+use crate::status::tenant_summary::TenantSummary;
 
 /// What one secret or file contributes.
 #[derive(Debug, Clone, Default)]
@@ -33,7 +33,7 @@ impl Bundle {
 pub type BundleKey = (Box<str>, Box<str>);
 
 /// A tenant's metrics and the chain verdicts of its certificates, by row name.
-pub type Judged = (TenantMetrics, HashMap<Box<str>, Verdict>);
+pub type Judged = (TenantSummary, HashMap<Box<str>, Verdict>);
 
 #[derive(Debug, Default)]
 pub struct State {

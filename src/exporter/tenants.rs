@@ -19,12 +19,12 @@ use kube::api::{Api, DynamicObject, ListParams};
 
 use super::series::Verdict;
 use super::store::Store;
-use super::tenant::TenantMetrics;
 use crate::kamaji::horizon::Horizon;
 use crate::kamaji::{names, tcp};
 use crate::status::row::{Collector, Row};
 use crate::status::sources::tenant_api::{self, Check};
 use crate::status::tenant_judge::{self, TenantSecret};
+use crate::status::tenant_summary::TenantSummary;
 
 /// The source name of the tenant pass in `x509_source_*`.
 pub const SOURCE: &str = "tenants";
@@ -114,7 +114,7 @@ async fn tenant(t: &Tenants, store: &Store, obj: &DynamicObject) -> super::store
     tenant_api::push(&mut col, &check, &seen, &dialled);
     drop(col);
 
-    let mut metrics = TenantMetrics::new(&namespace, &name);
+    let mut metrics = TenantSummary::new(&namespace, &name);
     let mut verdicts = HashMap::new();
     for row in &rows {
         metrics.fold(row);

@@ -19,6 +19,8 @@ pub mod row;
 pub mod served;
 pub mod sources;
 pub mod tenant_judge;
+pub mod tenant_summary;
+pub mod tenants_table;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -39,6 +41,10 @@ pub struct Options {
     pub all_namespaces: bool,
     /// A TenantControlPlane, or a Cozystack cluster name (`demo` for `kubernetes-demo`).
     pub tenant: Option<String>,
+    /// Every TenantControlPlane in scope (`-n`, `-A`) instead of one.
+    pub all_tenants: bool,
+    /// Tenant APIs dialled at once (`--all-tenants`).
+    pub concurrency: usize,
     pub files: Vec<PathBuf>,
     pub k3s_dir: Option<PathBuf>,
     pub kubeadm_dir: Option<PathBuf>,
@@ -58,7 +64,11 @@ pub struct Options {
 
 pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
     let sources = &opts.sources;
-    let mut output = render::Output::new(opts.format, opts.summary);
+    let mut output = if opts.all_tenants {
+        render::Output::for_tenants(opts.format, opts.summary)
+    } else {
+        render::Output::new(opts.format, opts.summary)
+    };
     let mut col = Collector::new(Timestamp::now(), opts.warn_within, &mut output);
     // Read once for the kubeconfig and server sources; resolved once for
     // the secrets and tenant sources.
@@ -83,6 +93,17 @@ pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
                 };
                 let secrets = sources::secrets::Options { all_namespaces: opts.all_namespaces, page_size: opts.page_size, tenant };
                 sources::secrets::collect(ctx, &mut col, &secrets).await?
+            }
+            SourceKind::Tenant if opts.all_tenants => {
+                let kamaji = sources::tenant::Controller { namespace: &opts.kamaji_namespace, selector: &opts.kamaji_selector };
+                let all = sources::tenants::Options {
+                    all_namespaces: opts.all_namespaces,
+                    page_size: opts.page_size,
+                    timeout: opts.server_timeout,
+                    concurrency: opts.concurrency,
+                    kamaji,
+                };
+                sources::tenants::collect(ctx, &mut col, &all).await?
             }
             SourceKind::Tenant => {
                 let name = tenant_name(ctx, &mut tenant, opts.tenant.as_deref().unwrap_or_default()).await?;

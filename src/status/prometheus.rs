@@ -1,6 +1,6 @@
 //! `status -o prometheus`: the rows as the exporter's metric families,
 //! printed once (node_exporter's textfile collector, cron jobs). Rows
-//! become the same [`CertSeries`] and [`TenantMetrics`] the exporter
+//! become the same [`CertSeries`] and [`TenantSummary`] the exporter
 //! keeps, and [`families::write`] prints them, so both outputs agree.
 //!
 //! Rendering only: never fetches, no clap.
@@ -10,9 +10,9 @@ use std::io::{self, Write};
 use jiff::Timestamp;
 
 use super::row::{Row, SourceKind, Tally};
+use super::tenant_summary::TenantSummary;
 use crate::exporter::families::{self, Document};
 use crate::exporter::series::{self, CertSeries};
-use crate::exporter::tenant::TenantMetrics;
 
 /// Source, namespace, secret and path: rows of one bundle share them.
 type BundleKey = (SourceKind, Option<String>, Option<String>, Option<String>);
@@ -51,11 +51,11 @@ impl Sink {
 
     pub fn write_to(mut self, tally: &Tally, out: &mut dyn Write) -> io::Result<()> {
         self.flush();
-        let tenants: Vec<TenantMetrics> = tally
+        let tenants: Vec<TenantSummary> = tally
             .tenants
             .iter()
             .map(|info| {
-                let mut t = TenantMetrics::new(&info.namespace, &info.name);
+                let mut t = TenantSummary::new(&info.namespace, &info.name);
                 for row in self.tenant_rows.iter().filter(|r| r.location.namespace.as_deref() == Some(info.namespace.as_str())) {
                     t.fold(row);
                 }

@@ -55,6 +55,8 @@ pub enum Output {
     Table { table: SpillTable, wide: bool, with_message: bool },
     /// The exporter's metric families ([`super::prometheus`]).
     Prometheus(Box<super::prometheus::Sink>),
+    /// `--all-tenants` as a table: one row per tenant ([`super::tenants_table`]); rows are not kept.
+    Tenants { wide: bool },
 }
 
 impl Output {
@@ -62,6 +64,18 @@ impl Output {
         if summary && format != OutputFormat::Prometheus {
             return Output::Summary(format);
         }
+        Self::rows(format)
+    }
+
+    /// The tenant table for tables; every other format as [`Output::new`].
+    pub fn for_tenants(format: OutputFormat, summary: bool) -> Output {
+        match format {
+            OutputFormat::Table | OutputFormat::Wide if !summary => Output::Tenants { wide: format == OutputFormat::Wide },
+            _ => Self::new(format, summary),
+        }
+    }
+
+    fn rows(format: OutputFormat) -> Output {
         match format {
             OutputFormat::Json => Output::Json { items: Spill::new(), buf: Vec::new() },
             OutputFormat::Yaml => Output::Yaml { items: Spill::new() },
@@ -83,6 +97,9 @@ impl Output {
         match self {
             Output::Summary(format) => summary(tally, format, out),
             Output::Prometheus(sink) => sink.write_to(tally, out),
+            Output::Tenants { wide } => {
+                out.write_all(super::tenants_table::render(&tally.tenants, wide, jiff::Timestamp::now()).as_bytes())
+            }
             Output::Json { items, .. } => {
                 let json = |e: serde_json::Error| io::Error::other(format!("JSON output: {e}"));
                 out.write_all(b"{\n  \"apiVersion\": ")?;
@@ -125,7 +142,7 @@ impl Output {
 impl RowSink for Output {
     fn row(&mut self, row: Row) {
         match self {
-            Output::Summary(_) => {}
+            Output::Summary(_) | Output::Tenants { .. } => {}
             Output::Prometheus(sink) => sink.row(row),
             Output::Json { items, buf } => {
                 buf.clear();
@@ -190,7 +207,7 @@ fn summary(tally: &Tally, format: OutputFormat, out: &mut dyn Write) -> io::Resu
 }
 
 /// The Kamaji controller's issuance horizon, under its tenant's heading.
-fn horizon_line(k: &ControllerHorizon) -> String {
+pub(super) fn horizon_line(k: &ControllerHorizon) -> String {
     let pods = format!("{} pod(s) {} in {}", k.pods, k.selector, k.namespace);
     match (k.started_at, k.issues_until) {
         (Some(started), Some(until)) => format!(
@@ -374,6 +391,8 @@ mod tests {
             version: None,
             kamaji: None,
             pending_rotation: vec![],
+            summary: None,
+            error: None,
         }
     }
 

@@ -144,6 +144,10 @@ pub struct TenantInfo {
     /// rotates them whenever it acts on it (one that ignores it today may
     /// after an upgrade), so it is a warning (exit 3).
     pub pending_rotation: Vec<String>,
+    /// What its rows come to (CA, earliest leaf, served verdict, counts, worst status).
+    pub summary: Option<super::tenant_summary::TenantSummary>,
+    /// Why the tenant could not be judged (`--all-tenants` lists it anyway).
+    pub error: Option<String>,
 }
 
 /// The Kamaji controller's issuance horizon: every leaf it issues now (a renewal, a

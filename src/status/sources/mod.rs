@@ -12,3 +12,4 @@ pub mod secrets;
 pub mod server;
 pub mod tenant;
 pub mod tenant_api;
+pub mod tenants;

@@ -18,8 +18,9 @@ use crate::context::Ctx;
 use crate::error::{Error, Result};
 use crate::kamaji::horizon::Horizon;
 use crate::kamaji::{names, tcp};
-use crate::status::row::{Collector, ControllerHorizon, HorizonStatus, TenantInfo};
+use crate::status::row::{Collector, ControllerHorizon, HorizonStatus, Row, TenantInfo};
 use crate::status::tenant_judge::{self, Expected, TenantSecret};
+use crate::status::tenant_summary::TenantSummary;
 
 use super::secrets::each_secret;
 use super::tenant_api;
@@ -54,6 +55,8 @@ pub async fn collect(
         version: tcp::version(&tcp_obj),
         kamaji: Some(kamaji),
         pending_rotation: vec![],
+        summary: None,
+        error: None,
     });
     let secrets: Api<Secret> = Api::namespaced(client, &namespace);
     let ca = ca_of(ctx, &secrets, &names::secret_name(name, names::CA), names::KEY_CA_CRT).await?;
@@ -62,7 +65,10 @@ pub async fn collect(
     // A tenant has a dozen secrets: kept (certificates only) to judge them together.
     let mut listed = Vec::new();
     each_secret(ctx, &secrets, params, page_size, |secret| listed.extend(TenantSecret::of(secret))).await?;
-    let pending = tenant_judge::push_secrets(col, &listed, &ca, &front_proxy_ca);
+    // Judged into a buffer first: the tenant's summary is folded from its rows.
+    let mut rows: Vec<Row> = Vec::new();
+    let mut own = Collector::new(col.now, col.warn_within, &mut rows);
+    let pending = tenant_judge::push_secrets(&mut own, &listed, &ca, &front_proxy_ca);
     let seen = tenant_judge::seen(&listed);
     if !pending.is_empty() {
         col.judge_outcome(crate::error::Outcome::Warning);
@@ -72,13 +78,22 @@ pub async fn collect(
     }
     let control_plane_endpoint = tcp_obj.data.pointer("/status/controlPlaneEndpoint").and_then(|v| v.as_str());
     let check = tenant_api::Check { namespace: &namespace, tcp: name, control_plane_endpoint, ca: &ca, timeout };
-    tenant_api::collect(col, &check, &seen).await;
+    tenant_api::collect(&mut own, &check, &seen).await;
+    drop(own);
+    let mut summary = TenantSummary::new(&namespace, name);
+    for row in rows {
+        summary.fold(&row);
+        col.emit(row);
+    }
+    if let Some(t) = col.tenants.last_mut() {
+        t.summary = Some(summary);
+    }
     Ok(())
 }
 
 /// What the Kamaji controller issues now, judged against `--warn-within`. Not being able to
 /// list its pods (another namespace, no permission) is a remark, never an error.
-async fn controller_horizon(client: &kube::Client, kamaji: &Controller<'_>, col: &mut Collector<'_>) -> ControllerHorizon {
+pub async fn controller_horizon(client: &kube::Client, kamaji: &Controller<'_>, col: &mut Collector<'_>) -> ControllerHorizon {
     let pods: Api<Pod> = Api::namespaced(client.clone(), kamaji.namespace);
     let listed = pods.list(&ListParams::default().labels(kamaji.selector)).await.map_err(Error::kube);
     let (horizon, message) = match listed {
