@@ -9,7 +9,10 @@ use std::time::Duration;
 use e2e::ControlPlane;
 use e2e::cozystack::{SeedOptions, StandinTenant, seed_tenant, standin_tenant};
 use e2e::kamaji;
-use kube::api::{Api, DynamicObject, PostParams};
+use e2e::kamaji::names::KONNECTIVITY_KUBECONFIG;
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(120);
@@ -30,7 +33,7 @@ async fn every_tenant_is_a_row_and_a_broken_one_does_not_end_the_listing() {
     // Two tenants issued by one stand-in, in one namespace (nothing listens where their kubeconfigs point).
     let closed = e2e::process::free_port().expect("free port");
     let seed = SeedOptions { endpoint: Some(format!("https://127.0.0.1:{closed}")), other_tenant: false, ..SeedOptions::default() };
-    let StandinTenant { client, tenant: one, standin: _standin } =
+    let StandinTenant { client, tenant: one, standin } =
         standin_tenant("all-tenants", "kubernetes-one", seed.clone(), WAIT).await.expect("tenant one");
     let seed_two = SeedOptions { kamaji_namespace: one.kamaji_namespace.clone(), ..seed };
     let two = seed_tenant(&client, &one.namespace, "kubernetes-two", &seed_two).await.expect("tenant two");
@@ -95,12 +98,52 @@ async fn every_tenant_is_a_row_and_a_broken_one_does_not_end_the_listing() {
         tokio::task::block_in_place(|| status(&["--all-tenants", "-n", &one.namespace, "--kamaji-namespace", &kamaji_ns, "-o", "wide"]));
     assert!(wide.contains("PENDING-RESTART") && wide.contains("MISMATCH"), "{wide}");
 
+    // CA drift: a konnectivity kubeconfig left on another CA (kamaji#1151), and a
+    // KubeconfigGenerator's secret for tenant one doing the same. The stand-in is stopped
+    // first: it plays a Kamaji that repairs the konnectivity kubeconfig.
+    drop(standin);
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), &one.namespace);
+    let foreign = kubectl_pki_testkit::ca("kubernetes");
+    let stale = kubectl_pki_testkit::kubeconfig_yaml(
+        &foreign.pem,
+        &kubectl_pki_testkit::leaf_signed_by("system:konnectivity-server", &foreign).pem,
+    );
+    let konnectivity = two.secret(KONNECTIVITY_KUBECONFIG);
+    let patch = json!({"data": {"konnectivity-server.conf": kubectl_pki_testkit::b64(&stale)}});
+    secrets.patch(&konnectivity, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("stale konnectivity kubeconfig");
+    let mut generated = Secret { data: Some([("value".to_string(), ByteString(stale.clone().into_bytes()))].into()), ..Secret::default() };
+    generated.metadata.name = Some(format!("{}-devs", one.name));
+    generated.metadata.labels = Some([("kamaji.clastix.io/managed-for".to_string(), one.name.clone())].into());
+    secrets.create(&PostParams::default(), &generated).await.expect("KubeconfigGenerator secret");
+    let (code, stdout, stderr) =
+        tokio::task::block_in_place(|| status(&["--all-tenants", "-n", &one.namespace, "--kamaji-namespace", &kamaji_ns, "-o", "json"]));
+    assert_eq!(code, 4, "a stale CA copy locks its users out: critical\n{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap();
+    let mismatched: Vec<&Value> = doc["items"].as_array().unwrap().iter().filter(|i| i["status"] == "mismatch").collect();
+    let mut names: Vec<&str> = mismatched.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    names.sort_unstable();
+    let mut expected =
+        [format!("{}/{konnectivity}/konnectivity-server.conf:ca", one.namespace), format!("{}/{}-devs/value:ca", one.namespace, one.name)];
+    expected.sort_unstable();
+    assert_eq!(names, expected, "exactly the two stale copies");
+    for row in &mismatched {
+        assert!(row["message"].as_str().unwrap().starts_with("stale CA: "), "{row:#}");
+    }
+    let statuses: Vec<(&str, &str)> = doc["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["summary"]["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses, [("kubernetes-one", "mismatch"), ("kubernetes-two", "mismatch")], "{statuses:?}");
+
     // The Cozystack short name resolves for --tenant as for rotate-ca.
     let (code, out, stderr) = tokio::task::block_in_place(|| {
         status(&["--tenant", "one", "-n", &one.namespace, "--source", "tenant", "--kamaji-namespace", &kamaji_ns])
     });
     assert!(out.contains("TenantControlPlane") && out.contains("kubernetes-one"), "{out}\n{stderr}");
-    assert_eq!(code, 0, "{out}\n{stderr}");
+    assert!(out.contains(&format!("{}-devs/value:ca", one.name)) && out.contains("stale CA"), "--tenant audits the same copies:\n{out}");
+    assert_eq!(code, 4, "{out}\n{stderr}");
     let (code, _, stderr) = tokio::task::block_in_place(|| status(&["--all-tenants", "--tenant", "one"]));
     assert_eq!(code, 2, "conflicting flags: {stderr}");
 }

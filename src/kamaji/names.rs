@@ -25,6 +25,8 @@ pub const KEY_FRONT_PROXY_CA_CRT: &str = "front-proxy-ca.crt";
 /// Labels on every tenant secret.
 pub const LABEL_PROJECT: &str = "kamaji.clastix.io/project";
 pub const LABEL_NAME: &str = "kamaji.clastix.io/name";
+/// On the secrets a KubeconfigGenerator writes (`<tcp>-<generator>`, key `value`): the TCP they are for.
+pub const LABEL_MANAGED_FOR: &str = "kamaji.clastix.io/managed-for";
 pub const LABEL_COMPONENT: &str = "kamaji.clastix.io/component";
 /// `x509` on leaf certificates, `kubeconfig` on kubeconfigs; absent on CAs.
 pub const LABEL_LIFECYCLE: &str = "kamaji.clastix.io/certificate_lifecycle_controller";

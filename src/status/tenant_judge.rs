@@ -14,9 +14,9 @@ use k8s_openapi::api::core::v1::Secret;
 use crate::certs::chain::ChainVerdict;
 use crate::kamaji::endpoint::{Target, target};
 use crate::kamaji::names;
-use crate::status::item::Item;
+use crate::status::item::{Item, Kind};
 use crate::status::judge;
-use crate::status::row::{Collector, SourceKind};
+use crate::status::row::{Collector, RowStatus, SourceKind};
 use crate::status::sources::secrets::items_of;
 use crate::status::sources::tenant_api::Seen;
 
@@ -41,9 +41,11 @@ pub struct TenantSecret {
 }
 
 impl TenantSecret {
-    /// `None` for a secret without the `kamaji.clastix.io/name` label.
+    /// `None` for a secret that is not a tenant's: neither `kamaji.clastix.io/name`
+    /// nor a KubeconfigGenerator's `kamaji.clastix.io/managed-for`.
     pub fn of(secret: &Secret) -> Option<TenantSecret> {
-        let tcp = secret.metadata.labels.as_ref()?.get(names::LABEL_NAME)?.clone();
+        let labels = secret.metadata.labels.as_ref()?;
+        let tcp = labels.get(names::LABEL_NAME).or_else(|| labels.get(names::LABEL_MANAGED_FOR))?.clone();
         let name = secret.metadata.name.clone().unwrap_or_default();
         let rotate_pending =
             secret.metadata.annotations.as_ref().and_then(|a| a.get(names::ANNOTATION_ROTATE)).is_some_and(|v| v.is_empty());
@@ -107,14 +109,39 @@ pub fn push_secrets<'a>(
         if s.rotate_pending {
             pending.push(s.name.clone());
         }
-        let verdicts = match s.suffix() {
-            Some(names::DATASTORE_CERT) => judge::within_document(&s.items),
-            Some(names::FRONT_PROXY_CA | names::FRONT_PROXY_CLIENT) => against(&s.items, front_proxy_ca),
-            _ => against(&s.items, ca),
+        let (verdicts, expected) = match s.suffix() {
+            Some(names::DATASTORE_CERT) => (judge::within_document(&s.items), None),
+            Some(names::FRONT_PROXY_CA | names::FRONT_PROXY_CLIENT) => (against(&s.items, front_proxy_ca), None),
+            _ => (against(&s.items, ca), ca.as_ref().ok()),
         };
-        col.push_items(SourceKind::Tenant, &s.prefix(), &s.items, verdicts);
+        let stale = expected.map(|roots| stale_copies(&s.items, roots)).unwrap_or_default();
+        let prefix = s.prefix();
+        for ((item, verdict), stale) in s.items.iter().zip(verdicts).zip(stale) {
+            let mut row = col.item_row(SourceKind::Tenant, &prefix, item, verdict);
+            if stale && row.certificate.is_some() {
+                row.status = RowStatus::Mismatch;
+                row.message = Some(format!(
+                    "stale CA: {}/{} embeds a CA that is not the tenant's current CA ({}): its clients are refused",
+                    s.name,
+                    item.location.key.as_deref().unwrap_or_default(),
+                    names::secret_name(&s.tcp, names::CA)
+                ));
+            }
+            col.emit(row);
+        }
     }
     pending
+}
+
+/// For each item: a kubeconfig's CA that is not the current CA, in a field
+/// where no certificate is (kamaji#1151: a stale `konnectivity-kubeconfig`
+/// broke every `kubectl exec` and `logs`).
+fn stale_copies(items: &[Item], roots: &[Vec<u8>]) -> Vec<bool> {
+    let current = |i: &Item| i.der().is_some_and(|d| roots.iter().any(|r| r.as_slice() == d));
+    items
+        .iter()
+        .map(|item| item.kind == Kind::KubeconfigCa && item.der().is_some() && !items.iter().filter(|o| o.group == item.group).any(current))
+        .collect()
 }
 
 /// What the served-certificate check compares with, from the same secrets.
@@ -173,6 +200,34 @@ mod tests {
         assert_eq!(seen.apiserver_leaf, Some(Ok(leaf.der.clone())));
         assert!(seen.admin_target.is_some());
         assert!(TenantSecret::of(&Secret::default()).is_none(), "no label, not a tenant secret");
+    }
+
+    #[test]
+    fn a_kubeconfig_embedding_an_old_ca_is_a_mismatch_naming_the_secret() {
+        let old = ca("kubernetes");
+        let new = ca("kubernetes");
+        let ca_secret = TenantSecret::of(&secret("k8s-ca", &[("ca.crt", &new.pem)])).unwrap();
+        let fresh = TenantSecret::of(&secret(
+            "k8s-admin-kubeconfig",
+            &[("admin.conf", &kubeconfig_yaml(&new.pem, &leaf_signed_by("a", &new).pem))],
+        ))
+        .unwrap();
+        let mut generated = secret("k8s-devs", &[("value", &kubeconfig_yaml(&old.pem, &leaf_signed_by("dev", &new).pem))]);
+        generated.metadata.labels = Some([(names::LABEL_MANAGED_FOR.to_string(), "k8s".to_string())].into());
+        let generated = TenantSecret::of(&generated).expect("a KubeconfigGenerator secret is the tenant's");
+        let expected = expected(Some(&ca_secret), "k8s-ca", names::KEY_CA_CRT);
+        let mut rows = Vec::new();
+        let mut col = Collector::new(jiff::Timestamp::now(), jiff::SignedDuration::ZERO, &mut rows);
+        push_secrets(&mut col, [&fresh, &generated], &expected, &Err("-".into()));
+        drop(col);
+        let mismatched: Vec<_> = rows.iter().filter(|r| r.status == RowStatus::Mismatch).collect();
+        assert_eq!(mismatched.len(), 1, "{rows:#?}");
+        assert_eq!(mismatched[0].name, "ns/k8s-devs/value:ca");
+        assert!(
+            mismatched[0].message.as_deref().unwrap().starts_with("stale CA: k8s-devs/value embeds a CA"),
+            "{:?}",
+            mismatched[0].message
+        );
     }
 
     #[test]

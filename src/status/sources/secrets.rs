@@ -83,6 +83,6 @@ pub fn items_of(secret: &Secret) -> (String, Extractor) {
 
 fn belongs_to_tenant(secret: &Secret, tenant: Option<&(String, String)>) -> bool {
     let Some((ns, tcp)) = tenant else { return false };
-    secret.metadata.namespace.as_deref() == Some(ns.as_str())
-        && secret.metadata.labels.as_ref().and_then(|l| l.get(kamaji::LABEL_NAME)).map(String::as_str) == Some(tcp.as_str())
+    let label = |key: &str| secret.metadata.labels.as_ref().and_then(|l| l.get(key)).map(String::as_str) == Some(tcp.as_str());
+    secret.metadata.namespace.as_deref() == Some(ns.as_str()) && (label(kamaji::LABEL_NAME) || label(kamaji::LABEL_MANAGED_FOR))
 }

@@ -65,6 +65,9 @@ pub async fn collect(
     // A tenant has a dozen secrets: kept (certificates only) to judge them together.
     let mut listed = Vec::new();
     each_secret(ctx, &secrets, params, page_size, |secret| listed.extend(TenantSecret::of(secret))).await?;
+    // KubeconfigGenerator secrets embed the tenant's CA too (their drift locks users out).
+    let generated = ListParams::default().labels(&format!("{}={name}", names::LABEL_MANAGED_FOR));
+    each_secret(ctx, &secrets, generated, page_size, |secret| listed.extend(TenantSecret::of(secret))).await?;
     // Judged into a buffer first: the tenant's summary is folded from its rows.
     let mut rows: Vec<Row> = Vec::new();
     let mut own = Collector::new(col.now, col.warn_within, &mut rows);

@@ -1,8 +1,8 @@
 //! `--all-tenants`: every TenantControlPlane in scope (`-n` or `-A`), each
 //! judged as `--tenant` judges one. The reads do not grow with the number
-//! of tenants: one list of the TenantControlPlanes, one paged list of the
-//! secrets labelled `kamaji.clastix.io/name` (certificates kept, never a
-//! key), one list of Leases, one of the Kamaji controller pods; then the
+//! of tenants: one list of the TenantControlPlanes, paged lists of the
+//! secrets labelled `kamaji.clastix.io/name` and `kamaji.clastix.io/managed-for`
+//! (certificates kept, never a key), one list of Leases, one of the Kamaji controller pods; then the
 //! tenant APIs are dialled, `--concurrency` at a time, each bounded by
 //! `--server-timeout`. A tenant that cannot be judged is a row of the
 //! listing with its error, never the end of it.
@@ -52,12 +52,15 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, opts: &Options<'_>) -> 
     let kamaji = controller_horizon(&client, &opts.kamaji, col).await;
 
     let mut by_tenant: BTreeMap<Key, Vec<TenantSecret>> = BTreeMap::new();
-    each_secret(ctx, &secrets, ListParams::default().labels(names::LABEL_NAME), opts.page_size, |secret| {
-        if let Some(s) = TenantSecret::of(secret) {
-            by_tenant.entry((s.namespace.clone(), s.tcp.clone())).or_default().push(s);
-        }
-    })
-    .await?;
+    // The tenants' own secrets, then those KubeconfigGenerators wrote for them.
+    for label in [names::LABEL_NAME, names::LABEL_MANAGED_FOR] {
+        each_secret(ctx, &secrets, ListParams::default().labels(label), opts.page_size, |secret| {
+            if let Some(s) = TenantSecret::of(secret) {
+                by_tenant.entry((s.namespace.clone(), s.tcp.clone())).or_default().push(s);
+            }
+        })
+        .await?;
+    }
     let rotating = held_leases(&leases).await;
 
     // Dials first, bounded; judging is pure and runs in order after.
