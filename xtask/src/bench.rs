@@ -13,8 +13,10 @@
 //! process of a pipeline). Then the crafted-bundle case ([`crafted`]; alone:
 //! `cargo xtask bench crafted`) and the rotation benchmark ([`rotate`]; alone:
 //! `cargo xtask bench rotate`). `cargo xtask bench down` stops the control plane.
+//! `cargo xtask bench exporter` measures `kubectl-pki exporter -A` instead ([`exporter`]).
 
 mod crafted;
+mod exporter;
 mod rotate;
 mod seed;
 
@@ -59,6 +61,8 @@ struct Options {
     rotate_only: bool,
     /// `bench crafted`: the crafted-bundle case only ([`crafted`]).
     crafted_only: bool,
+    /// `bench exporter`: the exporter benchmark only ([`exporter`]).
+    exporter_only: bool,
 }
 
 impl Options {
@@ -72,6 +76,7 @@ impl Options {
             rotate_live: true,
             rotate_only: false,
             crafted_only: false,
+            exporter_only: false,
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -89,12 +94,13 @@ impl Options {
                 "--rotate-runs" => opts.rotate_runs = value()?.parse().context("--rotate-runs: not a number")?,
                 "rotate" => opts.rotate_only = true,
                 "crafted" => opts.crafted_only = true,
+                "exporter" => opts.exporter_only = true,
                 "--rotate-live" | "--rotate-live=true" => opts.rotate_live = true,
                 "--rotate-live=false" => opts.rotate_live = false,
                 // Minutes at 10,000 secrets; 0 runs leave it out of the report.
                 "--skip-pipeline" => opts.pipeline_runs = 0,
                 other => bail!(
-                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate | crafted] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
+                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate | crafted | exporter] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
                 ),
             }
         }
@@ -167,6 +173,15 @@ pub fn run(args: &[String]) -> Result<()> {
         let r = crafted::run(&rt, &client, &pki, &kc, opts.runs)?;
         let report = format!("Machine: {}; load average {}.\n{}", machine(), loadavg(), crafted::render(&r, opts.runs));
         std::fs::write(out_dir.join("crafted.md"), &report)?;
+        println!("{report}");
+        return Ok(());
+    }
+    if opts.exporter_only {
+        let tools = exporter::Tools { pki: &pki, kubectl: &kubectl, kubeconfig: &kc, rsa: &rsa };
+        let load_before = loadavg();
+        let r = exporter::run(&rt, &client, &tools, &opts.sizes, opts.runs)?;
+        let report = format!("Machine: {}; load average {load_before} before, {} after.\n{}", machine(), loadavg(), exporter::render(&r));
+        std::fs::write(out_dir.join("exporter.md"), &report)?;
         println!("{report}");
         return Ok(());
     }
