@@ -321,6 +321,12 @@ pub enum Source {
     Kubeadm,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SortBy {
+    Expiry,
+    Name,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
     /// Read Secrets in all namespaces.
@@ -335,6 +341,9 @@ pub struct StatusArgs {
     /// Every TenantControlPlane in the namespace (-A: in all): one row per tenant.
     #[arg(long, conflicts_with = "tenant")]
     pub all_tenants: bool,
+    /// The order of table rows: what needs attention first, then by expiry; or by name.
+    #[arg(long, value_enum, default_value_t = SortBy::Expiry)]
+    pub sort_by: SortBy,
     /// Tenant APIs dialled at once (--all-tenants).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,

@@ -78,7 +78,7 @@ fn a_prefix_narrows_the_subcommands() {
 
 #[test]
 fn flags_of_status_by_prefix() {
-    assert_eq!(complete(&["status", "--so"], None), (vec!["--source".to_string()], ":4".to_string()));
+    assert_eq!(complete(&["status", "--sou"], None), (vec!["--source".to_string()], ":4".to_string()));
     let (values, _) = complete(&["status", "--"], None);
     for flag in ["--all-namespaces", "--tenant", "--kubeconfig", "--context", "--output", "--warn-within"] {
         assert!(values.iter().any(|v| v == flag), "{flag} in {values:?}");

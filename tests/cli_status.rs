@@ -52,7 +52,20 @@ fn all_ok_exits_0_with_a_kubectl_style_table() {
     let out = pki(dir.path()).arg("--file").arg(&f).assert().code(0);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let header = text.lines().next().unwrap();
-    for col in ["SOURCE", "NAME", "SUBJECT", "ISSUER", "KEY", "NOT AFTER", "RESIDUAL", "CA", "CHAIN", "STATUS"] {
+    for col in ["NAME", "SUBJECT", "EXPIRES", "RESIDUAL", "CA", "CHAIN", "STATUS"] {
+        assert!(header.contains(col), "{header}");
+    }
+    let row = text.lines().nth(1).unwrap();
+    for cell in ["kubernetes", "2090-01-01 00:00", "yes", "self-signed", "ok"] {
+        assert!(row.contains(cell), "{cell} missing in {row}");
+    }
+    // Every column with -o wide.
+    let out = pki(dir.path()).arg("--file").arg(&f).args(["-o", "wide"]).assert().code(0);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let header = text.lines().next().unwrap();
+    for col in
+        ["SOURCE", "NAME", "SUBJECT", "ISSUER", "KEY", "NOT BEFORE", "NOT AFTER", "RESIDUAL", "CA", "CHAIN", "STATUS", "SANS", "SERIAL"]
+    {
         assert!(header.contains(col), "{header}");
     }
     let row = text.lines().nth(1).unwrap();

@@ -209,7 +209,10 @@ async fn kubeconfig_source_shows_the_identity_in_use() {
     assert_eq!(items[1]["certificate"]["commonName"], "e2e-admin");
     assert_eq!(items[1]["certificate"]["organizations"], json!(["system:masters"]));
     assert_eq!(items[1]["chain"], json!({"verdict": "verified", "to": "e2e-kubernetes-ca"}));
+    // The table shows the CN; `-o wide` the groups too.
     let out = pki_cmd(ControlPlane::shared().kubeconfig()).args(["--source", "kubeconfig"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("e2e-admin "));
+    let out = pki_cmd(ControlPlane::shared().kubeconfig()).args(["--source", "kubeconfig", "-o", "wide"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("e2e-admin [system:masters]"));
 }
 
@@ -329,9 +332,10 @@ async fn tenant_source_checks_every_secret_against_the_current_ca() {
     let (_, chain, message) = row(&r, &n("scheduler-kubeconfig/scheduler.conf:client"));
     assert_eq!(chain, "unverified");
     assert!(message.contains("another key"), "{message}");
-    let (_, chain, message) = row(&r, &n("scheduler-kubeconfig/scheduler.conf:ca"));
-    assert_eq!(chain, "unverified");
-    assert!(message.contains("self-signed, not the expected CA"), "{message}");
+    // A kubeconfig embedding another CA than the tenant's: a stale copy, named.
+    let (status, chain, message) = row(&r, &n("scheduler-kubeconfig/scheduler.conf:ca"));
+    assert_eq!((status, chain), ("mismatch", "unverified"));
+    assert!(message.starts_with("stale CA: k8s-scheduler-kubeconfig/scheduler.conf embeds a CA"), "{message}");
     // The tenant API named by admin.conf (tenant.example) cannot be reached: a row, not an error.
     let (status, chain, message) = row(&r, &format!("{ns}/k8s:served"));
     assert_eq!((status, chain), ("unreachable", "not-checked"));

@@ -129,7 +129,7 @@ async fn served_certificate_through_a_leaf_renewal_and_a_ca_rotation() {
     assert_ne!(served, secret, "the served leaf is not the secret's");
     assert_eq!((code, not_ok.len()), (3, 0), "{not_ok:#?}");
     let (_, table, _) = f.status(&[]).await;
-    let line = table.lines().find(|l| l.contains(":served")).unwrap_or_default();
+    let line = table.lines().find(|l| l.starts_with("served ")).unwrap_or_default();
     assert!(line.contains("pending-restart") && line.contains("has not restarted"), "{table}");
 
     // The rollout: the new process serves the secret's certificate.
@@ -186,7 +186,7 @@ async fn an_unreachable_tenant_api_is_a_row_that_does_not_fail_the_command() {
     assert_eq!(row["served"]["endpoint"], json!(TenantApi::endpoint(closed)));
     assert_eq!((code, not_ok.len()), (0, 0), "exit code unaffected: {not_ok:#?}");
     let (code, table, stderr) = f.status(&[]).await;
-    let line = table.lines().find(|l| l.contains(":served")).unwrap_or_default();
+    let line = table.lines().find(|l| l.starts_with("served ")).unwrap_or_default();
     assert!(line.contains("unreachable") && line.contains("not checked"), "{table}\n{stderr}");
     assert_eq!(code, 0);
 

@@ -25,6 +25,10 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
         tenant: args.tenant,
         all_tenants: args.all_tenants,
         concurrency: usize::from(args.concurrency),
+        sort_by: match args.sort_by {
+            crate::cli::SortBy::Expiry => status::table::SortBy::Expiry,
+            crate::cli::SortBy::Name => status::table::SortBy::Name,
+        },
         files: args.file,
         k3s_dir: args.k3s_dir,
         kubeadm_dir: args.kubeadm_dir,

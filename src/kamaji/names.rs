@@ -18,6 +18,23 @@ pub const ADMIN_KUBECONFIG: &str = "admin-kubeconfig";
 pub const CONTROLLER_MANAGER_KUBECONFIG: &str = "controller-manager-kubeconfig";
 pub const SCHEDULER_KUBECONFIG: &str = "scheduler-kubeconfig";
 
+/// Every suffix above: how a table finds a secret's suffix without its tenant.
+pub const SUFFIXES: [&str; 13] = [
+    CA,
+    SA,
+    API_SERVER,
+    API_SERVER_KUBELET_CLIENT,
+    FRONT_PROXY_CA,
+    FRONT_PROXY_CLIENT,
+    DATASTORE_CERT,
+    DATASTORE_CONFIG,
+    KONNECTIVITY_CERT,
+    KONNECTIVITY_KUBECONFIG,
+    ADMIN_KUBECONFIG,
+    CONTROLLER_MANAGER_KUBECONFIG,
+    SCHEDULER_KUBECONFIG,
+];
+
 /// Data keys of the CA secrets.
 pub const KEY_CA_CRT: &str = "ca.crt";
 pub const KEY_FRONT_PROXY_CA_CRT: &str = "front-proxy-ca.crt";

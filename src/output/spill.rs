@@ -24,6 +24,8 @@ pub struct Spill {
     /// The temporary file could not be made: keep everything in memory.
     no_file: bool,
     error: Option<io::Error>,
+    /// Bytes written so far: where the next write starts.
+    written: u64,
 }
 
 impl Spill {
@@ -35,6 +37,7 @@ impl Spill {
         if self.error.is_some() {
             return;
         }
+        self.written += bytes.len() as u64;
         if let Some(file) = &mut self.file {
             if let Err(e) = file.write_all(bytes) {
                 self.error = Some(e);
@@ -91,6 +94,17 @@ impl Spill {
         }
     }
 
+    /// Everything written, read at any offset; or the first write error.
+    pub fn random(self) -> io::Result<Random> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        match self.file {
+            Some(file) => Ok(Random::File(file.into_inner().map_err(|e| e.into_error())?)),
+            None => Ok(Random::Memory(self.memory)),
+        }
+    }
+
     /// Copies everything written into `out`.
     pub fn copy_to(self, out: &mut dyn Write) -> io::Result<()> {
         let mut reader = self.reader()?;
@@ -99,19 +113,50 @@ impl Spill {
     }
 }
 
+/// What a [`Spill`] holds, for reads at any offset (sorted output).
+pub enum Random {
+    Memory(Vec<u8>),
+    File(File),
+}
+
+impl Random {
+    /// The `len` bytes at `offset`, as text.
+    pub fn read_at(&mut self, offset: u64, len: usize, out: &mut String) -> io::Result<()> {
+        out.clear();
+        let mut buf = vec![0; len];
+        match self {
+            Random::Memory(m) => {
+                let start = usize::try_from(offset).map_err(io::Error::other)?;
+                buf.copy_from_slice(m.get(start..start + len).ok_or_else(|| io::Error::other("offset past the end"))?);
+            }
+            Random::File(f) => {
+                use std::io::Read;
+                f.seek(io::SeekFrom::Start(offset))?;
+                f.read_exact(&mut buf)?;
+            }
+        }
+        out.push_str(&String::from_utf8_lossy(&buf));
+        Ok(())
+    }
+}
+
 /// A [`Table`] whose rows are not kept: each is cleaned and spilled as it
 /// comes, and the widest cell of each column is tracked, so the layout is
 /// exactly [`Table::render`]'s (cells padded to the column's width plus 3,
 /// the last cell not padded, trailing spaces trimmed).
+/// Rows pushed with a key are printed in key order: only the keys and
+/// where each row starts stay in memory.
 #[derive(Debug)]
-pub struct SpillTable {
+pub struct SpillTable<K: Ord = ()> {
     headers: Vec<String>,
     widths: Vec<usize>,
     rows: usize,
     spill: Spill,
+    /// `(key, offset, length)` of each keyed row.
+    order: Vec<(K, u64, u32)>,
 }
 
-impl SpillTable {
+impl<K: Ord> SpillTable<K> {
     pub fn new<I, S>(headers: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -119,7 +164,15 @@ impl SpillTable {
     {
         let headers: Vec<String> = headers.into_iter().map(|h| clean_cell(&h.as_ref().to_uppercase()).into_owned()).collect();
         let widths = headers.iter().map(|h| width(h)).collect();
-        SpillTable { headers, widths, rows: 0, spill: Spill::new() }
+        SpillTable { headers, widths, rows: 0, spill: Spill::new(), order: Vec::new() }
+    }
+
+    /// One row, printed in the order of `key` (every row then needs one).
+    pub fn push_sorted<S: AsRef<str>>(&mut self, cells: &[S], key: K) {
+        let start = self.spill.written;
+        self.push(cells);
+        let len = u32::try_from(self.spill.written - start).unwrap_or(u32::MAX);
+        self.order.push((key, start, len));
     }
 
     /// One row; cells beyond the headers are dropped, missing ones are empty.
@@ -150,8 +203,18 @@ impl SpillTable {
         let widths = &self.widths[..columns];
         let mut line = String::new();
         write_line(out, &mut line, self.headers.iter().map(String::as_str), widths)?;
-        let mut reader = self.spill.reader()?;
         let mut text = String::new();
+        if !self.order.is_empty() {
+            let mut order = self.order;
+            order.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut random = self.spill.random()?;
+            for (_, offset, len) in order {
+                random.read_at(offset, len as usize, &mut text)?;
+                write_line(out, &mut line, text.trim_end_matches('\n').split('\t'), widths)?;
+            }
+            return Ok(());
+        }
+        let mut reader = self.spill.reader()?;
         loop {
             text.clear();
             if reader.read_line(&mut text)? == 0 {
@@ -187,7 +250,7 @@ mod tests {
     use super::*;
     use crate::output::Table;
 
-    fn render(t: SpillTable, columns: usize) -> String {
+    fn render<K: Ord>(t: SpillTable<K>, columns: usize) -> String {
         let mut out = Vec::new();
         t.write_to(&mut out, columns).unwrap();
         String::from_utf8(out).unwrap()
@@ -203,7 +266,7 @@ mod tests {
         ];
         let headers = ["name", "subject", "status", "message"];
         let mut table = Table::new(headers);
-        let mut spilled = SpillTable::new(headers);
+        let mut spilled: SpillTable = SpillTable::new(headers);
         for r in &rows {
             table.push(r.iter().map(|s| s.to_string()).collect());
             spilled.push(r);
@@ -211,7 +274,7 @@ mod tests {
         assert_eq!(render(spilled, 4), table.render());
         // Without the last column, as when no row has a message.
         let mut table = Table::new(&headers[..3]);
-        let mut spilled = SpillTable::new(headers);
+        let mut spilled: SpillTable = SpillTable::new(headers);
         for r in &rows {
             table.push(r[..3].iter().map(|s| s.to_string()).collect());
             spilled.push(r);
@@ -222,7 +285,7 @@ mod tests {
     #[test]
     fn large_tables_spill_to_a_file_and_read_back_in_order() {
         let mut table = Table::new(["n", "text"]);
-        let mut spilled = SpillTable::new(["n", "text"]);
+        let mut spilled: SpillTable = SpillTable::new(["n", "text"]);
         for i in 0..20_000 {
             let cells = vec![i.to_string(), "x".repeat(i % 37)];
             spilled.push(&cells);
@@ -230,6 +293,21 @@ mod tests {
         }
         assert!(spilled.spill.file.is_some() || spilled.spill.no_file, "beyond {IN_MEMORY} bytes the rows leave memory");
         assert_eq!(render(spilled, 2), table.render());
+    }
+
+    #[test]
+    fn keyed_rows_come_out_in_key_order_from_memory_or_file() {
+        for n in [10usize, 20_000] {
+            let mut spilled: SpillTable<(usize, usize)> = SpillTable::new(["n", "text"]);
+            let mut table = Table::new(["n", "text"]);
+            for i in 0..n {
+                spilled.push_sorted(&[i.to_string(), "y".repeat(i % 13)], (n - i, i));
+            }
+            for i in (0..n).rev() {
+                table.push(vec![i.to_string(), "y".repeat(i % 13)]);
+            }
+            assert_eq!(render(spilled, 2), table.render(), "{n} rows");
+        }
     }
 
     #[test]

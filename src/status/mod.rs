@@ -18,6 +18,7 @@ pub mod render;
 pub mod row;
 pub mod served;
 pub mod sources;
+pub mod table;
 pub mod tenant_judge;
 pub mod tenant_summary;
 pub mod tenants_table;
@@ -45,6 +46,8 @@ pub struct Options {
     pub all_tenants: bool,
     /// Tenant APIs dialled at once (`--all-tenants`).
     pub concurrency: usize,
+    /// The order of table rows.
+    pub sort_by: table::SortBy,
     pub files: Vec<PathBuf>,
     pub k3s_dir: Option<PathBuf>,
     pub kubeadm_dir: Option<PathBuf>,

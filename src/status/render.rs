@@ -18,6 +18,7 @@ use crate::output::spill::{Spill, SpillTable};
 use crate::output::{self, Table, clean_cell};
 
 use super::row::{ControllerHorizon, Row, RowSink, RowStatus, Tally, TenantInfo};
+use super::table::{SortBy, cells, headers, sort_key};
 
 pub const API_VERSION: &str = "pki.kubectl.io/v1alpha1";
 const LIST: &str = "CertificateStatusList";
@@ -52,7 +53,7 @@ pub enum Output {
     Yaml { items: Spill },
     /// Cells of every column; the message column is printed only when
     /// some row has a message.
-    Table { table: SpillTable, wide: bool, with_message: bool },
+    Table { table: SpillTable<super::table::SortKey>, wide: bool, with_message: bool, sort_by: SortBy },
     /// The exporter's metric families ([`super::prometheus`]).
     Prometheus(Box<super::prometheus::Sink>),
     /// `--all-tenants` as a table: one row per tenant ([`super::tenants_table`]); rows are not kept.
@@ -65,6 +66,14 @@ impl Output {
             return Output::Summary(format);
         }
         Self::rows(format)
+    }
+
+    /// Table rows in `by`'s order (other formats keep the order of the sources).
+    pub fn sorted_by(mut self, by: SortBy) -> Output {
+        if let Output::Table { sort_by, .. } = &mut self {
+            *sort_by = by;
+        }
+        self
     }
 
     /// The tenant table for tables; every other format as [`Output::new`].
@@ -82,7 +91,7 @@ impl Output {
             OutputFormat::Prometheus => Output::Prometheus(Box::default()),
             OutputFormat::Table | OutputFormat::Wide => {
                 let wide = format == OutputFormat::Wide;
-                Output::Table { table: SpillTable::new(headers(wide)), wide, with_message: false }
+                Output::Table { table: SpillTable::new(headers(wide)), wide, with_message: false, sort_by: SortBy::default() }
             }
         }
     }
@@ -127,7 +136,7 @@ impl Output {
                     items.copy_to(out)
                 }
             }
-            Output::Table { table, wide, with_message } => {
+            Output::Table { table, wide, with_message, .. } => {
                 out.write_all(tenant_lines(&tally.tenants).as_bytes())?;
                 if table.is_empty() {
                     return out.write_all(b"No certificates found.\n");
@@ -162,9 +171,9 @@ impl RowSink for Output {
                 Ok(text) => items.write(text.as_bytes()),
                 Err(e) => items.fail(e),
             },
-            Output::Table { table, wide, with_message } => {
+            Output::Table { table, wide, with_message, sort_by } => {
                 *with_message |= row.message.is_some();
-                table.push(&cells(&row, *wide));
+                table.push_sorted(&cells(&row, *wide), sort_key(&row, *sort_by));
             }
         }
     }
@@ -255,57 +264,6 @@ fn pending_line(names: &[String]) -> String {
     )
 }
 
-/// Every column; the last, `message`, is left out when no row has one.
-fn headers(wide: bool) -> Vec<&'static str> {
-    let mut headers = vec!["source", "name", "subject", "issuer", "key"];
-    if wide {
-        headers.push("not before");
-    }
-    headers.extend(["not after", "residual", "ca", "chain", "status"]);
-    if wide {
-        headers.extend(["sans", "serial"]);
-    }
-    headers.push("message");
-    headers
-}
-
-fn cells(r: &Row, wide: bool) -> Vec<String> {
-    let c = r.certificate.as_ref();
-    let dash = || "-".to_string();
-    let mut cells = vec![
-        r.source.as_str().to_string(),
-        r.name.clone(),
-        c.map_or_else(dash, subject_cell),
-        c.map_or_else(dash, |c| c.issuer_display().to_string()),
-        c.map_or_else(dash, |c| c.key_type.clone()),
-    ];
-    if wide {
-        cells.push(c.map_or_else(dash, |c| c.not_before.to_string()));
-    }
-    cells.extend([
-        c.map_or_else(dash, |c| c.not_after.to_string()),
-        r.residual.clone().unwrap_or_else(dash),
-        c.map_or_else(dash, |c| if c.is_ca { "yes".into() } else { "no".into() }),
-        r.chain.word().to_string(),
-        r.status.to_string(),
-    ]);
-    if wide {
-        cells.push(c.map_or_else(dash, |c| if c.sans.is_empty() { dash() } else { c.sans.join(",") }));
-        cells.push(c.map_or_else(dash, |c| c.serial.clone()));
-    }
-    cells.push(r.message.clone().unwrap_or_default());
-    cells
-}
-
-/// The CN, with the groups (O) of a leaf: a client certificate's identity.
-fn subject_cell(c: &crate::certs::CertInfo) -> String {
-    if c.is_ca || c.organizations.is_empty() {
-        c.subject_display().to_string()
-    } else {
-        format!("{} [{}]", c.subject_display(), c.organizations.join(","))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,7 +299,9 @@ mod tests {
                     h.pop();
                 }
                 let mut t = Table::new(h);
-                for r in rows {
+                let mut sorted: Vec<&Row> = rows.iter().collect();
+                sorted.sort_by_key(|r| sort_key(r, SortBy::Expiry));
+                for r in sorted {
                     let mut c = cells(r, wide);
                     if !with_message {
                         c.pop();
@@ -401,12 +361,18 @@ mod tests {
         let text = render(&rows(), &[], OutputFormat::Table, false);
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap().split("   ").map(str::trim).filter(|s| !s.is_empty()).collect();
-        assert_eq!(header, ["SOURCE", "NAME", "SUBJECT", "ISSUER", "KEY", "NOT AFTER", "RESIDUAL", "CA", "CHAIN", "STATUS", "MESSAGE"]);
-        let first = lines.next().unwrap();
-        assert!(first.contains("admin [system:masters]") && first.contains("2027-01-01T00:00:00Z") && first.contains("214d"), "{first}");
+        assert_eq!(header, ["NAME", "SUBJECT", "EXPIRES", "RESIDUAL", "CA", "CHAIN", "STATUS", "MESSAGE"]);
+        // What needs attention first: the invalid row, then the valid one.
         assert!(lines.next().unwrap().contains("no certificate found"));
+        let second = lines.next().unwrap();
+        assert!(second.starts_with("a.crt   admin ") && second.contains("2027-01-01 00:00") && second.contains("214d"), "{second}");
+        assert!(text.lines().all(|l| l.len() <= 120), "fits 120 columns:\n{text}");
         let wide = render(&rows(), &[], OutputFormat::Wide, false);
-        assert!(wide.lines().next().unwrap().contains("NOT BEFORE") && wide.contains("admin.example"));
+        let wide_header = wide.lines().next().unwrap();
+        for column in ["SOURCE", "ISSUER", "KEY", "NOT BEFORE", "NOT AFTER", "SANS", "SERIAL"] {
+            assert!(wide_header.contains(column), "{wide_header}");
+        }
+        assert!(wide.contains("admin [system:masters]") && wide.contains("admin.example") && wide.contains("2027-01-01T00:00:00Z"));
         let ok_only = render(&rows()[..1], &[], OutputFormat::Table, false);
         assert!(!ok_only.contains("MESSAGE"), "{ok_only}");
     }

@@ -114,7 +114,7 @@ pub fn push_secrets<'a>(
             Some(names::FRONT_PROXY_CA | names::FRONT_PROXY_CLIENT) => (against(&s.items, front_proxy_ca), None),
             _ => (against(&s.items, ca), ca.as_ref().ok()),
         };
-        let stale = expected.map(|roots| stale_copies(&s.items, roots)).unwrap_or_default();
+        let stale = expected.map_or_else(|| vec![false; s.items.len()], |roots| stale_copies(&s.items, roots));
         let prefix = s.prefix();
         for ((item, verdict), stale) in s.items.iter().zip(verdicts).zip(stale) {
             let mut row = col.item_row(SourceKind::Tenant, &prefix, item, verdict);

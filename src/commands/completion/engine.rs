@@ -304,7 +304,7 @@ mod tests {
 
     #[test]
     fn flags_of_the_subcommand_and_globals() {
-        let v = want(&["status", "--so"]);
+        let v = want(&["status", "--sou"]);
         assert_eq!(values(&v), vec!["--source"]);
         let v = want(&["status", "--"]);
         let names = values(&v);
