@@ -658,3 +658,32 @@ fn prometheus_rule_is_alerts_yaml_and_passes_promtool() {
     assert_eq!(monitor["spec"]["jobLabel"], "app.kubernetes.io/name", "job=kubectl-pki-exporter, as KubectlPkiExporterDown expects");
     assert_eq!(monitor["metadata"]["labels"]["release"], "kube-prometheus-stack");
 }
+
+#[test]
+fn readme_documents_every_value() {
+    let values: Value = serde_saphyr::from_str(&std::fs::read_to_string(chart_dir().join("values.yaml")).unwrap()).unwrap();
+    let readme = std::fs::read_to_string(chart_dir().join("README.md")).unwrap();
+    // Maps whose keys are values of their own; any other map (resources,
+    // nodeSelector, ...) is one value.
+    let sections = ["image", "serviceAccount", "rbac", "tenants", "service", "serviceMonitor", "prometheusRule", "hostPathsExporter"];
+    let mut missing = Vec::new();
+    for (key, value) in values.as_object().unwrap() {
+        match value.as_object() {
+            Some(inner) if sections.contains(&key.as_str()) => {
+                for sub in inner.keys() {
+                    let path = format!("`{key}.{sub}`");
+                    if !readme.contains(&path) {
+                        missing.push(path);
+                    }
+                }
+            }
+            _ if !readme.contains(&format!("`{key}`")) => missing.push(format!("`{key}`")),
+            _ => {}
+        }
+    }
+    assert!(missing.is_empty(), "values missing from the chart README's table: {missing:?}");
+    assert!(readme.contains("helm install kubectl-pki-exporter charts/kubectl-pki-exporter -n monitoring"), "the install command");
+    for name in alert_names(&alerts_yaml()) {
+        assert!(readme.contains(&format!("| {name} |")), "alert {name} missing from the README's table");
+    }
+}
