@@ -7,7 +7,8 @@
 //!   DaemonSet, against minimal monitoring.coreos.com CRDs);
 //! - the RBAC: only get/list/watch, only on the resources the exporter
 //!   reads, and, applied for real, what its ServiceAccount can and cannot do;
-//! - the Deployment's and DaemonSet's security settings and arguments;
+//! - the Deployment's and DaemonSet's security settings and arguments, and
+//!   those arguments starting the real `kubectl-pki exporter`;
 //! - `promtool check rules` and `promtool test rules` on files/alerts.yaml,
 //!   every alert tested firing and not firing, and the PrometheusRule's
 //!   spec being that file.
@@ -15,9 +16,10 @@
 //! A tool that cannot be built fails the test with the reason.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
@@ -686,4 +688,112 @@ fn readme_documents_every_value() {
     for name in alert_names(&alerts_yaml()) {
         assert!(readme.contains(&format!("| {name} |")), "alert {name} missing from the README's table");
     }
+}
+
+/// `kubectl-pki` run with a rendered container's arguments (the listen
+/// address made local), killed when dropped.
+struct Running {
+    child: Child,
+    port: u16,
+    log: tempfile::NamedTempFile,
+}
+
+impl Running {
+    fn start(mut cmd: Command, rendered: &[String]) -> Running {
+        let port = e2e::process::free_port().expect("free port");
+        let mut args = rendered.to_vec();
+        let at = args.iter().position(|a| a == "--listen").expect("--listen in the rendered args");
+        args[at + 1] = format!("127.0.0.1:{port}");
+        let log = tempfile::NamedTempFile::new().expect("log file");
+        let child =
+            cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log.reopen().unwrap()).spawn().expect("start kubectl-pki");
+        let mut running = Running { child, port, log };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while running.get("/readyz").is_none_or(|(code, _)| code != 200) {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                panic!("kubectl-pki {args:?} exited ({status}):\n{}", running.logs());
+            }
+            assert!(Instant::now() < deadline, "kubectl-pki {args:?} not ready after 60 s:\n{}", running.logs());
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        running
+    }
+
+    fn get(&self, path: &str) -> Option<(u16, String)> {
+        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
+        let mut out = String::new();
+        s.read_to_string(&mut out).ok()?;
+        let code = out.split(' ').nth(1)?.parse().ok()?;
+        Some((code, out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()))
+    }
+
+    fn metrics(&self) -> String {
+        match self.get("/metrics") {
+            Some((200, body)) => body,
+            other => panic!("scrape failed: {other:?}\n{}", self.logs()),
+        }
+    }
+
+    fn logs(&self) -> String {
+        std::fs::read_to_string(self.log.path()).unwrap_or_default()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn pki_command(kubeconfig: Option<&Path>, home: &Path) -> Command {
+    let mut cmd = Command::new(e2e::pki_bin());
+    cmd.env_remove("KUBECONFIG").env("HOME", home);
+    if let Some(kc) = kubeconfig {
+        cmd.arg("--kubeconfig").arg(kc);
+    }
+    cmd
+}
+
+#[tokio::test]
+async fn rendered_arguments_start_the_real_exporter() {
+    let cp = ControlPlane::shared();
+    let release_ns = cp.namespace("chart-run").await.name;
+    let (a, b, kamaji) =
+        (cp.namespace("chart-runa").await.name, cp.namespace("chart-runb").await.name, cp.namespace("chart-runk").await.name);
+    e2e::kamaji::install_crd(cp.client().await).await.expect("install the TenantControlPlane CRD");
+    let ca = cp.pki().dir.join("ca.crt");
+    let mut values = full_values(&release_ns, &[&a, &b], &kamaji);
+    values["hostPathsExporter"] = json!({"enabled": true, "files": [ca.display().to_string()]});
+    let (_, docs) = render(&release_ns, Some(&values));
+    let (deployment, daemonset) = (args_of(one(&docs, "Deployment")), args_of(one(&docs, "DaemonSet")));
+    let kubeconfig = cp.kubeconfig().to_path_buf();
+    let version = crate_version();
+
+    tokio::task::spawn_blocking(move || {
+        let home = tempfile::tempdir().unwrap();
+        // The Deployment's arguments: namespaced, tenants, JSON logs.
+        let exporter = Running::start(pki_command(Some(&kubeconfig), home.path()), &deployment);
+        let metrics = exporter.metrics();
+        let build_info = format!("kubectl_pki_build_info{{version=\"{version}\"}} 1");
+        assert!(metrics.lines().any(|l| l == build_info), "no `{build_info}` in:\n{metrics}");
+        let logs = exporter.logs();
+        let first = logs.lines().next().unwrap_or_else(|| panic!("no log line"));
+        serde_json::from_str::<Value>(first).unwrap_or_else(|e| panic!("--log-format json, but {first:?}: {e}"));
+        drop(exporter);
+
+        // The DaemonSet's arguments, with no kubeconfig at all: node files only.
+        let node = Running::start(pki_command(None, home.path()), &daemonset);
+        let metrics = node.metrics();
+        let filepath = format!("filepath=\"{}\"", ca.display());
+        assert!(
+            metrics.lines().any(|l| l.starts_with("x509_cert_not_after{") && l.contains(&filepath)),
+            "no x509_cert_not_after for {} in:\n{metrics}",
+            ca.display()
+        );
+    })
+    .await
+    .unwrap();
 }
