@@ -11,6 +11,7 @@ pub mod kubectl;
 pub mod pki;
 pub mod pods;
 pub mod process;
+pub mod promtool;
 pub mod providers;
 pub mod rotate_fixture;
 pub mod tenant_api;
@@ -20,6 +21,7 @@ use std::sync::Once;
 
 pub use controlplane::{ApiServer, ApiServerOptions, ControlPlane, Host, TestNamespace, start_apiserver, start_apiserver_on};
 pub use pki::Pki;
+pub use promtool::check_metrics as promtool_check_metrics;
 pub use tenant_api::{TenantApi, TenantApiOptions};
 
 /// The workspace root.

@@ -206,7 +206,29 @@ async fn secrets_appear_and_leave_as_they_are_written_and_deleted() {
     assert!(!m.contains("not base64"), "no secret content in the metrics");
     let source = format!("source_name=\"secrets/{}\"", ns.name);
     assert_eq!(value(series(&m, "x509_source_up", &[&source])[0]), 1.0, "{m}");
-    //PROMTOOL e2e::promtool_check_metrics(&m);
+    e2e::promtool_check_metrics(&m);
+
+    // `status -o prometheus` prints the same families for the same secrets, once.
+    let out = Command::new(e2e::pki_bin())
+        .arg("--kubeconfig")
+        .arg(cp.kubeconfig())
+        .args(["status", "--source", "secrets", "-n", &ns.name, "-o", "prometheus"])
+        .output()
+        .unwrap();
+    let once = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(out.status.code(), Some(4), "status's exit code: an expired certificate\n{once}");
+    e2e::promtool_check_metrics(&once);
+    let families = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter(|l| l.starts_with("x509_cert") || l.contains("chain"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(families(&once), families(&m));
+    for line in series(&m, "x509_cert_not_after", &[]) {
+        assert!(once.contains(line), "the same series: {line}\n{once}");
+    }
 
     // Deleted: its series leave.
     secrets.delete("expired", &DeleteParams::default()).await.unwrap();
@@ -307,7 +329,7 @@ async fn a_tenant_served_on_a_replaced_ca_is_a_mismatch_until_its_api_restarts()
         1,
         "the tenant's leaves chain to its CA: {m}"
     );
-    //PROMTOOL e2e::promtool_check_metrics(&m);
+    e2e::promtool_check_metrics(&m);
 
     // Kamaji rotates the CA while the tenant API is held on its old certificate.
     api.pause();
