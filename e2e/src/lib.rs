@@ -5,6 +5,7 @@
 pub mod binaries;
 pub mod controlplane;
 pub mod cozystack;
+pub mod exporter;
 pub mod kamaji;
 pub mod krew;
 pub mod kubectl;

@@ -391,7 +391,7 @@ fn can_i(cp: &ControlPlane, sa: &str, verb: &str, resource: &str, ns: Option<&st
     answer == "yes"
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaced_rbac_applied_lets_the_exporter_read_only_its_namespaces() {
     let cp = ControlPlane::shared();
     let release_ns = cp.namespace("chart-rbac").await.name;
@@ -443,6 +443,65 @@ async fn namespaced_rbac_applied_lets_the_exporter_read_only_its_namespaces() {
     expect("list", "secrets", None, false);
     expect("list", "tenantcontrolplanes.kamaji.clastix.io", None, false);
     assert!(wrong.is_empty(), "the exporter's ServiceAccount:\n{}", wrong.join("\n"));
+
+    // The real exporter, with the rendered Deployment's arguments and a token of the chart's
+    // own ServiceAccount: what the chart grants is enough, and a namespace it does not grant
+    // is a failed source (a metric), never a crash and never read.
+    let client = cp.client().await;
+    let secrets = |ns: &str| kube::Api::<k8s_openapi::api::core::v1::Secret>::namespaced(client.clone(), ns);
+    let root = kubectl_pki_testkit::ca("chart-rbac-root");
+    for ns in [&a, &b, &kamaji] {
+        let secret: k8s_openapi::api::core::v1::Secret = serde_json::from_value(json!({
+            "metadata": {"name": format!("in-{ns}"), "labels": {"app.kubernetes.io/managed-by": "kamaji"}},
+            "type": "Opaque",
+            "stringData": {"ca.crt": root.pem},
+        }))
+        .unwrap();
+        secrets(ns).create(&Default::default(), &secret).await.expect("create a secret");
+    }
+    let token = ok(kubectl(cp).args(["create", "token", RELEASE, "-n", &release_ns, "--duration", "1h"]), None);
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("sa-kubeconfig");
+    std::fs::write(&kc, kubectl_pki_testkit::token_kubeconfig(&cp.apiserver_url, &cp.pki().ca_crt, token.trim())).unwrap();
+    let deployment = docs.iter().find(|d| kind(d) == "Deployment").expect("a Deployment");
+    let rendered: Vec<String> = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_array()
+        .expect("args")
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let mut args = Vec::new();
+    let mut it = rendered.iter().skip_while(|a| *a != "exporter").skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            // The harness listens on a free port and logs JSON itself; tenants are judged every second.
+            "--listen" | "--log-format" | "--served-interval" => {
+                it.next();
+            }
+            other => args.push(other.to_owned()),
+        }
+    }
+    args.extend(["--watch-namespace".into(), kamaji.clone(), "--served-interval".into(), "1s".into()]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let exporter = tokio::task::block_in_place(|| e2e::exporter::Exporter::start(&kc, &args));
+    let (fa, fb, fk) = (format!("secrets/{a}"), format!("secrets/{b}"), format!("secrets/{kamaji}"));
+    tokio::task::block_in_place(|| {
+        exporter.until("the forbidden namespace counted as a failed source", || {
+            let m = exporter.metrics();
+            !e2e::exporter::series(&m, "x509_source_errors_total", &[&format!("source_name=\"{fk}\""), "reason=\"http_403\""]).is_empty()
+        })
+    });
+    let m = exporter.metrics();
+    for (source, up) in [(&fa, 1.0), (&fb, 1.0), (&fk, 0.0)] {
+        let line = e2e::exporter::series(&m, "x509_source_up", &[&format!("source_name=\"{source}\"")]);
+        assert_eq!(line.first().map(|l| e2e::exporter::value(l)), Some(up), "{source}: {m}");
+    }
+    for ns in [&a, &b] {
+        assert_eq!(e2e::exporter::series(&m, "x509_cert_not_after", &[&format!("secret_name=\"in-{ns}\"")]).len(), 1, "{m}");
+    }
+    assert!(e2e::exporter::series(&m, "x509_cert_not_after", &[&format!("secret_name=\"in-{kamaji}\"")]).is_empty(), "{m}");
+    assert!(exporter.logs().contains("secret watch failed"), "{}", exporter.logs());
+    assert_eq!(tokio::task::block_in_place(|| exporter.stop()), Some(0));
 }
 
 fn assert_hardened_container(what: &str, container: &Value, non_root: bool) {

@@ -5,13 +5,11 @@
 //! clears once it restarts; a killed API server leaves the last values
 //! served, the failure counted, and the exporter catches up when it returns.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use e2e::cozystack::{SeedOptions, StandinTenant, standin_tenant};
+use e2e::exporter::{Exporter, series, value};
 use e2e::kamaji::names::*;
 use e2e::{ApiServerOptions, ControlPlane, TenantApi, TenantApiOptions};
 use k8s_openapi::ByteString;
@@ -20,97 +18,6 @@ use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kubectl_pki_testkit::{ca, dated, in_days, kubeconfig_yaml, leaf_signed_by};
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// The exporter process, stopped with SIGTERM when dropped.
-struct Exporter {
-    child: Child,
-    port: u16,
-    log: tempfile::NamedTempFile,
-}
-
-impl Exporter {
-    fn start(kubeconfig: &Path, args: &[&str]) -> Exporter {
-        let port = e2e::process::free_port().expect("free port");
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = Command::new(e2e::pki_bin())
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(["exporter", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("log"))
-            .spawn()
-            .expect("start the exporter");
-        let e = Exporter { child, port, log };
-        e.until("ready", || e.get("/readyz").is_some_and(|(code, _)| code == 200));
-        e
-    }
-
-    /// `(status code, body)`, or `None` when nothing answers.
-    fn get(&self, path: &str) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        let code = out.split(' ').nth(1)?.parse().ok()?;
-        let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        Some((code, body))
-    }
-
-    fn metrics(&self) -> String {
-        match self.get("/metrics") {
-            Some((200, body)) => body,
-            other => panic!("scrape failed: {other:?}\n{}", self.logs()),
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-
-    fn until(&self, what: &str, done: impl Fn() -> bool) {
-        let deadline = Instant::now() + WAIT;
-        while !done() {
-            assert!(Instant::now() < deadline, "no {what} after {WAIT:?}; exporter log:\n{}", self.logs());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    }
-
-    /// Stops it as Kubernetes does and returns its exit code.
-    fn stop(mut self) -> Option<i32> {
-        // SAFETY: signalling our own child by pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while Instant::now() < deadline {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        None
-    }
-}
-
-impl Drop for Exporter {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The lines of family `name` whose labels contain every `needle`.
-fn series<'a>(metrics: &'a str, name: &str, needles: &[&str]) -> Vec<&'a str> {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} ")))
-        .filter(|l| needles.iter().all(|n| l.contains(n)))
-        .collect()
-}
-
-fn value(line: &str) -> f64 {
-    line.rsplit(' ').next().and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
-}
 
 fn secret(name: &str, type_: &str, data: &[(&str, &str)]) -> Secret {
     let mut s = Secret {

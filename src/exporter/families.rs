@@ -35,6 +35,13 @@ pub struct SourceHealth {
     pub watch_restarts: u64,
 }
 
+impl SourceHealth {
+    /// Synced once, or failed at least once.
+    pub fn attempted(&self) -> bool {
+        self.last_sync.is_some() || !self.errors.is_empty()
+    }
+}
+
 /// What one scrape (or one `status -o prometheus`) shows.
 #[derive(Debug, Default)]
 pub struct Document<'a> {

@@ -71,8 +71,11 @@ mod tests {
         };
         assert!(get("/healthz").await.starts_with("HTTP/1.1 200"));
         assert!(get("/readyz").await.starts_with("HTTP/1.1 503"));
+        store.register("kube-secret", "secrets/forbidden", Some("secrets"));
         store.synced("secrets/all", 1);
-        assert!(get("/readyz").await.starts_with("HTTP/1.1 200"));
+        assert!(get("/readyz").await.starts_with("HTTP/1.1 503"), "one source has not tried yet");
+        store.error("secrets/forbidden", "http_403", true);
+        assert!(get("/readyz").await.starts_with("HTTP/1.1 200"), "a failed source is a metric, not unreadiness");
         let metrics = get("/metrics").await;
         assert!(metrics.contains("content-type: text/plain; version=0.0.4"), "{metrics}");
         assert!(metrics.contains("x509_source_up{source_kind=\"kube-secret\",source_name=\"secrets/all\"} 1"), "{metrics}");

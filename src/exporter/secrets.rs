@@ -97,7 +97,7 @@ pub async fn run(watch: Watch, store: Arc<Store>) {
             }
             Err(e) => {
                 let reason = reason(&e);
-                tracing::warn!(source = %watch.source, reason = %reason, "secret watch failed, retrying: {}", crate::output::clean_line(&e.to_string()));
+                tracing::warn!(source = %watch.source, reason = %reason, "secret watch failed, retrying: {}", crate::output::clean_line(&describe(&e)));
                 store.error(&watch.source, &reason, true);
             }
         }
@@ -120,6 +120,20 @@ pub fn bundle_of(secret: &Secret, tenants: bool) -> Bundle {
     let read_errors = rows.iter().filter(|r| r.certificate.is_none()).count() as u32;
     let tenant = if tenants { TenantSecret::of(secret) } else { None };
     Bundle { series: super::series::bundle(&rows), read_errors, tenant }
+}
+
+/// One line: the API's own message for an API answer (not kube's debug dump of it).
+fn describe(e: &watcher::Error) -> String {
+    let (what, client) = match e {
+        watcher::Error::InitialListFailed(c) => ("list", c),
+        watcher::Error::WatchStartFailed(c) | watcher::Error::WatchFailed(c) => ("watch", c),
+        watcher::Error::WatchError(status) => return format!("watch: {} ({})", status.message, status.code),
+        watcher::Error::NoResourceVersion => return e.to_string(),
+    };
+    match client {
+        kube::Error::Api(status) => format!("{what}: {} ({})", status.message, status.code),
+        other => format!("{what}: {}", crate::error::flatten(other)),
+    }
 }
 
 /// x509-certificate-exporter's reason codes: `http_<code>` for an API answer.

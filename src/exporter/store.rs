@@ -64,14 +64,15 @@ impl Store {
         s.sources.insert(name.to_owned(), SourceHealth { kind, name: name.to_owned(), resource, ..SourceHealth::default() });
     }
 
-    /// Every registered source has synced once.
+    /// Every registered source has tried once: synced, or failed (a forbidden namespace is
+    /// a metric, and must not keep the pod out of its Service forever).
     pub fn ready(&self) -> bool {
-        self.lock().sources.values().all(|s| s.last_sync.is_some())
+        self.lock().sources.values().all(SourceHealth::attempted)
     }
 
-    /// Every source of `kind` has synced once.
-    pub fn synced_kind(&self, kind: &str) -> bool {
-        self.lock().sources.values().filter(|s| s.kind == kind).all(|s| s.last_sync.is_some())
+    /// Every source of `kind` has tried once (synced or failed).
+    pub fn attempted_kind(&self, kind: &str) -> bool {
+        self.lock().sources.values().filter(|s| s.kind == kind).all(SourceHealth::attempted)
     }
 
     /// The metrics text of this moment.

@@ -44,7 +44,7 @@ pub struct Tenants {
 
 pub async fn run(t: Tenants, store: Arc<Store>) {
     // A tenant is judged from the secrets the watch holds: not before it has them.
-    while !store.synced_kind("kube-secret") {
+    while !store.attempted_kind("kube-secret") {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let mut tick = tokio::time::interval(t.interval);
