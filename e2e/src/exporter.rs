@@ -31,7 +31,7 @@ impl Exporter {
             .expect("start the exporter");
         let mut e = Exporter { child, port, log };
         let deadline = Instant::now() + WAIT;
-        while !e.get("/readyz").is_some_and(|(code, _)| code == 200) {
+        while e.get("/readyz").is_none_or(|(code, _)| code != 200) {
             if let Ok(Some(status)) = e.child.try_wait() {
                 panic!("the exporter exited ({status}) before it was ready:\n{}", e.logs());
             }
