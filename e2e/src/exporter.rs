@@ -49,8 +49,9 @@ impl Exporter {
         let mut out = String::new();
         s.read_to_string(&mut out).ok()?;
         let code = out.split(' ').nth(1)?.parse().ok()?;
-        let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        Some((code, body))
+        let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+        let chunked = head.lines().any(|l| l.eq_ignore_ascii_case("transfer-encoding: chunked"));
+        Some((code, if chunked { dechunk(body)? } else { body.to_owned() }))
     }
 
     pub fn metrics(&self) -> String {
@@ -91,6 +92,20 @@ impl Drop for Exporter {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// An HTTP/1.1 chunked body (how a streamed scrape arrives), decoded.
+fn dechunk(mut body: &str) -> Option<String> {
+    let mut out = String::new();
+    loop {
+        let (size, rest) = body.split_once("\r\n")?;
+        let size = usize::from_str_radix(size.trim(), 16).ok()?;
+        if size == 0 {
+            return Some(out);
+        }
+        out.push_str(rest.get(..size)?);
+        body = rest.get(size..)?.strip_prefix("\r\n")?;
     }
 }
 

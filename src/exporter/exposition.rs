@@ -16,15 +16,47 @@ pub enum Kind {
     Counter,
 }
 
+/// Text is handed to the sink in pieces of about this size.
+const CHUNK: usize = 64 * 1024;
+
 /// A document being written; every family's samples follow its header.
-#[derive(Debug, Default)]
-pub struct Exposition {
+/// With a sink, the text leaves in pieces as it is written, so a scrape of
+/// 20,000 certificates never holds its whole answer in memory.
+#[derive(Default)]
+pub struct Exposition<'a> {
     out: String,
+    sink: Option<Box<dyn FnMut(String) + 'a>>,
 }
 
-impl Exposition {
-    pub fn new() -> Exposition {
-        Exposition::default()
+impl<'a> Exposition<'a> {
+    pub fn new() -> Exposition<'a> {
+        Exposition { out: String::new(), sink: None }
+    }
+
+    /// Hands the text to `sink` in pieces; [`Exposition::finish`] sends the rest.
+    pub fn streaming(sink: impl FnMut(String) + 'a) -> Exposition<'a> {
+        Exposition { out: String::with_capacity(CHUNK + 4096), sink: Some(Box::new(sink)) }
+    }
+
+    fn flush_if_full(&mut self) {
+        if self.out.len() >= CHUNK
+            && let Some(sink) = &mut self.sink
+        {
+            sink(std::mem::replace(&mut self.out, String::with_capacity(CHUNK + 4096)));
+        }
+    }
+
+    /// Sends what is left to the sink (if any) and returns what it did not take.
+    pub fn finish(mut self) -> String {
+        match &mut self.sink {
+            Some(sink) => {
+                if !self.out.is_empty() {
+                    sink(std::mem::take(&mut self.out));
+                }
+                String::new()
+            }
+            None => self.out,
+        }
     }
 
     /// Starts a family: its `# HELP` and `# TYPE` lines.
@@ -57,10 +89,11 @@ impl Exposition {
         self.out.push(' ');
         write_value(&mut self.out, value);
         self.out.push('\n');
+        self.flush_if_full();
     }
 
     pub fn into_string(self) -> String {
-        self.out
+        self.finish()
     }
 }
 
@@ -116,5 +149,23 @@ mod tests {
              kubectl_pki_exporter_watch_restarts_total 0\n\
              d 0.25\nn NaN\ni -Inf\n"
         );
+    }
+
+    #[test]
+    fn streaming_hands_over_pieces_that_add_up_to_the_document() {
+        let mut pieces = Vec::new();
+        let mut whole = Exposition::new();
+        {
+            let mut e = Exposition::streaming(|p: String| pieces.push(p));
+            e.family("x", Kind::Gauge, "x");
+            whole.family("x", Kind::Gauge, "x");
+            for i in 0..10_000 {
+                e.sample("x", &[("n", &i.to_string())], f64::from(i));
+                whole.sample("x", &[("n", &i.to_string())], f64::from(i));
+            }
+            assert!(e.finish().is_empty());
+        }
+        assert!(pieces.len() > 2 && pieces.iter().all(|p| p.len() < CHUNK + 4096), "{}", pieces.len());
+        assert_eq!(pieces.concat(), whole.into_string());
     }
 }

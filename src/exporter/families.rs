@@ -60,13 +60,18 @@ pub struct Document<'a> {
 
 pub fn write(doc: &Document<'_>) -> String {
     let mut e = Exposition::new();
-    certificates(&mut e, doc);
-    tenants(&mut e, doc);
-    health(&mut e, doc);
+    write_to(&mut e, doc);
     e.into_string()
 }
 
-fn certificates(e: &mut Exposition, doc: &Document<'_>) {
+/// Every family into `e` (which may stream, see [`Exposition::streaming`]).
+pub fn write_to(e: &mut Exposition<'_>, doc: &Document<'_>) {
+    certificates(e, doc);
+    tenants(e, doc);
+    health(e, doc);
+}
+
+fn certificates(e: &mut Exposition<'_>, doc: &Document<'_>) {
     let gauges: [Family<CertSeries>; 3] = [
         ("x509_cert_not_after", "Unix time of the certificate's NotAfter.", |s, _| s.not_after as f64),
         ("x509_cert_not_before", "Unix time of the certificate's NotBefore.", |s, _| s.not_before as f64),
@@ -100,9 +105,9 @@ fn pairs<'a>(s: &'a CertSeries, verdict: Option<&'a str>) -> Vec<(&'a str, &'a s
     labels
 }
 
-fn tenants(e: &mut Exposition, doc: &Document<'_>) {
+fn tenants(e: &mut Exposition<'_>, doc: &Document<'_>) {
     let base = |t: &'_ TenantSummary| [("tenant_namespace", t.namespace.clone()), ("tenant", t.name.clone())];
-    let gauge = |e: &mut Exposition, name: &str, help: &str, value: &dyn Fn(&TenantSummary) -> TenantValue| {
+    let gauge = |e: &mut Exposition<'_>, name: &str, help: &str, value: &dyn Fn(&TenantSummary) -> TenantValue| {
         e.family(name, Kind::Gauge, help);
         for t in &doc.tenants {
             if let Some((extra, v)) = value(t) {
@@ -159,7 +164,7 @@ fn tenants(e: &mut Exposition, doc: &Document<'_>) {
     }
 }
 
-fn health(e: &mut Exposition, doc: &Document<'_>) {
+fn health(e: &mut Exposition<'_>, doc: &Document<'_>) {
     e.family("kubectl_pki_build_info", Kind::Gauge, "1, labelled with the kubectl-pki version.");
     e.sample("kubectl_pki_build_info", &[("version", env!("CARGO_PKG_VERSION"))], 1.0);
     let per_source: [Family<SourceHealth>; 2] = [

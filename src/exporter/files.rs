@@ -73,7 +73,7 @@ pub fn read(files: &Files) -> crate::error::Result<HashMap<BundleKey, Bundle>> {
         .map(|(path, rows)| {
             let read_errors = rows.iter().filter(|r| r.certificate.is_none()).count() as u32;
             let key: BundleKey = ("".into(), path.into());
-            (key, Bundle { series: super::series::bundle(&rows), read_errors, tenant: None })
+            (key, Bundle { series: super::series::bundle(&rows).into(), read_errors, tenant: None })
         })
         .collect())
 }

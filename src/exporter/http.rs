@@ -8,13 +8,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::body::Body;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use jiff::Timestamp;
 
-use super::exposition::CONTENT_TYPE;
+use super::exposition::{CONTENT_TYPE, Exposition};
 use super::store::Store;
 use crate::error::{Error, Result};
 
@@ -36,9 +37,20 @@ pub async fn serve(listen: SocketAddr, store: Arc<Store>, shutdown: impl Future<
     axum::serve(listener, router(store)).with_graceful_shutdown(shutdown).await.map_err(|e| Error::Usage(format!("--listen {listen}: {e}")))
 }
 
+/// Rendered on a blocking thread into a small channel: the answer leaves in
+/// pieces while it is written, so memory does not hold a whole scrape.
 async fn metrics(State(store): State<Arc<Store>>) -> impl IntoResponse {
-    let body = store.render(Timestamp::now().as_second());
-    ([(header::CONTENT_TYPE, CONTENT_TYPE)], body)
+    let (tx, rx) = tokio::sync::mpsc::channel::<String>(4);
+    tokio::task::spawn_blocking(move || {
+        let mut e = Exposition::streaming(|piece| {
+            // The client went away: the rest is not wanted.
+            let _ = tx.blocking_send(piece);
+        });
+        store.render_to(Timestamp::now().as_second(), &mut e);
+        e.finish();
+    });
+    let pieces = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|p| (Ok::<_, std::convert::Infallible>(p), rx)) });
+    ([(header::CONTENT_TYPE, CONTENT_TYPE)], Body::from_stream(pieces))
 }
 
 async fn readyz(State(store): State<Arc<Store>>) -> impl IntoResponse {

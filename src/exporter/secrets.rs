@@ -119,7 +119,7 @@ pub fn bundle_of(secret: &Secret, tenants: bool) -> Bundle {
     drop(col);
     let read_errors = rows.iter().filter(|r| r.certificate.is_none()).count() as u32;
     let tenant = if tenants { TenantSecret::of(secret) } else { None };
-    Bundle { series: super::series::bundle(&rows), read_errors, tenant }
+    Bundle { series: super::series::bundle(&rows).into(), read_errors, tenant }
 }
 
 /// One line: the API's own message for an API answer (not kube's debug dump of it).

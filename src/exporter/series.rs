@@ -5,7 +5,6 @@
 //! No I/O, no clap.
 
 use crate::certs::ChainVerdict;
-use crate::certs::labels::ExportLabels;
 use crate::status::row::Row;
 
 /// Label names of the per-certificate families, in the order of
@@ -35,24 +34,23 @@ pub const CERT_LABELS: [&str; 21] = [
     "discriminator",
 ];
 
-/// One certificate's series.
+/// Separates the label values in [`CertSeries`] (ASCII unit separator; a
+/// value holding it has it replaced when joined).
+const SEP: char = '\u{1f}';
+
+/// One certificate's series: the label values in one allocation (a
+/// certificate costs a few hundred bytes however many labels it has).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertSeries {
     /// The row name (`ns/secret/key[:entry][index]`): how a tenant's own
     /// chain verdicts find the series again.
     pub name: Box<str>,
-    pub labels: ExportLabels,
-    pub filepath: Box<str>,
-    pub embedded_kind: &'static str,
-    pub embedded_key: &'static str,
-    pub secret_namespace: Box<str>,
-    pub secret_name: Box<str>,
-    pub secret_key: Box<str>,
-    /// Set only where two certificates of one bundle would share every other label.
-    pub discriminator: Box<str>,
+    /// [`CERT_LABELS`] values, joined by [`SEP`].
+    values: Box<str>,
     pub not_before: i64,
     pub not_after: i64,
-    pub sha256_prefix: Box<str>,
+    /// The first bytes of the certificate's SHA-256, to tell apart certificates with equal labels.
+    sha256_prefix: u64,
     pub verdict: Verdict,
 }
 
@@ -95,52 +93,74 @@ impl CertSeries {
         let loc = &row.location;
         let (embedded_kind, embedded_key) = embedded(loc.entry.as_deref());
         let in_secret = loc.secret.is_some();
-        Some(CertSeries {
-            name: row.name.as_str().into(),
-            labels: info.labels.clone(),
-            filepath: if in_secret { "".into() } else { loc.path.as_deref().unwrap_or_default().into() },
+        let filepath = if in_secret { "" } else { loc.path.as_deref().unwrap_or_default() };
+        let filename = filepath.rsplit('/').next().unwrap_or_default();
+        let (sub, iss) = (info.labels.subject.values(), info.labels.issuer.values());
+        fn secret(in_secret: bool, v: Option<&str>) -> &str {
+            if in_secret { v.unwrap_or_default() } else { "" }
+        }
+        let values: [&str; 21] = [
+            &info.labels.serial_decimal,
+            sub[0],
+            sub[1],
+            sub[2],
+            sub[3],
+            sub[4],
+            sub[5],
+            iss[0],
+            iss[1],
+            iss[2],
+            iss[3],
+            iss[4],
+            iss[5],
+            filename,
+            filepath,
             embedded_kind,
             embedded_key,
-            secret_namespace: if in_secret { loc.namespace.as_deref().unwrap_or_default().into() } else { "".into() },
-            secret_name: loc.secret.as_deref().unwrap_or_default().into(),
-            secret_key: if in_secret { loc.key.as_deref().unwrap_or_default().into() } else { "".into() },
-            discriminator: "".into(),
+            secret(in_secret, loc.namespace.as_deref()),
+            loc.secret.as_deref().unwrap_or_default(),
+            secret(in_secret, loc.key.as_deref()),
+            "",
+        ];
+        let hex: String = info.sha256.chars().filter(char::is_ascii_hexdigit).take(16).collect();
+        Some(CertSeries {
+            name: row.name.as_str().into(),
+            values: join(&values),
             not_before: info.not_before.as_second(),
             not_after: info.not_after.as_second(),
-            sha256_prefix: info.sha256.replace(':', "").chars().take(16).collect::<String>().to_lowercase().into(),
+            sha256_prefix: u64::from_str_radix(&hex, 16).unwrap_or_default(),
             verdict: Verdict::of(&row.chain),
         })
     }
 
     /// Values of [`CERT_LABELS`], in order.
     pub fn label_values(&self) -> [&str; 21] {
-        let s = self.labels.subject.values();
-        let i = self.labels.issuer.values();
-        let filename = self.filepath.rsplit('/').next().unwrap_or_default();
-        [
-            &self.labels.serial_decimal,
-            s[0],
-            s[1],
-            s[2],
-            s[3],
-            s[4],
-            s[5],
-            i[0],
-            i[1],
-            i[2],
-            i[3],
-            i[4],
-            i[5],
-            filename,
-            &self.filepath,
-            self.embedded_kind,
-            self.embedded_key,
-            &self.secret_namespace,
-            &self.secret_name,
-            &self.secret_key,
-            &self.discriminator,
-        ]
+        let mut out = [""; 21];
+        for (slot, value) in out.iter_mut().zip(self.values.split(SEP)) {
+            *slot = value;
+        }
+        out
     }
+
+    fn set_discriminator(&mut self) {
+        let mut values = self.label_values();
+        let d = format!("{:016x}", self.sha256_prefix);
+        values[20] = &d;
+        self.values = join(&values);
+    }
+}
+
+/// One string; a value holding the separator has it replaced (it never
+/// occurs in what certificates and Kubernetes names allow).
+fn join(values: &[&str]) -> Box<str> {
+    let mut out = String::with_capacity(values.iter().map(|v| v.len() + 1).sum());
+    for (i, v) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(SEP);
+        }
+        out.extend(v.chars().map(|c| if c == SEP { ' ' } else { c }));
+    }
+    out.into_boxed_str()
 }
 
 /// Series of one bundle (a secret, a file), duplicates dropped: the same
@@ -150,10 +170,10 @@ impl CertSeries {
 pub fn bundle(rows: &[Row]) -> Vec<CertSeries> {
     let mut out: Vec<CertSeries> = Vec::new();
     for mut series in rows.iter().filter(|r| r.served.is_none()).filter_map(CertSeries::of) {
-        let clash = out.iter().position(|s| s.label_values() == series.label_values());
+        let clash = out.iter().position(|s| s.values == series.values);
         match clash {
             Some(i) if out[i].sha256_prefix == series.sha256_prefix => continue,
-            Some(_) => series.discriminator = series.sha256_prefix.clone(),
+            Some(_) => series.set_discriminator(),
             None => {}
         }
         out.push(series);
@@ -211,7 +231,7 @@ mod tests {
         let root = ca("kubernetes");
         let client = leaf_signed_by("admin", &root);
         let series = bundle(&rows_of("admin.conf", kubeconfig_yaml(&root.pem, &client.pem).as_bytes()));
-        let kinds: Vec<_> = series.iter().map(|s| (s.embedded_kind, s.embedded_key)).collect();
+        let kinds: Vec<_> = series.iter().map(|s| (s.label_values()[15], s.label_values()[16])).collect();
         assert!(kinds.contains(&("cluster", "certificate-authority-data")), "{kinds:?}");
         assert!(kinds.contains(&("user", "client-certificate-data")), "{kinds:?}");
     }
@@ -221,6 +241,20 @@ mod tests {
         let root = ca("root-ca");
         let series = bundle(&rows_of("ca.crt", format!("{}{}", root.pem, root.pem).as_bytes()));
         assert_eq!(series.len(), 1);
-        assert_eq!(&*series[0].discriminator, "");
+        assert_eq!(series[0].label_values()[20], "");
+    }
+
+    #[test]
+    fn two_certificates_with_equal_labels_get_a_discriminator() {
+        let params = || {
+            let mut p = kubectl_pki_testkit::params_for("same", true);
+            p.serial_number = Some(rcgen::SerialNumber::from(vec![7u8]));
+            p
+        };
+        let (a, b) = (kubectl_pki_testkit::with_params(params(), None), kubectl_pki_testkit::with_params(params(), None));
+        let series = bundle(&rows_of("ca.crt", format!("{}{}", a.pem, b.pem).as_bytes()));
+        let d: Vec<&str> = series.iter().map(|s| s.label_values()[20]).collect();
+        assert_eq!(d.len(), 2, "two keys, two certificates: two series");
+        assert!(d[0].is_empty() && d[1].len() == 16, "{d:?}");
     }
 }

@@ -5,7 +5,7 @@
 //! No I/O, no clap.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::families::{Document, SourceHealth};
 use super::series::{CertSeries, Verdict};
@@ -15,7 +15,8 @@ use crate::status::tenant_summary::TenantSummary;
 /// What one secret or file contributes.
 #[derive(Debug, Clone, Default)]
 pub struct Bundle {
-    pub series: Vec<CertSeries>,
+    /// Shared with scrapes in flight, which render without holding the lock.
+    pub series: Arc<[CertSeries]>,
     /// Certificate slots that could not be read.
     pub read_errors: u32,
     /// Set for a Kamaji tenant's secret: its certificates, to judge the tenant.
@@ -33,7 +34,7 @@ impl Bundle {
 pub type BundleKey = (Box<str>, Box<str>);
 
 /// A tenant's metrics and the chain verdicts of its certificates, by row name.
-pub type Judged = (TenantSummary, HashMap<Box<str>, Verdict>);
+pub type Judged = (TenantSummary, Arc<HashMap<Box<str>, Verdict>>);
 
 #[derive(Debug, Default)]
 pub struct State {
@@ -75,27 +76,47 @@ impl Store {
         self.lock().sources.values().filter(|s| s.kind == kind).all(SourceHealth::attempted)
     }
 
-    /// The metrics text of this moment.
+    /// The metrics text of this moment, whole (tests, small stores).
     pub fn render(&self, now: i64) -> String {
-        let s = self.lock();
-        let mut doc = Document { now, exporter: true, ..Document::default() };
-        for bundles in s.bundles.values() {
-            for bundle in bundles.values() {
-                doc.read_errors += u64::from(bundle.read_errors);
-                let judged = bundle.tenant.as_ref().and_then(|t| s.tenants.get(&(t.namespace.clone(), t.tcp.clone())));
-                for series in &bundle.series {
-                    let verdict = judged.and_then(|(_, v)| v.get(&series.name)).copied().unwrap_or(series.verdict);
-                    doc.certs.push((series, verdict));
-                }
+        let mut e = super::exposition::Exposition::new();
+        self.render_to(now, &mut e);
+        e.into_string()
+    }
+
+    /// The metrics text of this moment into `e`, which may stream it out in
+    /// pieces. The lock is held only to take a snapshot (shared series, small
+    /// copies); rendering and sending happen without it, so a slow scraper
+    /// never holds up the watches.
+    pub fn render_to(&self, now: i64, e: &mut super::exposition::Exposition<'_>) {
+        let (bundles, tenants, horizons, sources) = {
+            let s = self.lock();
+            let bundles: Vec<(Arc<[CertSeries]>, u32, Option<Arc<HashMap<Box<str>, Verdict>>>)> = s
+                .bundles
+                .values()
+                .flat_map(|m| m.values())
+                .map(|b| {
+                    let judged = b.tenant.as_ref().and_then(|t| s.tenants.get(&(t.namespace.clone(), t.tcp.clone())));
+                    (b.series.clone(), b.read_errors, judged.map(|(_, v)| v.clone()))
+                })
+                .collect();
+            let tenants: Vec<TenantSummary> = s.tenants.values().map(|(t, _)| t.clone()).collect();
+            let horizons: Vec<(String, i64)> = s.horizons.iter().map(|(k, v)| (k.clone(), *v)).collect();
+            let mut sources: Vec<SourceHealth> = s.sources.values().cloned().collect();
+            for source in &mut sources {
+                source.bundles = s.bundles.get(&source.name).map_or(0, HashMap::len);
+            }
+            (bundles, tenants, horizons, sources)
+        };
+        let mut doc = Document { now, exporter: true, horizons, sources, ..Document::default() };
+        for (series, read_errors, judged) in &bundles {
+            doc.read_errors += u64::from(*read_errors);
+            for s in series.iter() {
+                let verdict = judged.as_ref().and_then(|v| v.get(&s.name)).copied().unwrap_or(s.verdict);
+                doc.certs.push((s, verdict));
             }
         }
-        doc.tenants = s.tenants.values().map(|(t, _)| t).collect();
-        doc.horizons = s.horizons.iter().map(|(k, v)| (k.clone(), *v)).collect();
-        doc.sources = s.sources.values().cloned().collect();
-        for source in &mut doc.sources {
-            source.bundles = s.bundles.get(&source.name).map_or(0, HashMap::len);
-        }
-        super::families::write(&doc)
+        doc.tenants = tenants.iter().collect();
+        super::families::write_to(e, &doc);
     }
 
     /// Notes an error of a source: counted by reason, and the source is down until it syncs again.

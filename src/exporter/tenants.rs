@@ -124,7 +124,7 @@ async fn tenant(t: &Tenants, store: &Store, obj: &DynamicObject) -> super::store
     }
     metrics.rotating = rotating;
     metrics.dial_seconds = Some(dial_seconds);
-    (metrics, verdicts)
+    (metrics, Arc::new(verdicts))
 }
 
 /// The tenant's secrets as the watch holds them.
