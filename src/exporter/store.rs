@@ -33,6 +33,9 @@ impl Bundle {
 /// `(namespace, name)` of a secret, or `("", path)` of a file.
 pub type BundleKey = (Box<str>, Box<str>);
 
+/// A bundle as a scrape renders it: its series, read errors, and its tenant's verdicts.
+type Snapshot = (Arc<[CertSeries]>, u32, Option<Arc<HashMap<Box<str>, Verdict>>>);
+
 /// A tenant's metrics and the chain verdicts of its certificates, by row name.
 pub type Judged = (TenantSummary, Arc<HashMap<Box<str>, Verdict>>);
 
@@ -90,7 +93,7 @@ impl Store {
     pub fn render_to(&self, now: i64, e: &mut super::exposition::Exposition<'_>) {
         let (bundles, tenants, horizons, sources) = {
             let s = self.lock();
-            let bundles: Vec<(Arc<[CertSeries]>, u32, Option<Arc<HashMap<Box<str>, Verdict>>>)> = s
+            let bundles: Vec<Snapshot> = s
                 .bundles
                 .values()
                 .flat_map(|m| m.values())

@@ -14,11 +14,13 @@
 //! `cargo xtask bench crafted`) and the rotation benchmark ([`rotate`]; alone:
 //! `cargo xtask bench rotate`). `cargo xtask bench down` stops the control plane.
 //! `cargo xtask bench exporter` measures `kubectl-pki exporter -A` instead ([`exporter`]).
+//! `cargo xtask bench tenants [--tenants 50,200]` measures `status --all-tenants -A` ([`tenants`]).
 
 mod crafted;
 mod exporter;
 mod rotate;
 mod seed;
+mod tenants;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -63,6 +65,9 @@ struct Options {
     crafted_only: bool,
     /// `bench exporter`: the exporter benchmark only ([`exporter`]).
     exporter_only: bool,
+    /// `bench tenants`: the `status --all-tenants` benchmark only ([`tenants`]), at these sizes.
+    tenants_only: bool,
+    tenants: Vec<usize>,
 }
 
 impl Options {
@@ -77,6 +82,8 @@ impl Options {
             rotate_only: false,
             crafted_only: false,
             exporter_only: false,
+            tenants_only: false,
+            tenants: vec![50, 200],
         };
         let mut it = args.iter();
         while let Some(arg) = it.next() {
@@ -95,12 +102,19 @@ impl Options {
                 "rotate" => opts.rotate_only = true,
                 "crafted" => opts.crafted_only = true,
                 "exporter" => opts.exporter_only = true,
+                "tenants" => opts.tenants_only = true,
+                "--tenants" => {
+                    opts.tenants = value()?
+                        .split(',')
+                        .map(|s| s.trim().parse().with_context(|| format!("--tenants: {s:?} is not a number")))
+                        .collect::<Result<_>>()?
+                }
                 "--rotate-live" | "--rotate-live=true" => opts.rotate_live = true,
                 "--rotate-live=false" => opts.rotate_live = false,
                 // Minutes at 10,000 secrets; 0 runs leave it out of the report.
                 "--skip-pipeline" => opts.pipeline_runs = 0,
                 other => bail!(
-                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate | crafted | exporter] [--sizes 1000,10000] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
+                    "bench: unknown argument {other:?}; usage: cargo xtask bench [rotate | crafted | exporter | tenants] [--sizes 1000,10000] [--tenants 50,200] [--runs 5] [--pipeline-runs 1 | --skip-pipeline] [--rotate-tenants 10] [--rotate-runs 3] [--rotate-live=false] | down"
                 ),
             }
         }
@@ -108,6 +122,8 @@ impl Options {
         ensure!(!opts.rotate_only || opts.rotate_tenants >= 2, "bench rotate needs --rotate-tenants of at least 2");
         opts.sizes.sort_unstable();
         opts.sizes.dedup();
+        opts.tenants.sort_unstable();
+        opts.tenants.dedup();
         Ok(opts)
     }
 }
@@ -173,6 +189,15 @@ pub fn run(args: &[String]) -> Result<()> {
         let r = crafted::run(&rt, &client, &pki, &kc, opts.runs)?;
         let report = format!("Machine: {}; load average {}.\n{}", machine(), loadavg(), crafted::render(&r, opts.runs));
         std::fs::write(out_dir.join("crafted.md"), &report)?;
+        println!("{report}");
+        return Ok(());
+    }
+    if opts.tenants_only {
+        let load_before = loadavg();
+        let r = tenants::run(&rt, &client, &pki, &kc, &tenants::Options { sizes: opts.tenants.clone(), runs: opts.runs })?;
+        let report =
+            format!("Machine: {}; load average {load_before} before, {} after.\n{}", machine(), loadavg(), tenants::render(&r, opts.runs));
+        std::fs::write(out_dir.join("tenants.md"), &report)?;
         println!("{report}");
         return Ok(());
     }

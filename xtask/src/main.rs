@@ -21,6 +21,7 @@ tasks:
   bench [--sizes 1000,10000]    kubectl pki status vs kubectl get (+ openssl) on N seeded secrets; bench down stops its cluster
         [--rotate-live=BOOL]    bench rotate: run each tenant's API for real (default true; false: live checks skip after 10 s)
   bench crafted                 kubectl pki status on one 1 MiB secret of same-named certificates (the bundle limits' worst case)
+  bench tenants                 kubectl pki status --all-tenants -A on --tenants 50,200 seeded Kamaji tenants: wall, peak RSS, API requests
   kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
 ";
 
