@@ -52,11 +52,11 @@ fn all_ok_exits_0_with_a_kubectl_style_table() {
     let out = pki(dir.path()).arg("--file").arg(&f).assert().code(0);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let header = text.lines().next().unwrap();
-    for col in ["NAME", "SUBJECT", "EXPIRES", "RESIDUAL", "CA", "CHAIN", "STATUS"] {
+    for col in ["NAME", "SUBJECT", "RESIDUAL", "CA", "CHAIN", "STATUS"] {
         assert!(header.contains(col), "{header}");
     }
     let row = text.lines().nth(1).unwrap();
-    for cell in ["kubernetes", "2090-01-01 00:00", "yes", "self-signed", "ok"] {
+    for cell in ["kubernetes", "yes", "self-signed", "ok"] {
         assert!(row.contains(cell), "{cell} missing in {row}");
     }
     // Every column with -o wide.

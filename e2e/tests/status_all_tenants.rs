@@ -141,6 +141,7 @@ async fn every_tenant_is_a_row_and_a_broken_one_does_not_end_the_listing() {
     let (code, out, stderr) = tokio::task::block_in_place(|| {
         status(&["--tenant", "one", "-n", &one.namespace, "--source", "tenant", "--kamaji-namespace", &kamaji_ns])
     });
+    eprintln!("{out}");
     assert!(out.contains("TenantControlPlane") && out.contains("kubernetes-one"), "{out}\n{stderr}");
     assert!(out.contains(&format!("{}-devs/value:ca", one.name)) && out.contains("stale CA"), "--tenant audits the same copies:\n{out}");
     assert_eq!(code, 4, "{out}\n{stderr}");

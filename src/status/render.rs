@@ -361,11 +361,11 @@ mod tests {
         let text = render(&rows(), &[], OutputFormat::Table, false);
         let mut lines = text.lines();
         let header: Vec<&str> = lines.next().unwrap().split("   ").map(str::trim).filter(|s| !s.is_empty()).collect();
-        assert_eq!(header, ["NAME", "SUBJECT", "EXPIRES", "RESIDUAL", "CA", "CHAIN", "STATUS", "MESSAGE"]);
+        assert_eq!(header, ["NAME", "SUBJECT", "RESIDUAL", "CA", "CHAIN", "STATUS", "MESSAGE"]);
         // What needs attention first: the invalid row, then the valid one.
         assert!(lines.next().unwrap().contains("no certificate found"));
         let second = lines.next().unwrap();
-        assert!(second.starts_with("a.crt   admin ") && second.contains("2027-01-01 00:00") && second.contains("214d"), "{second}");
+        assert!(second.starts_with("a.crt   admin ") && second.contains("214d"), "{second}");
         assert!(text.lines().all(|l| l.len() <= 120), "fits 120 columns:\n{text}");
         let wide = render(&rows(), &[], OutputFormat::Wide, false);
         let wide_header = wide.lines().next().unwrap();

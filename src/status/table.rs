@@ -1,7 +1,7 @@
 //! The columns of the `status` table. The default fits a 120-column
 //! terminal as `kubeadm certs check-expiration` does: the name (a tenant's
 //! rows by secret suffix and key, under the line that names the tenant),
-//! the subject's CN, the expiry date, the time left, CA, chain and status;
+//! the subject's CN, the time left, CA, chain and status;
 //! `-o wide` keeps every column. Rows are sorted (`--sort-by`): by default
 //! what needs attention first, then what expires first.
 //!
@@ -42,7 +42,7 @@ pub fn sort_key(r: &Row, by: SortBy) -> SortKey {
 /// Every column; the last, `message`, is left out when no row has one.
 pub fn headers(wide: bool) -> Vec<&'static str> {
     if !wide {
-        return vec!["name", "subject", "expires", "residual", "ca", "chain", "status", "message"];
+        return vec!["name", "subject", "residual", "ca", "chain", "status", "message"];
     }
     vec![
         "source",
@@ -69,9 +69,8 @@ pub fn cells(r: &Row, wide: bool) -> Vec<String> {
     let residual = r.residual.clone().unwrap_or_else(dash);
     let message = r.message.clone().unwrap_or_default();
     if !wide {
-        let expires = c.map_or_else(dash, |c| c.not_after.strftime("%Y-%m-%d %H:%M").to_string());
         let subject = c.map_or_else(dash, |c| c.subject_display().to_string());
-        return vec![short_name(r), subject, expires, residual, ca, r.chain.word().into(), r.status.to_string(), message];
+        return vec![short_name(r), subject, residual, ca, r.chain.word().into(), r.status.to_string(), message];
     }
     vec![
         r.source.as_str().to_string(),
@@ -91,8 +90,9 @@ pub fn cells(r: &Row, wide: bool) -> Vec<String> {
     ]
 }
 
-/// A tenant's row without `<ns>/<tcp>-` (the heading names the tenant): `ca/ca.crt`,
-/// `admin-kubeconfig/admin.conf:client`, `served`. Other rows keep their name.
+/// A tenant's row without `<ns>/<tcp>-` (the heading names the tenant) and
+/// without the `-certificate`/`-kubeconfig` every Kamaji suffix repeats: `ca/ca.crt`,
+/// `admin/admin.conf:client`, `api-server/apiserver.crt`, `served`. Other rows keep their name.
 fn short_name(r: &Row) -> String {
     if r.source != SourceKind::Tenant {
         return r.name.clone();
@@ -102,7 +102,10 @@ fn short_name(r: &Row) -> String {
     }
     let (Some(ns), Some(secret)) = (&r.location.namespace, &r.location.secret) else { return r.name.clone() };
     let Some(rest) = r.name.strip_prefix(&format!("{ns}/{secret}")) else { return r.name.clone() };
-    let short = names::SUFFIXES.iter().filter(|s| secret.ends_with(&format!("-{s}"))).max_by_key(|s| s.len()).copied().unwrap_or(secret);
+    let Some(suffix) = names::SUFFIXES.iter().filter(|s| secret.ends_with(&format!("-{s}"))).max_by_key(|s| s.len()) else {
+        return format!("{secret}{rest}");
+    };
+    let short = suffix.strip_suffix("-certificate").or_else(|| suffix.strip_suffix("-kubeconfig")).unwrap_or(suffix);
     format!("{short}{rest}")
 }
 
