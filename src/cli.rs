@@ -321,6 +321,20 @@ pub enum Source {
     Kubeadm,
 }
 
+/// Certificates on this machine's disk: `status` and the exporter read them alike.
+#[derive(Debug, Clone, Args)]
+pub struct NodeFiles {
+    /// A local certificate, bundle, kubeconfig or talosconfig (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub file: Vec<PathBuf>,
+    /// A k3s data directory (its server/tls layout), like `k3s certificate check`.
+    #[arg(long, value_name = "DIR")]
+    pub k3s_dir: Option<PathBuf>,
+    /// A kubeadm directory (default /etc/kubernetes), like `kubeadm certs check-expiration`.
+    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "/etc/kubernetes")]
+    pub kubeadm_dir: Option<PathBuf>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SortBy {
     Expiry,
@@ -347,15 +361,8 @@ pub struct StatusArgs {
     /// Tenant APIs dialled at once (--all-tenants).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
-    /// A local certificate, bundle, kubeconfig or talosconfig (repeatable).
-    #[arg(long, value_name = "PATH")]
-    pub file: Vec<PathBuf>,
-    /// A k3s data directory (its server/tls layout), like `k3s certificate check`.
-    #[arg(long, value_name = "DIR")]
-    pub k3s_dir: Option<PathBuf>,
-    /// A kubeadm directory (default /etc/kubernetes), like `kubeadm certs check-expiration`.
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "/etc/kubernetes")]
-    pub kubeadm_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub files: NodeFiles,
     /// Certificates expiring within this duration are `expiring` (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub warn_within: String,

@@ -1,7 +1,5 @@
 //! `kubectl pki exporter` flags.
 
-use std::path::PathBuf;
-
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -28,15 +26,9 @@ pub struct ExporterArgs {
     /// Do not use the Kubernetes API: node files only (--file, --k3s-dir, --kubeadm-dir).
     #[arg(long)]
     pub no_secrets: bool,
-    /// A certificate, bundle, kubeconfig or talosconfig file to watch (repeatable).
-    #[arg(long, value_name = "PATH")]
-    pub file: Vec<PathBuf>,
-    /// A k3s data directory.
-    #[arg(long, value_name = "DIR")]
-    pub k3s_dir: Option<PathBuf>,
-    /// A kubeadm directory (default /etc/kubernetes).
-    #[arg(long, value_name = "DIR", num_args = 0..=1, default_missing_value = "/etc/kubernetes")]
-    pub kubeadm_dir: Option<PathBuf>,
+    /// Node files, read again every --files-interval.
+    #[command(flatten)]
+    pub files: super::NodeFiles,
     /// Accepted for the chart and for `status` parity; alerts decide what is expiring.
     #[arg(long, value_name = "DURATION", default_value = "28d")]
     pub warn_within: String,

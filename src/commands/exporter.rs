@@ -20,9 +20,9 @@ pub async fn run(args: ExporterArgs, ctx: &Ctx) -> Result<Outcome> {
 async fn options(args: ExporterArgs, ctx: &Ctx) -> Result<exporter::Options> {
     parse_duration(&args.warn_within).map_err(|e| Error::flag("--warn-within", e))?;
     let files = Files {
-        files: args.file,
-        k3s_dir: args.k3s_dir,
-        kubeadm_dir: args.kubeadm_dir,
+        files: args.files.file,
+        k3s_dir: args.files.k3s_dir,
+        kubeadm_dir: args.files.kubeadm_dir,
         interval: positive("--files-interval", &args.files_interval)?,
     };
     let scope = if args.no_secrets {

@@ -29,9 +29,9 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
             crate::cli::SortBy::Expiry => status::table::SortBy::Expiry,
             crate::cli::SortBy::Name => status::table::SortBy::Name,
         },
-        files: args.file,
-        k3s_dir: args.k3s_dir,
-        kubeadm_dir: args.kubeadm_dir,
+        files: args.files.file,
+        k3s_dir: args.files.k3s_dir,
+        kubeadm_dir: args.files.kubeadm_dir,
         warn_within,
         server_timeout,
         summary: args.summary,
@@ -49,7 +49,7 @@ fn sources(args: &StatusArgs) -> Result<Vec<SourceKind>> {
         // The tenants and nothing else: the table is one row per tenant.
         return match requested.iter().find(|&&k| k != SourceKind::Tenant) {
             Some(other) => Err(Error::Usage(format!("--all-tenants reads the tenant source only, not --source {}", other.as_str()))),
-            None if !args.file.is_empty() || args.k3s_dir.is_some() || args.kubeadm_dir.is_some() => {
+            None if !args.files.file.is_empty() || args.files.k3s_dir.is_some() || args.files.kubeadm_dir.is_some() => {
                 Err(Error::Usage("--all-tenants reads the tenant source only: --file, --k3s-dir and --kubeadm-dir do not apply".into()))
             }
             None => Ok(vec![SourceKind::Tenant]),
@@ -57,9 +57,9 @@ fn sources(args: &StatusArgs) -> Result<Vec<SourceKind>> {
     }
     let given = plan::Given {
         tenant: args.tenant.is_some(),
-        file: !args.file.is_empty(),
-        k3s_dir: args.k3s_dir.is_some(),
-        kubeadm_dir: args.kubeadm_dir.is_some(),
+        file: !args.files.file.is_empty(),
+        k3s_dir: args.files.k3s_dir.is_some(),
+        kubeadm_dir: args.files.kubeadm_dir.is_some(),
     };
     plan::sources(&requested, given)
 }
