@@ -298,6 +298,22 @@ pub struct ApiServerOptions {
     pub port: Option<u16>,
 }
 
+impl ApiServerOptions {
+    /// Another kube-apiserver of the harness's own PKI (same CA, certificates and
+    /// service-account keys) on the storage under `etcd_prefix`.
+    pub fn of_pki(pki: &crate::Pki, etcd_prefix: String, port: Option<u16>) -> ApiServerOptions {
+        ApiServerOptions {
+            tls_cert: pki.path("apiserver.crt"),
+            tls_key: pki.path("apiserver.key"),
+            client_ca: pki.path("ca.crt"),
+            sa_public_keys: vec![pki.path("sa.pub")],
+            sa_signing_key: pki.path("sa.key"),
+            etcd_prefix,
+            port,
+        }
+    }
+}
+
 fn apiserver_args(o: &ApiServerOptions, etcd_url: &str) -> Vec<String> {
     let mut args = vec![
         format!("--etcd-servers={etcd_url}"),

@@ -19,21 +19,22 @@ pub struct Exporter {
 impl Exporter {
     pub fn start(kubeconfig: &Path, args: &[&str]) -> Exporter {
         let port = crate::process::free_port().expect("free port");
+        let mut cmd = Command::new(crate::pki_bin());
+        cmd.arg("--kubeconfig").arg(kubeconfig);
+        cmd.args(["exporter", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"]).args(args);
+        Exporter::launch(cmd, port)
+    }
+
+    /// Starts `cmd` (a `kubectl-pki exporter` listening on 127.0.0.1:`port`) and waits
+    /// until it is ready; one that exits first fails the test with its log.
+    pub fn launch(mut cmd: Command, port: u16) -> Exporter {
         let log = tempfile::NamedTempFile::new().expect("log file");
-        let child = Command::new(crate::pki_bin())
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(["exporter", "--listen", &format!("127.0.0.1:{port}"), "--log-format", "json"])
-            .args(args)
-            .stdout(Stdio::null())
-            .stderr(log.reopen().expect("log"))
-            .spawn()
-            .expect("start the exporter");
+        let child = cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log.reopen().expect("log")).spawn().expect("start the exporter");
         let mut e = Exporter { child, port, log };
         let deadline = Instant::now() + WAIT;
         while e.get("/readyz").is_none_or(|(code, _)| code != 200) {
             if let Ok(Some(status)) = e.child.try_wait() {
-                panic!("the exporter exited ({status}) before it was ready:\n{}", e.logs());
+                panic!("the exporter {cmd:?} exited ({status}) before it was ready:\n{}", e.logs());
             }
             assert!(Instant::now() < deadline, "not ready after {WAIT:?}; exporter log:\n{}", e.logs());
             std::thread::sleep(Duration::from_millis(100));

@@ -16,10 +16,9 @@
 //! A tool that cannot be built fails the test with the reason.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Once;
 use std::time::{Duration, Instant};
 
@@ -749,62 +748,14 @@ fn readme_documents_every_value() {
     }
 }
 
-/// `kubectl-pki` run with a rendered container's arguments (the listen
-/// address made local), killed when dropped.
-struct Running {
-    child: Child,
-    port: u16,
-    log: tempfile::NamedTempFile,
-}
-
-impl Running {
-    fn start(mut cmd: Command, rendered: &[String]) -> Running {
-        let port = e2e::process::free_port().expect("free port");
-        let mut args = rendered.to_vec();
-        let at = args.iter().position(|a| a == "--listen").expect("--listen in the rendered args");
-        args[at + 1] = format!("127.0.0.1:{port}");
-        let log = tempfile::NamedTempFile::new().expect("log file");
-        let child =
-            cmd.args(&args).stdin(Stdio::null()).stdout(Stdio::null()).stderr(log.reopen().unwrap()).spawn().expect("start kubectl-pki");
-        let mut running = Running { child, port, log };
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while running.get("/readyz").is_none_or(|(code, _)| code != 200) {
-            if let Ok(Some(status)) = running.child.try_wait() {
-                panic!("kubectl-pki {args:?} exited ({status}):\n{}", running.logs());
-            }
-            assert!(Instant::now() < deadline, "kubectl-pki {args:?} not ready after 60 s:\n{}", running.logs());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        running
-    }
-
-    fn get(&self, path: &str) -> Option<(u16, String)> {
-        let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
-        s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-        write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").ok()?;
-        let mut out = String::new();
-        s.read_to_string(&mut out).ok()?;
-        let code = out.split(' ').nth(1)?.parse().ok()?;
-        Some((code, out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()))
-    }
-
-    fn metrics(&self) -> String {
-        match self.get("/metrics") {
-            Some((200, body)) => body,
-            other => panic!("scrape failed: {other:?}\n{}", self.logs()),
-        }
-    }
-
-    fn logs(&self) -> String {
-        std::fs::read_to_string(self.log.path()).unwrap_or_default()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Starts kubectl-pki with `rendered` (a chart's `exporter ...` arguments) on a free port.
+fn run_rendered(mut cmd: Command, rendered: &[String]) -> e2e::exporter::Exporter {
+    let port = e2e::process::free_port().expect("free port");
+    let mut args = rendered.to_vec();
+    let at = args.iter().position(|a| a == "--listen").expect("--listen in the rendered args");
+    args[at + 1] = format!("127.0.0.1:{port}");
+    cmd.args(&args);
+    e2e::exporter::Exporter::launch(cmd, port)
 }
 
 fn pki_command(kubeconfig: Option<&Path>, home: &Path) -> Command {
@@ -834,7 +785,7 @@ async fn rendered_arguments_start_the_real_exporter() {
     tokio::task::spawn_blocking(move || {
         let home = tempfile::tempdir().unwrap();
         // The Deployment's arguments: namespaced, tenants, JSON logs.
-        let exporter = Running::start(pki_command(Some(&kubeconfig), home.path()), &deployment);
+        let exporter = run_rendered(pki_command(Some(&kubeconfig), home.path()), &deployment);
         let metrics = exporter.metrics();
         let build_info = format!("kubectl_pki_build_info{{version=\"{version}\"}} 1");
         assert!(metrics.lines().any(|l| l == build_info), "no `{build_info}` in:\n{metrics}");
@@ -844,7 +795,7 @@ async fn rendered_arguments_start_the_real_exporter() {
         drop(exporter);
 
         // The DaemonSet's arguments, with no kubeconfig at all: node files only.
-        let node = Running::start(pki_command(None, home.path()), &daemonset);
+        let node = run_rendered(pki_command(None, home.path()), &daemonset);
         let metrics = node.metrics();
         let filepath = format!("filepath=\"{}\"", ca.display());
         assert!(

@@ -151,15 +151,7 @@ async fn a_killed_api_server_leaves_the_last_values_and_the_exporter_catches_up(
     let cp = ControlPlane::shared();
     let pki = cp.pki();
     let port = e2e::process::free_port().expect("free port");
-    let opts = ApiServerOptions {
-        tls_cert: pki.path("apiserver.crt"),
-        tls_key: pki.path("apiserver.key"),
-        client_ca: pki.path("ca.crt"),
-        sa_public_keys: vec![pki.path("sa.pub")],
-        sa_signing_key: pki.path("sa.key"),
-        etcd_prefix: format!("/exporter-{}", e2e::controlplane::unique_suffix()),
-        port: Some(port),
-    };
+    let opts = ApiServerOptions::of_pki(pki, format!("/exporter-{}", e2e::controlplane::unique_suffix()), Some(port));
     let server = tokio::task::block_in_place(|| e2e::start_apiserver(opts.clone())).expect("extra kube-apiserver");
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");

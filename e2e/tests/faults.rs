@@ -118,15 +118,7 @@ fn kubeconfig_ca_that_does_not_match_the_server() {
 fn api_server_killed_while_paging() {
     let cp = ControlPlane::shared();
     let pki = cp.pki();
-    let opts = ApiServerOptions {
-        tls_cert: pki.path("apiserver.crt"),
-        tls_key: pki.path("apiserver.key"),
-        client_ca: pki.path("ca.crt"),
-        sa_public_keys: vec![pki.path("sa.pub")],
-        sa_signing_key: pki.path("sa.key"),
-        etcd_prefix: format!("/faults-{}", e2e::controlplane::unique_suffix()),
-        port: None,
-    };
+    let opts = ApiServerOptions::of_pki(pki, format!("/faults-{}", e2e::controlplane::unique_suffix()), None);
     // Dies with the thread that starts it: this test's thread.
     let server = e2e::start_apiserver(opts).expect("extra kube-apiserver");
     let dir = tempfile::tempdir().unwrap();

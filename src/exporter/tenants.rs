@@ -76,7 +76,15 @@ pub async fn pass(t: &Tenants, store: &Store) {
     };
     // Boxed: the spawned pass must be Send for every lifetime of the borrow.
     type Judged<'a> = std::pin::Pin<Box<dyn Future<Output = super::store::Judged> + Send + 'a>>;
-    let each: Vec<Judged<'_>> = tcps.iter().map(|obj| Box::pin(tenant(t, store, obj)) as Judged<'_>).collect();
+    let mut by_tenant = secrets_by_tenant(store);
+    let each: Vec<Judged<'_>> = tcps
+        .iter()
+        .map(|obj| {
+            let key = (obj.metadata.namespace.clone().unwrap_or_default(), obj.metadata.name.clone().unwrap_or_default());
+            let secrets = by_tenant.remove(&key).unwrap_or_default();
+            Box::pin(tenant(t, obj, secrets)) as Judged<'_>
+        })
+        .collect();
     let judged: Vec<_> = futures::stream::iter(each).buffer_unordered(t.concurrency.max(1)).collect().await;
     let tenants: BTreeMap<_, _> = judged.into_iter().map(|(m, v)| ((m.namespace.clone(), m.name.clone()), (m, v))).collect();
     tracing::debug!(tenants = tenants.len(), "tenants judged");
@@ -87,10 +95,9 @@ pub async fn pass(t: &Tenants, store: &Store) {
     store.synced(&t.source, Timestamp::now().as_second());
 }
 
-async fn tenant(t: &Tenants, store: &Store, obj: &DynamicObject) -> super::store::Judged {
+async fn tenant(t: &Tenants, obj: &DynamicObject, secrets: Vec<TenantSecret>) -> super::store::Judged {
     let namespace = obj.metadata.namespace.clone().unwrap_or_default();
     let name = obj.metadata.name.clone().unwrap_or_default();
-    let secrets = secrets_of(store, &namespace, &name);
     let seen = tenant_judge::seen(&secrets);
     let cpe = obj.data.pointer("/status/controlPlaneEndpoint").and_then(|v| v.as_str());
     let started = Instant::now();
@@ -127,19 +134,17 @@ async fn tenant(t: &Tenants, store: &Store, obj: &DynamicObject) -> super::store
     (metrics, Arc::new(verdicts))
 }
 
-/// The tenant's secrets as the watch holds them.
-fn secrets_of(store: &Store, namespace: &str, tcp: &str) -> Vec<TenantSecret> {
+/// Every tenant's secrets as the watch holds them, grouped in one pass over the store.
+fn secrets_by_tenant(store: &Store) -> HashMap<(String, String), Vec<TenantSecret>> {
     let state = store.lock();
-    let mut found: Vec<TenantSecret> = state
-        .bundles
-        .values()
-        .flat_map(|m| m.values())
-        .filter_map(|b| b.tenant.as_ref())
-        .filter(|s| s.namespace == namespace && s.tcp == tcp)
-        .cloned()
-        .collect();
-    found.sort_by(|a, b| a.name.cmp(&b.name));
-    found
+    let mut by_tenant: HashMap<(String, String), Vec<TenantSecret>> = HashMap::new();
+    for s in state.bundles.values().flat_map(|m| m.values()).filter_map(|b| b.tenant.as_ref()) {
+        by_tenant.entry((s.namespace.clone(), s.tcp.clone())).or_default().push(s.clone());
+    }
+    for list in by_tenant.values_mut() {
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    by_tenant
 }
 
 /// A kubectl-pki run holds the tenant's Lease; `None` when it cannot be read.
