@@ -27,9 +27,9 @@ pub struct GlobalArgs {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use.
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The kubeconfig context to use (status: repeatable, each context read at once).
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub context: Vec<String>,
     /// Namespace (default: the context's namespace, then "default").
     #[arg(short = 'n', long, global = true, value_name = "NAMESPACE")]
     pub namespace: Option<String>,
@@ -358,7 +358,13 @@ pub struct StatusArgs {
     /// The order of table rows: what needs attention first, then by expiry; or by name.
     #[arg(long, value_enum, default_value_t = SortBy::Expiry)]
     pub sort_by: SortBy,
-    /// Tenant APIs dialled at once (--all-tenants).
+    /// Every context of the kubeconfig, read at once: the table gains a CONTEXT column.
+    #[arg(long)]
+    pub all_contexts: bool,
+    /// Limit of reading one context (--all-contexts, several --context): a slower one is a row with the error.
+    #[arg(long, value_name = "DURATION", default_value = "2m")]
+    pub context_timeout: String,
+    /// Contexts read at once (--all-contexts), tenant APIs dialled at once (--all-tenants).
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     #[command(flatten)]

@@ -69,6 +69,25 @@ impl Ctx {
         Ok(self.kubeconfig.get_or_init(|| kc))
     }
 
+    /// The same run for another context of the same kubeconfig, read once.
+    pub fn for_context(&self, name: &str) -> Ctx {
+        let ctx = Ctx::new(Settings { context: Some(name.to_string()), ..self.settings.clone() });
+        if let Some(kc) = self.kubeconfig.get() {
+            let _ = ctx.kubeconfig.set(kc.clone());
+        }
+        ctx
+    }
+
+    /// The API server URL, once this run's client is built (never builds it).
+    pub fn server(&self) -> Option<String> {
+        self.client.get().map(|(_, c)| c.cluster_url.to_string())
+    }
+
+    /// Every context of the kubeconfig, in its order.
+    pub fn context_names(&self) -> Result<Vec<String>> {
+        Ok(self.kubeconfig()?.contexts.iter().map(|c| c.name.clone()).collect())
+    }
+
     /// The name of the context in use: `--context`, else the kubeconfig's
     /// current context. Every reader of the kubeconfig resolves it here.
     pub fn context_name(&self, kc: &Kubeconfig) -> Option<String> {

@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// How a successful run ended; monitoring reads it from the exit code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     /// Everything checked is fine (exit 0).
     Ok,
@@ -87,6 +88,10 @@ pub enum Error {
         failed.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ")
     )]
     RestoreIncomplete { total: usize, failed: Vec<FailedItem> },
+    /// Contexts of a fleet `status` that could not be read (their rows say why;
+    /// the others were printed).
+    #[error("{} of {total} context(s) could not be read: {}", failed.len(), failed.join(", "))]
+    ContextsFailed { total: usize, failed: Vec<String> },
     /// SIGINT or SIGTERM, after the cleanup it allowed (exit 130).
     #[error("interrupted: {0}")]
     Interrupted(String),

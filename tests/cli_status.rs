@@ -377,3 +377,44 @@ fn kubeconfig_source_follows_file_paths_without_contacting_the_cluster() {
     assert_eq!(code, 1);
     assert!(err.contains("context \"nope\" not found"), "{err}");
 }
+
+#[test]
+fn sort_by_name_orders_the_table_by_name_and_expiry_puts_what_ends_first_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = ca("root");
+    let late = write(dir.path(), "a-late.crt", &leaf("late", PAST, in_days(300), &root).pem);
+    let soon = write(dir.path(), "b-soon.crt", &leaf("soon", PAST, in_days(200), &root).pem);
+    let first_cells = |args: &[&str]| -> Vec<String> {
+        let out = pki(dir.path()).arg("--file").arg(&late).arg("--file").arg(&soon).args(args).assert().code(0);
+        let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+        text.lines().skip(1).map(|l| l.split_whitespace().next().unwrap().rsplit('/').next().unwrap().to_owned()).collect()
+    };
+    assert_eq!(first_cells(&[]), ["b-soon.crt", "a-late.crt"], "by expiry: what ends first, first");
+    assert_eq!(first_cells(&["--sort-by", "name"]), ["a-late.crt", "b-soon.crt"]);
+}
+
+#[test]
+fn several_contexts_are_for_status_alone_and_only_with_the_cluster_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = write(dir.path(), "config", "apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n");
+    let one_line = |cmd: &mut Command, needle: &str| {
+        let out = cmd.assert().code(1);
+        let err = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(needle), "{needle:?} in {err}");
+    };
+    let bin = || {
+        let mut cmd = Command::cargo_bin("kubectl-pki").unwrap();
+        cmd.env("HOME", dir.path()).env("NO_COLOR", "1").arg("--kubeconfig").arg(&kubeconfig);
+        cmd
+    };
+    one_line(
+        bin().args(["--context", "a", "--context", "b", "restarts", "-l", "x=y", "--since", "1h"]),
+        "--context: given 2 times: only status reads several contexts",
+    );
+    one_line(bin().args(["status", "--all-contexts", "--context", "a"]), "do not also give --context");
+    one_line(bin().args(["status", "--context", "a", "--context", "b", "--tenant", "t"]), "--tenant names a tenant of one cluster");
+    one_line(bin().args(["status", "--all-contexts", "--k3s-dir", "d"]), "not per context");
+    one_line(bin().args(["status", "--all-contexts", "--context-timeout", "0s"]), "--context-timeout");
+    one_line(bin().args(["status", "--all-contexts"]), "it has no contexts");
+}

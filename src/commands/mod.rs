@@ -21,12 +21,16 @@ use crate::error::{Outcome, Result};
 
 /// Dispatches one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome> {
+    let contexts = cli.global.context.clone();
+    if contexts.len() > 1 && !matches!(cli.command, Command::Status(_)) {
+        return Err(crate::error::Error::flag("--context", format!("given {} times: only status reads several contexts", contexts.len())));
+    }
     let ctx = Ctx::new(settings(cli.global)?);
     if ctx.output() == crate::output::OutputFormat::Prometheus && !matches!(cli.command, Command::Status(_)) {
         return Err(crate::error::Error::flag("-o", "prometheus is an output of status only".to_owned()));
     }
     match cli.command {
-        Command::Status(args) => status::run(args, &ctx).await,
+        Command::Status(args) => status::run(args, &ctx, contexts).await,
         Command::Exporter(args) => exporter::run(args, &ctx).await,
         Command::Version(args) => version::run(args, &ctx),
         Command::Completion(args) => completion::run(args),
@@ -44,7 +48,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
 pub fn settings(global: GlobalArgs) -> Result<Settings> {
     Ok(Settings {
         kubeconfig: global.kubeconfig,
-        context: global.context,
+        context: global.context.into_iter().next(),
         namespace: global.namespace,
         output: global.output,
         request_timeout: request_timeout(&global.request_timeout)?,

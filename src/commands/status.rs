@@ -9,15 +9,18 @@ use crate::cli::{Source, StatusArgs};
 use crate::context::Ctx;
 use crate::duration::parse_duration;
 use crate::error::{Error, Outcome, Result};
-use crate::status::{self, plan, row::SourceKind};
+use crate::status::{self, fleet::Contexts, plan, row::SourceKind};
 
-pub async fn run(args: StatusArgs, ctx: &Ctx) -> Result<Outcome> {
-    status::run(&options(args, ctx)?, ctx).await
+/// `contexts`: every `--context` given (the global flag; status alone takes several).
+pub async fn run(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<Outcome> {
+    status::run(&options(args, ctx, contexts)?, ctx).await
 }
 
-fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
+fn options(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<status::Options> {
     let warn_within = parse_duration(&args.warn_within).map_err(|e| Error::flag("--warn-within", e))?;
     let server_timeout = server_timeout(&args.server_timeout)?;
+    let context_timeout = positive_duration("--context-timeout", &args.context_timeout)?;
+    let contexts = fleet_contexts(&args, contexts)?;
     let sources = sources(&args)?;
     Ok(status::Options {
         sources,
@@ -25,6 +28,8 @@ fn options(args: StatusArgs, ctx: &Ctx) -> Result<status::Options> {
         tenant: args.tenant,
         all_tenants: args.all_tenants,
         concurrency: usize::from(args.concurrency),
+        contexts,
+        context_timeout,
         sort_by: match args.sort_by {
             crate::cli::SortBy::Expiry => status::table::SortBy::Expiry,
             crate::cli::SortBy::Name => status::table::SortBy::Name,
@@ -76,13 +81,37 @@ fn kind(s: Source) -> SourceKind {
     }
 }
 
+/// `--all-contexts` or `--context` more than once: a fleet run, whose
+/// sources are the cluster's (a tenant name or a node file is one cluster's).
+fn fleet_contexts(args: &StatusArgs, given: Vec<String>) -> Result<Contexts> {
+    let contexts = match (args.all_contexts, given.len()) {
+        (true, 0) => Contexts::All,
+        (true, _) => return Err(Error::Usage("--all-contexts reads every context: do not also give --context".into())),
+        (false, 0 | 1) => return Ok(Contexts::Current),
+        (false, _) => Contexts::Named(given),
+    };
+    if args.tenant.is_some() {
+        return Err(Error::Usage("--tenant names a tenant of one cluster: give one --context with it (or --all-tenants)".into()));
+    }
+    if !args.files.file.is_empty() || args.files.k3s_dir.is_some() || args.files.kubeadm_dir.is_some() {
+        return Err(Error::Usage(
+            "--file, --k3s-dir and --kubeadm-dir are read on this machine, not per context: run them without several contexts".into(),
+        ));
+    }
+    Ok(contexts)
+}
+
 /// `--server-timeout`: a positive duration (`3s`, `500ms`).
 fn server_timeout(text: &str) -> Result<Duration> {
+    positive_duration("--server-timeout", text)
+}
+
+fn positive_duration(flag: &'static str, text: &str) -> Result<Duration> {
     parse_duration(text)
         .ok()
         .and_then(|d| Duration::try_from(d).ok())
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::flag("--server-timeout", format!("invalid duration {text:?}: expected more than 0, like 3s or 500ms")))
+        .ok_or_else(|| Error::flag(flag, format!("invalid duration {text:?}: expected more than 0, like 3s or 500ms")))
 }
 
 #[cfg(test)]

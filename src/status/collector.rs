@@ -11,7 +11,7 @@ use crate::certs::status;
 use crate::error::Outcome;
 
 use super::item::{Item, Location};
-use super::row::{Row, RowStatus, SourceKind, TenantInfo};
+use super::row::{ContextInfo, Row, RowStatus, SourceKind, TenantInfo};
 use super::served::{Served, ServedVerdict};
 
 /// Where finished rows go: the output being written ([`super::render::Output`]),
@@ -52,6 +52,25 @@ pub struct Tally {
     pub counts: Counts,
     pub tenants: Vec<TenantInfo>,
     pub outcome: Outcome,
+    /// The contexts of a fleet run; empty for one context.
+    pub contexts: Vec<ContextInfo>,
+}
+
+impl Tally {
+    /// Nothing yet: the start of a fleet run's sum.
+    pub fn empty() -> Tally {
+        Tally { counts: Counts::default(), tenants: Vec::new(), outcome: Outcome::Ok, contexts: Vec::new() }
+    }
+
+    /// Adds another context's rows, tenants and outcome.
+    pub fn merge(&mut self, other: Tally) {
+        for (mine, theirs) in self.counts.0.iter_mut().zip(other.counts.0) {
+            *mine += theirs;
+        }
+        self.tenants.extend(other.tenants);
+        self.outcome = self.outcome.max(other.outcome);
+        self.contexts.extend(other.contexts);
+    }
 }
 
 /// Judges certificates against one clock and warning window and hands
@@ -105,6 +124,7 @@ impl<'s> Collector<'s> {
                     _ => None,
                 };
                 Row {
+                    context: None,
                     source,
                     name,
                     location,
@@ -117,6 +137,7 @@ impl<'s> Collector<'s> {
                 }
             }
             Err(reason) => Row {
+                context: None,
                 source,
                 name,
                 location,
@@ -160,6 +181,7 @@ impl<'s> Collector<'s> {
                 row
             }
             _ => Row {
+                context: None,
                 source: SourceKind::Tenant,
                 name,
                 location,
@@ -198,7 +220,7 @@ impl<'s> Collector<'s> {
 
     /// Ends collecting, releasing the sink.
     pub fn finish(self) -> Tally {
-        Tally { counts: self.counts, tenants: self.tenants, outcome: self.outcome }
+        Tally { counts: self.counts, tenants: self.tenants, outcome: self.outcome, contexts: Vec::new() }
     }
 }
 

@@ -10,6 +10,7 @@
 //! No clap types: [`Options`] holds the flags already parsed (`crate::commands::status`).
 
 pub mod collector;
+pub mod fleet;
 pub mod item;
 pub mod judge;
 pub mod plan;
@@ -44,8 +45,12 @@ pub struct Options {
     pub tenant: Option<String>,
     /// Every TenantControlPlane in scope (`-n`, `-A`) instead of one.
     pub all_tenants: bool,
-    /// Tenant APIs dialled at once (`--all-tenants`).
+    /// Tenant APIs dialled at once (`--all-tenants`), contexts read at once.
     pub concurrency: usize,
+    /// Which contexts: the current one, or several into one table ([`fleet`]).
+    pub contexts: fleet::Contexts,
+    /// Limit of reading one context of several.
+    pub context_timeout: Duration,
     /// The order of table rows.
     pub sort_by: table::SortBy,
     pub files: Vec<PathBuf>,
@@ -66,13 +71,30 @@ pub struct Options {
 }
 
 pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
-    let sources = &opts.sources;
-    let mut output = if opts.all_tenants {
+    if opts.contexts != fleet::Contexts::Current {
+        return fleet::run(opts, ctx).await;
+    }
+    let mut output = output_of(opts);
+    let mut col = Collector::new(Timestamp::now(), opts.warn_within, &mut output);
+    collect(opts, ctx, &mut col).await?;
+    let tally = col.finish();
+    output.print(&tally)?;
+    Ok(tally.outcome)
+}
+
+/// The output of the format asked for (the tenant table for `--all-tenants`).
+fn output_of(opts: &Options) -> render::Output {
+    let output = if opts.all_tenants {
         render::Output::for_tenants(opts.format, opts.summary)
     } else {
         render::Output::new(opts.format, opts.summary)
     };
-    let mut col = Collector::new(Timestamp::now(), opts.warn_within, &mut output);
+    output.sorted_by(opts.sort_by)
+}
+
+/// Reads every source of `opts` through `ctx` into `col`, in order.
+async fn collect(opts: &Options, ctx: &Ctx, col: &mut Collector<'_>) -> Result<()> {
+    let sources = &opts.sources;
     // Read once for the kubeconfig and server sources; resolved once for
     // the secrets and tenant sources.
     let mut context_certs: Option<ContextCerts> = None;
@@ -85,8 +107,8 @@ pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
                     none => none.insert(sources::kubeconfig::context_certs(ctx)?),
                 };
                 match source {
-                    SourceKind::Kubeconfig => sources::kubeconfig::collect(certs, &mut col)?,
-                    _ => sources::server::collect(ctx, certs, &mut col, opts.server_timeout).await?,
+                    SourceKind::Kubeconfig => sources::kubeconfig::collect(certs, col)?,
+                    _ => sources::server::collect(ctx, certs, col, opts.server_timeout).await?,
                 }
             }
             SourceKind::Secrets => {
@@ -95,7 +117,7 @@ pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
                     _ => None,
                 };
                 let secrets = sources::secrets::Options { all_namespaces: opts.all_namespaces, page_size: opts.page_size, tenant };
-                sources::secrets::collect(ctx, &mut col, &secrets).await?
+                sources::secrets::collect(ctx, col, &secrets).await?
             }
             SourceKind::Tenant if opts.all_tenants => {
                 let kamaji = sources::tenant::Controller { namespace: &opts.kamaji_namespace, selector: &opts.kamaji_selector };
@@ -106,29 +128,27 @@ pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
                     concurrency: opts.concurrency,
                     kamaji,
                 };
-                sources::tenants::collect(ctx, &mut col, &all).await?
+                sources::tenants::collect(ctx, col, &all).await?
             }
             SourceKind::Tenant => {
                 let name = tenant_name(ctx, &mut tenant, opts.tenant.as_deref().unwrap_or_default()).await?;
                 let kamaji = sources::tenant::Controller { namespace: &opts.kamaji_namespace, selector: &opts.kamaji_selector };
-                sources::tenant::collect(ctx, &mut col, &name, opts.page_size, opts.server_timeout, &kamaji).await?
+                sources::tenant::collect(ctx, col, &name, opts.page_size, opts.server_timeout, &kamaji).await?
             }
-            SourceKind::File => sources::files::collect(&opts.files, &mut col)?,
+            SourceKind::File => sources::files::collect(&opts.files, col)?,
             SourceKind::K3s => {
                 if let Some(dir) = &opts.k3s_dir {
-                    sources::k3s::collect(dir, &mut col)?
+                    sources::k3s::collect(dir, col)?
                 }
             }
             SourceKind::Kubeadm => {
                 if let Some(dir) = &opts.kubeadm_dir {
-                    sources::kubeadm::collect(dir, &mut col)?
+                    sources::kubeadm::collect(dir, col)?
                 }
             }
         }
     }
-    let tally = col.finish();
-    output.print(&tally)?;
-    Ok(tally.outcome)
+    Ok(())
 }
 
 /// The TenantControlPlane `given` names ([`crate::kamaji::tenant::resolve`]:

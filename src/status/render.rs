@@ -17,7 +17,7 @@ use crate::output::OutputFormat;
 use crate::output::spill::{Spill, SpillTable};
 use crate::output::{self, Table, clean_cell};
 
-use super::row::{ControllerHorizon, Row, RowSink, RowStatus, Tally, TenantInfo};
+use super::row::{ContextInfo, ControllerHorizon, Row, RowSink, RowStatus, Tally, TenantInfo};
 use super::table::{SortBy, cells, headers, sort_key};
 
 pub const API_VERSION: &str = "pki.kubectl.io/v1alpha1";
@@ -30,6 +30,8 @@ struct ListHead<'a> {
     api_version: &'static str,
     kind: &'static str,
     tenants: &'a [TenantInfo],
+    #[serde(skip_serializing_if = "<[ContextInfo]>::is_empty")]
+    contexts: &'a [ContextInfo],
 }
 
 #[derive(Serialize)]
@@ -38,6 +40,8 @@ struct Summary<'a> {
     api_version: &'static str,
     kind: &'static str,
     tenants: &'a [TenantInfo],
+    #[serde(skip_serializing_if = "<[ContextInfo]>::is_empty")]
+    contexts: &'a [ContextInfo],
     /// Every status, zeros included.
     counts: BTreeMap<&'static str, usize>,
     total: usize,
@@ -52,8 +56,8 @@ pub enum Output {
     /// Each item as a one-element YAML sequence.
     Yaml { items: Spill },
     /// Cells of every column; the message column is printed only when
-    /// some row has a message.
-    Table { table: SpillTable<super::table::SortKey>, wide: bool, with_message: bool, sort_by: SortBy },
+    /// some row has a message; a CONTEXT column first when several are read.
+    Table { table: SpillTable<super::table::SortKey>, wide: bool, with_message: bool, sort_by: SortBy, contexts: bool },
     /// The exporter's metric families ([`super::prometheus`]).
     Prometheus(Box<super::prometheus::Sink>),
     /// `--all-tenants` as a table: one row per tenant ([`super::tenants_table`]); rows are not kept.
@@ -76,6 +80,15 @@ impl Output {
         self
     }
 
+    /// Rows of several contexts: tables gain a CONTEXT column (other formats carry `context` in each row).
+    pub fn with_contexts(mut self) -> Output {
+        if let Output::Table { table, wide, contexts, .. } = &mut self {
+            *table = SpillTable::new(std::iter::once("context").chain(headers(*wide)));
+            *contexts = true;
+        }
+        self
+    }
+
     /// The tenant table for tables; every other format as [`Output::new`].
     pub fn for_tenants(format: OutputFormat, summary: bool) -> Output {
         match format {
@@ -91,7 +104,13 @@ impl Output {
             OutputFormat::Prometheus => Output::Prometheus(Box::default()),
             OutputFormat::Table | OutputFormat::Wide => {
                 let wide = format == OutputFormat::Wide;
-                Output::Table { table: SpillTable::new(headers(wide)), wide, with_message: false, sort_by: SortBy::default() }
+                Output::Table {
+                    table: SpillTable::new(headers(wide)),
+                    wide,
+                    with_message: false,
+                    sort_by: SortBy::default(),
+                    contexts: false,
+                }
             }
         }
     }
@@ -117,6 +136,10 @@ impl Output {
                 serde_json::to_writer(&mut *out, LIST).map_err(json)?;
                 out.write_all(b",\n  \"tenants\": ")?;
                 write_indented(out, &serde_json::to_vec_pretty(&tally.tenants).map_err(json)?, b"\n  ")?;
+                if !tally.contexts.is_empty() {
+                    out.write_all(b",\n  \"contexts\": ")?;
+                    write_indented(out, &serde_json::to_vec_pretty(&tally.contexts).map_err(json)?, b"\n  ")?;
+                }
                 if items.is_empty() {
                     out.write_all(b",\n  \"items\": []")?;
                 } else {
@@ -127,7 +150,7 @@ impl Output {
                 out.write_all(b"\n}\n")
             }
             Output::Yaml { items } => {
-                let head = ListHead { api_version: API_VERSION, kind: LIST, tenants: &tally.tenants };
+                let head = ListHead { api_version: API_VERSION, kind: LIST, tenants: &tally.tenants, contexts: &tally.contexts };
                 out.write_all(to_yaml(&head)?.as_bytes())?;
                 if items.is_empty() {
                     out.write_all(b"items: []\n")
@@ -136,12 +159,12 @@ impl Output {
                     items.copy_to(out)
                 }
             }
-            Output::Table { table, wide, with_message, .. } => {
+            Output::Table { table, wide, with_message, contexts, .. } => {
                 out.write_all(tenant_lines(&tally.tenants).as_bytes())?;
                 if table.is_empty() {
                     return out.write_all(b"No certificates found.\n");
                 }
-                let columns = headers(wide).len() - usize::from(!with_message);
+                let columns = headers(wide).len() + usize::from(contexts) - usize::from(!with_message);
                 table.write_to(out, columns)
             }
         }
@@ -171,9 +194,13 @@ impl RowSink for Output {
                 Ok(text) => items.write(text.as_bytes()),
                 Err(e) => items.fail(e),
             },
-            Output::Table { table, wide, with_message, sort_by } => {
+            Output::Table { table, wide, with_message, sort_by, contexts } => {
                 *with_message |= row.message.is_some();
-                table.push_sorted(&cells(&row, *wide), sort_key(&row, *sort_by));
+                let mut cells = cells(&row, *wide);
+                if *contexts {
+                    cells.insert(0, row.context.clone().unwrap_or_else(|| "-".into()));
+                }
+                table.push_sorted(&cells, sort_key(&row, *sort_by));
             }
         }
     }
@@ -199,7 +226,14 @@ fn summary(tally: &Tally, format: OutputFormat, out: &mut dyn Write) -> io::Resu
     let total = tally.counts.total();
     let text = match format {
         OutputFormat::Json | OutputFormat::Yaml => {
-            let doc = Summary { api_version: API_VERSION, kind: "CertificateStatusSummary", tenants: &tally.tenants, total, counts };
+            let doc = Summary {
+                api_version: API_VERSION,
+                kind: "CertificateStatusSummary",
+                tenants: &tally.tenants,
+                contexts: &tally.contexts,
+                total,
+                counts,
+            };
             let text = if format == OutputFormat::Yaml { output::to_yaml(&doc) } else { output::to_json(&doc) };
             text.map_err(|e| io::Error::other(e.to_string()))?
         }

@@ -113,6 +113,9 @@ impl SourceKind {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
+    /// The kubeconfig context it was read through, when several are (`--all-contexts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     pub source: SourceKind,
     /// `namespace/secret/key[:entry][index]`, a path, a context or a URL.
     pub name: String,
@@ -127,6 +130,21 @@ pub struct Row {
     pub status: RowStatus,
     /// Why a row is invalid or unverified, or another remark.
     pub message: Option<String>,
+}
+
+/// A context of a fleet run (`--all-contexts`, `--context` repeated): what it
+/// held, or why it could not be read.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContextInfo {
+    pub name: String,
+    /// The API server URL, once its client was built.
+    pub server: Option<String>,
+    /// Rows read through it (an unreadable context has one, its error).
+    pub rows: usize,
+    /// What its rows come to (`ok`, `warning`, `critical`: exit 0, 3, 4); `null` when it could not be read.
+    pub outcome: Option<Outcome>,
+    pub error: Option<String>,
 }
 
 /// The TenantControlPlane a `--tenant` run looked at.
