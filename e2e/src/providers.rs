@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 
@@ -22,7 +23,12 @@ pub const CLUSTER_NAME: &str = "kubectl-pki-e2e";
 impl Provider {
     /// `E2E_PROVIDER=local|existing|kind|k3d|k3s-testcontainers`.
     pub fn from_env() -> Result<Provider> {
-        match std::env::var("E2E_PROVIDER").unwrap_or_default().as_str() {
+        Provider::from_name(&std::env::var("E2E_PROVIDER").unwrap_or_default())
+    }
+
+    /// The provider an `E2E_PROVIDER` value names (`""` is local).
+    pub fn from_name(name: &str) -> Result<Provider> {
+        match name {
             "" | "local" => Ok(Provider::Local),
             "existing" => Ok(Provider::Existing),
             "kind" => Ok(Provider::Kind),
@@ -117,4 +123,211 @@ fn output(cmd: &mut Command) -> Result<String> {
         bail!("{line}: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Who plays the Kamaji controller on a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KamajiController {
+    /// `e2e::kamaji::Standin`, run by the test itself (one per test, in
+    /// `<test namespace>-kamaji`), playing the version the test seeds.
+    StandIn,
+    /// The real operator, installed by `e2e/real/kamaji-kind.sh` (Helm chart,
+    /// namespace `kamaji-system`); its version is read from its image.
+    Operator,
+    /// No Kamaji on this provider (k3d, k3s): the tenant suites do not apply.
+    None,
+}
+
+/// How a test reaches a tenant's kube-apiserver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TenantApiAccess {
+    /// A kube-apiserver process the test starts on `127.0.0.1:<free port>`
+    /// (`e2e::TenantApi::spawn`), serving the tenant's secrets.
+    LocalProcess,
+    /// The tenant's Service as a NodePort on the kind node's address, which a
+    /// Linux Docker host routes to (the TCP's `networkProfile.address`).
+    NodeNetwork,
+    /// `kubectl port-forward` to the tenant's Service (Docker Desktop, where
+    /// node addresses are not routed); the kubeconfig's `server:` is rewritten.
+    PortForward,
+}
+
+/// What differs between providers for the rotate/status suites: written
+/// once, they read these instead of hard-coding the local stand-in's values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub provider: Provider,
+    pub kamaji: KamajiController,
+    /// Namespace of the Kamaji controller when the suite does not make its
+    /// own: Cozystack's `cozy-kamaji` locally (what `SeedOptions::default`
+    /// seeds), the Helm chart's `kamaji-system` on kind.
+    pub kamaji_namespace: String,
+    /// Label selector of the controller's pods (Cozystack's and the chart's).
+    pub kamaji_selector: String,
+    /// `Some`: the version the suite tells kubectl-pki (`--kamaji-version`),
+    /// because the stand-in plays it; `None`: read from the real image.
+    pub kamaji_version: Option<String>,
+    pub tenant_api: TenantApiAccess,
+    /// A new TenantControlPlane reaching Ready (stand-in: seconds; the real
+    /// operator pulls images and starts 3 containers per pod).
+    pub tenant_ready_timeout: Duration,
+    /// A pod replaced and Ready again (kwok: about a second; kind: image
+    /// pulls, probes).
+    pub pod_ready_timeout: Duration,
+    /// The `--timeout` given to `rotate-ca`/`restore`/`renew` runs that are
+    /// meant to finish (the suites' `WAIT`: 90 s to 120 s locally).
+    pub rotation_timeout: Duration,
+}
+
+/// Environment overrides of a profile (the scripts in `e2e/real/` set them).
+pub const ENV_KAMAJI_NAMESPACE: &str = "E2E_KAMAJI_NAMESPACE";
+pub const ENV_TENANT_API: &str = "E2E_TENANT_API";
+
+impl Provider {
+    /// The value of `E2E_PROVIDER` that selects this provider.
+    pub fn env_name(self) -> &'static str {
+        match self {
+            Provider::Local => "local",
+            Provider::Existing => "existing",
+            Provider::Kind => "kind",
+            Provider::K3d => "k3d",
+            Provider::K3sTestcontainers => "k3s-testcontainers",
+        }
+    }
+
+    /// The provider's properties, without environment overrides.
+    pub fn profile(self) -> Profile {
+        let selector = "app.kubernetes.io/name=kamaji".to_string();
+        match self {
+            // What the tests use today: the stand-in in cozy-kamaji playing
+            // 26.3.5-edge, tenant APIs on 127.0.0.1, kwok pods.
+            Provider::Local => Profile {
+                provider: self,
+                kamaji: KamajiController::StandIn,
+                kamaji_namespace: "cozy-kamaji".into(),
+                kamaji_selector: selector,
+                kamaji_version: Some("26.3.5-edge".into()),
+                tenant_api: TenantApiAccess::LocalProcess,
+                tenant_ready_timeout: Duration::from_secs(120),
+                pod_ready_timeout: Duration::from_secs(90),
+                rotation_timeout: Duration::from_secs(120),
+            },
+            Provider::Kind => Profile {
+                provider: self,
+                kamaji: KamajiController::Operator,
+                kamaji_namespace: "kamaji-system".into(),
+                kamaji_selector: selector,
+                kamaji_version: None,
+                tenant_api: TenantApiAccess::NodeNetwork,
+                tenant_ready_timeout: Duration::from_secs(600),
+                pod_ready_timeout: Duration::from_secs(300),
+                rotation_timeout: Duration::from_secs(900),
+            },
+            // An existing cluster is taken to be a Cozystack management
+            // cluster: its controller in cozy-kamaji, reached as deployed.
+            Provider::Existing => Profile {
+                provider: self,
+                kamaji: KamajiController::Operator,
+                kamaji_namespace: "cozy-kamaji".into(),
+                kamaji_selector: selector,
+                kamaji_version: None,
+                tenant_api: TenantApiAccess::PortForward,
+                tenant_ready_timeout: Duration::from_secs(600),
+                pod_ready_timeout: Duration::from_secs(600),
+                rotation_timeout: Duration::from_secs(1800),
+            },
+            Provider::K3d | Provider::K3sTestcontainers => Profile {
+                provider: self,
+                kamaji: KamajiController::None,
+                kamaji_namespace: "kamaji-system".into(),
+                kamaji_selector: selector,
+                kamaji_version: None,
+                tenant_api: TenantApiAccess::PortForward,
+                tenant_ready_timeout: Duration::from_secs(600),
+                pod_ready_timeout: Duration::from_secs(300),
+                rotation_timeout: Duration::from_secs(900),
+            },
+        }
+    }
+}
+
+impl Profile {
+    /// `E2E_PROVIDER`'s profile with the overrides `E2E_KAMAJI_NAMESPACE`
+    /// (e.g. `cozy-kamaji` on a Cozystack-shaped kind install) and
+    /// `E2E_TENANT_API=node-network|port-forward`.
+    pub fn from_env() -> Result<Profile> {
+        let mut profile = Provider::from_env()?.profile();
+        if let Ok(ns) = std::env::var(ENV_KAMAJI_NAMESPACE)
+            && !ns.is_empty()
+        {
+            profile.kamaji_namespace = ns;
+        }
+        match std::env::var(ENV_TENANT_API).unwrap_or_default().as_str() {
+            "" => {}
+            "node-network" => profile.tenant_api = TenantApiAccess::NodeNetwork,
+            "port-forward" => profile.tenant_api = TenantApiAccess::PortForward,
+            "local-process" if profile.provider == Provider::Local => profile.tenant_api = TenantApiAccess::LocalProcess,
+            other => {
+                bail!("{ENV_TENANT_API}={other:?}: expected node-network or port-forward (local-process only with E2E_PROVIDER=local)")
+            }
+        }
+        Ok(profile)
+    }
+
+    /// Whether the tenant suites (rotate, status --tenant, restore, renew)
+    /// can run here at all.
+    pub fn has_kamaji(&self) -> bool {
+        self.kamaji != KamajiController::None
+    }
+
+    /// The `rotate-ca`/`status` arguments that select this profile's
+    /// controller: `--kamaji-namespace NS` and, for the stand-in,
+    /// `--kamaji-version V`.
+    pub fn kamaji_args(&self) -> Vec<String> {
+        let mut args = vec!["--kamaji-namespace".to_string(), self.kamaji_namespace.clone()];
+        if let Some(v) = &self.kamaji_version {
+            args.extend(["--kamaji-version".to_string(), v.clone()]);
+        }
+        args
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_profile_keeps_what_the_suites_use_today() {
+        let p = Provider::Local.profile();
+        // SeedOptions::default: Kamaji 26.3.5-edge in cozy-kamaji.
+        assert_eq!(p.kamaji, KamajiController::StandIn);
+        assert_eq!(p.kamaji_namespace, "cozy-kamaji");
+        assert_eq!(p.kamaji_version.as_deref(), Some("26.3.5-edge"));
+        assert_eq!(p.tenant_api, TenantApiAccess::LocalProcess);
+        // rotate_live/status_live/renew/rotate_batch: WAIT = 120 s; rotate/restore/restarts: 90 s.
+        assert_eq!(p.rotation_timeout, Duration::from_secs(120));
+        assert_eq!(p.pod_ready_timeout, Duration::from_secs(90));
+        assert_eq!(p.kamaji_args(), ["--kamaji-namespace", "cozy-kamaji", "--kamaji-version", "26.3.5-edge"]);
+    }
+
+    #[test]
+    fn kind_profile_meets_the_real_operator() {
+        let p = Provider::Kind.profile();
+        assert_eq!(p.kamaji, KamajiController::Operator);
+        assert_eq!(p.kamaji_namespace, "kamaji-system");
+        assert_eq!(p.kamaji_version, None, "the real operator's version is read from its image");
+        assert_eq!(p.tenant_api, TenantApiAccess::NodeNetwork);
+        assert!(p.pod_ready_timeout > Provider::Local.profile().pod_ready_timeout);
+        assert_eq!(p.kamaji_args(), ["--kamaji-namespace", "kamaji-system"]);
+        assert!(!Provider::K3d.profile().has_kamaji());
+    }
+
+    #[test]
+    fn env_names_round_trip() {
+        for p in [Provider::Local, Provider::Existing, Provider::Kind, Provider::K3d, Provider::K3sTestcontainers] {
+            assert_eq!(Provider::from_name(p.env_name()).unwrap(), p);
+        }
+        assert_eq!(Provider::from_name("").unwrap(), Provider::Local);
+        assert!(Provider::from_name("minikube").is_err());
+    }
 }
