@@ -6,6 +6,7 @@ pub mod binaries;
 pub mod controlplane;
 pub mod cozystack;
 pub mod exporter;
+pub mod fleet;
 pub mod kamaji;
 pub mod krew;
 pub mod kubectl;

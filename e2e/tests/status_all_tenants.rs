@@ -93,6 +93,38 @@ async fn every_tenant_is_a_row_and_a_broken_one_does_not_end_the_listing() {
         "the horizon line once, on top:\n{table}"
     );
 
+    // Every context: the management cluster's tenants under its context, and a dead management cluster as a row.
+    let dir = tempfile::tempdir().unwrap();
+    let fleet = e2e::fleet::fleet_kubeconfig(dir.path(), &[("mgmt", &one.namespace)], &[("mgmt-dr", "https://127.0.0.1:1".to_string())]);
+    let fleet_status = |args: &[&str]| {
+        let out = std::process::Command::new(e2e::pki_bin())
+            .arg("--kubeconfig")
+            .arg(&fleet)
+            .args(["status", "--all-contexts", "--all-tenants", "--kamaji-namespace", &kamaji_ns])
+            .args(args)
+            .output()
+            .expect("run kubectl-pki");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, table, stderr) = tokio::task::block_in_place(|| fleet_status(&[]));
+    assert_eq!(code, 1, "a management cluster that could not be read: {table}\n{stderr}");
+    assert!(stderr.contains("1 of 2 context(s) could not be read: mgmt-dr"), "{stderr}");
+    assert!(table.lines().any(|l| l.starts_with("CONTEXT ") && l.contains("TENANT")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("mgmt-dr ") && l.contains("error") && l.contains("127.0.0.1:1")), "{table}");
+    for tenant in ["kubernetes-one", "kubernetes-two"] {
+        assert!(table.lines().any(|l| l.starts_with("mgmt ") && l.contains(&format!("{}/{tenant}", one.namespace))), "{table}");
+    }
+    assert!(table.lines().next().unwrap().starts_with("mgmt: Kamaji controller ("), "the horizon line names its context:\n{table}");
+    let (_, stdout, _) = tokio::task::block_in_place(|| fleet_status(&["-o", "json"]));
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let contexts: Vec<&str> = doc["tenants"].as_array().unwrap().iter().map(|t| t["context"].as_str().unwrap()).collect();
+    assert_eq!(contexts, ["mgmt", "mgmt"], "{stdout}");
+    assert!(doc["items"].as_array().unwrap().iter().all(|i| i["context"].is_string()), "every row names its context");
+
     // Wide: the counts per status.
     let (_, wide, _) =
         tokio::task::block_in_place(|| status(&["--all-tenants", "-n", &one.namespace, "--kamaji-namespace", &kamaji_ns, "-o", "wide"]));

@@ -98,6 +98,9 @@ async fn read(opts: &Options, ctx: Ctx, mut sink: Tagged, now: Timestamp) -> (Ta
         Err(_) => Err(format!("not read within {} (--context-timeout)", show(opts.context_timeout))),
     };
     let mut tally = col.finish();
+    for tenant in &mut tally.tenants {
+        tenant.context = Some(name.clone());
+    }
     let server = ctx.server();
     let rows = tally.counts.total();
     let (info, row) = match result {

@@ -126,7 +126,7 @@ impl Output {
             Output::Summary(format) => summary(tally, format, out),
             Output::Prometheus(sink) => sink.write_to(tally, out),
             Output::Tenants { wide } => {
-                out.write_all(super::tenants_table::render(&tally.tenants, wide, jiff::Timestamp::now()).as_bytes())
+                out.write_all(super::tenants_table::render(&tally.tenants, &tally.contexts, wide, jiff::Timestamp::now()).as_bytes())
             }
             Output::Json { items, .. } => {
                 let json = |e: serde_json::Error| io::Error::other(format!("JSON output: {e}"));
@@ -379,6 +379,7 @@ mod tests {
 
     fn tenant() -> TenantInfo {
         TenantInfo {
+            context: None,
             namespace: "tenant-a".into(),
             name: "k8s".into(),
             status: Some("Ready".into()),

@@ -151,6 +151,9 @@ pub struct ContextInfo {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantInfo {
+    /// The kubeconfig context it was read through, when several are (`--all-contexts`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     pub namespace: String,
     pub name: String,
     /// `.status.kubernetesResources.version.status`.

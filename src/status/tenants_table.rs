@@ -9,26 +9,41 @@ use std::cmp::Reverse;
 
 use jiff::Timestamp;
 
-use super::row::{RowStatus, TenantInfo};
+use super::row::{ContextInfo, RowStatus, TenantInfo};
 use crate::kamaji::names;
 use crate::output::{Table, clean_cell};
 
-/// The table, with the Kamaji controller's horizon line above it.
-pub fn render(tenants: &[TenantInfo], wide: bool, now: Timestamp) -> String {
-    if tenants.is_empty() {
+/// The table, with the Kamaji controller's horizon line above it (one per
+/// context when `contexts` holds several: the table then gains a CONTEXT
+/// column, and a context that could not be read is a row with its error).
+pub fn render(tenants: &[TenantInfo], contexts: &[ContextInfo], wide: bool, now: Timestamp) -> String {
+    let failed: Vec<&ContextInfo> = contexts.iter().filter(|c| c.error.is_some()).collect();
+    if tenants.is_empty() && failed.is_empty() {
         return "No TenantControlPlanes found.\n".into();
     }
     let mut sorted: Vec<&TenantInfo> = tenants.iter().collect();
-    sorted.sort_by_key(|t| (Reverse(attention(t)), earliest(t), t.namespace.clone(), t.name.clone()));
+    sorted.sort_by_key(|t| (Reverse(attention(t)), earliest(t), t.context.clone(), t.namespace.clone(), t.name.clone()));
+    let by_context = !contexts.is_empty();
     let mut headers = vec!["tenant", "tcp status", "version", "ca not after", "earliest leaf", "served", "rotating", "status"];
+    if by_context {
+        headers.insert(0, "context");
+    }
     if wide {
         headers.extend(RowStatus::ALL.iter().map(|s| s.as_str()));
     }
-    let with_message = sorted.iter().any(|t| message(t).is_some());
+    let with_message = !failed.is_empty() || sorted.iter().any(|t| message(t).is_some());
     if with_message {
         headers.push("message");
     }
+    let columns = headers.len();
     let mut table = Table::new(headers);
+    for c in &failed {
+        // The context's name, an error where a tenant's cells would be, and why.
+        let mut cells = vec![c.name.clone(), "-".into()];
+        cells.resize(columns - 2, "-".into());
+        cells.extend(["error".into(), c.error.clone().unwrap_or_default()]);
+        table.push(cells.into_iter().map(|c| clean_cell(&c).into_owned()).collect());
+    }
     for t in sorted {
         let s = t.summary.as_ref();
         let dash = || "-".to_string();
@@ -45,6 +60,9 @@ pub fn render(tenants: &[TenantInfo], wide: bool, now: Timestamp) -> String {
             s.and_then(|s| s.rotating).map_or_else(dash, |r| if r { "yes".into() } else { "no".into() }),
             status_word(t),
         ];
+        if by_context {
+            cells.insert(0, t.context.clone().unwrap_or_else(dash));
+        }
         if wide {
             cells.extend(RowStatus::ALL.iter().map(|st| s.and_then(|s| s.counts.get(st.as_str())).copied().unwrap_or(0).to_string()));
         }
@@ -53,9 +71,30 @@ pub fn render(tenants: &[TenantInfo], wide: bool, now: Timestamp) -> String {
         }
         table.push(cells.into_iter().map(|c| clean_cell(&c).into_owned()).collect());
     }
-    let horizon =
-        tenants.iter().find_map(|t| t.kamaji.as_ref()).map(|k| format!("{}\n\n", clean_cell(super::render::horizon_line(k).trim_start())));
-    format!("{}{}", horizon.unwrap_or_default(), table.render())
+    format!("{}{}", horizons(tenants, by_context), table.render())
+}
+
+/// The Kamaji controller's horizon line: one for the run, or one per context.
+fn horizons(tenants: &[TenantInfo], by_context: bool) -> String {
+    let mut seen: Vec<Option<&str>> = Vec::new();
+    let mut text = String::new();
+    for t in tenants {
+        let Some(k) = &t.kamaji else { continue };
+        if seen.contains(&t.context.as_deref()) {
+            continue;
+        }
+        seen.push(t.context.as_deref());
+        let line = super::render::horizon_line(k);
+        let line = match (&t.context, by_context) {
+            (Some(c), true) => format!("{c}: {}", line.trim_start()),
+            _ => line.trim_start().to_string(),
+        };
+        text.push_str(&format!("{}\n", clean_cell(&line)));
+    }
+    if !text.is_empty() {
+        text.push('\n');
+    }
+    text
 }
 
 /// Higher needs attention sooner: an error, then critical, then warnings.
@@ -103,6 +142,7 @@ mod tests {
         });
         s.counts.insert(status.as_str(), 3);
         TenantInfo {
+            context: None,
             namespace: "ns".into(),
             name: name.into(),
             status: Some("Ready".into()),
@@ -124,13 +164,33 @@ mod tests {
         };
         let tenants =
             [tenant("fine", RowStatus::Ok, 300), tenant("soon", RowStatus::Ok, 100), tenant("bad", RowStatus::Mismatch, 300), broken];
-        let out = render(&tenants, false, now);
+        let out = render(&tenants, &[], false, now);
         let order: Vec<&str> = out.lines().skip(1).map(|l| l.split_whitespace().next().unwrap()).collect();
         assert_eq!(order, ["ns/b", "ns/bad", "ns/soon", "ns/fine"], "{out}");
         assert!(out.starts_with("TENANT"), "{out}");
         assert!(out.contains("api-server-certificate/apiserver.crt 100d"), "{out}");
         assert!(out.lines().nth(1).unwrap().contains("error") && out.contains("no secrets labelled"), "{out}");
-        let wide = render(&tenants, true, now);
+        let wide = render(&tenants, &[], true, now);
         assert!(wide.lines().next().unwrap().contains("PENDING-RESTART"), "{wide}");
+    }
+
+    #[test]
+    fn several_contexts_gain_a_column_and_an_unreadable_one_is_a_row() {
+        let now: Timestamp = "2026-12-01T00:00:00Z".parse().unwrap();
+        let prod = TenantInfo { context: Some("prod".into()), ..tenant("a", RowStatus::Ok, 300) };
+        let contexts = [
+            ContextInfo { name: "prod".into(), server: None, rows: 3, outcome: Some(crate::error::Outcome::Ok), error: None },
+            ContextInfo { name: "dr".into(), server: None, rows: 1, outcome: None, error: Some("cannot reach the Kubernetes API".into()) },
+        ];
+        let out = render(&[prod], &contexts, false, now);
+        let lines: Vec<&str> = out.lines().collect();
+        assert!(lines[0].starts_with("CONTEXT   TENANT"), "{out}");
+        assert!(
+            lines[1].starts_with("dr ") && lines[1].contains("error") && lines[1].ends_with("cannot reach the Kubernetes API"),
+            "{out}"
+        );
+        assert!(lines[2].starts_with("prod ") && lines[2].contains("ns/a"), "{out}");
+        let status = lines[0].rfind(" STATUS").unwrap() + 1;
+        assert_eq!((&lines[1][status..status + 5], &lines[2][status..status + 2]), ("error", "ok"), "one STATUS column:\n{out}");
     }
 }

@@ -49,6 +49,7 @@ pub async fn collect(
     };
     let kamaji = controller_horizon(&client, kamaji, col).await;
     col.tenants.push(TenantInfo {
+        context: None,
         namespace: namespace.clone(),
         name: name.to_owned(),
         status: tcp::status(&tcp_obj),

@@ -82,6 +82,7 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, opts: &Options<'_>) -> 
         let key = key_of(obj);
         let secrets = by_tenant.remove(&key).unwrap_or_default();
         let mut info = TenantInfo {
+            context: None,
             namespace: key.0.clone(),
             name: key.1.clone(),
             status: tcp::status(obj),
