@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# kubectl-pki against the real Kamaji operator, on kind (needs Docker).
+# kubectl-pki against the real Kamaji operator, on kind (needs Docker on
+# Linux: the tenant APIs are NodePorts on the kind node's address, which a
+# Linux host routes to and Docker Desktop does not).
 #
 #   e2e/real/kamaji-kind.sh             # creates kind, installs cert-manager + Kamaji, judges rotation
 #   e2e/real/kamaji-kind.sh --dry-run   # prints every command, runs none (no Docker needed)
@@ -54,6 +56,11 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# The label selector of a Deployment's pods (its matchLabels as k=v,k=v).
+deployment_selector() {
+  kubectl -n "$1" get deployment "$2" -o json | jq -r '.spec.selector.matchLabels | to_entries | map("\(.key)=\(.value)") | join(",")'
+}
+
 step "tools from their Go modules, pinned"
 go_install kind "sigs.k8s.io/kind@$KIND_VERSION"
 go_install helm "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" \
@@ -103,7 +110,7 @@ capture TENANT_SERVER "https://$NODE_IP:31443" kubectl --kubeconfig "$WORK/tenan
 step "status --tenant before: the operator's secrets, chained, and what the tenant API serves"
 save_status status-tenant-before.json "$PKI" status --tenant "$TCP" -n "$NS" --kamaji-namespace "$KAMAJI_NS" -o json
 save_status status-all-tenants.json "$PKI" status --all-tenants -n "$NS" --kamaji-namespace "$KAMAJI_NS" -o json
-run jq -e --arg ep "$TENANT_SERVER" '[.items[] | select(.served != null) | .served] | length > 0 and all(.verdict == "ok" and .endpoint == $ep)' \
+run jq -e --arg ep "$TENANT_SERVER" '[.items[] | select(.source == "tenant" and .served != null) | .served] | length > 0 and all(.verdict == "ok" and .endpoint == $ep)' \
   "$ARTIFACTS/status-tenant-before.json"
 
 step "rotate-ca dry run: a plan, and not one secret changed"
@@ -152,7 +159,8 @@ save restore-plan.json "$PKI" restore "$BACKUP" -o json
 save restore-report.json "$PKI" restore "$BACKUP" --dry-run=false -o json
 # The tenant kube-apiserver re-reads its files only in new pods (Kamaji
 # drops a rollout-restart annotation): replace them one at a time.
-run kubectl -n "$NS" delete pod -l "kamaji.clastix.io/name=$TCP" --wait=true
+capture TCP_PODS "kamaji.clastix.io/name=$TCP" deployment_selector "$NS" "$TCP"
+run kubectl -n "$NS" delete pod -l "$TCP_PODS" --wait=true
 run kubectl -n "$NS" rollout status "deployment/$TCP" --timeout=5m
 retry 30 10 "$PKI" status --tenant "$TCP" -n "$NS" --kamaji-namespace "$KAMAJI_NS" --summary
 save_status status-tenant-restored.json "$PKI" status --tenant "$TCP" -n "$NS" --kamaji-namespace "$KAMAJI_NS" -o json

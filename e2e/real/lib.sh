@@ -53,10 +53,17 @@ parse_args() {
   export PATH="$TOOLS_BIN:$PATH"
 }
 
+# Values never printed (tokens captured into *_TOKEN variables): a plan
+# line shows *** instead, so CI logs hold no credential.
+MASKED=()
+
 # One shell word per argument, quoted only when needed.
 quote() {
-  local out="" a
+  local out="" a m
   for a in "$@"; do
+    for m in "${MASKED[@]}"; do
+      if [ -n "$m" ] && [ "$a" = "$m" ]; then a='***'; fi
+    done
     if [[ "$a" =~ ^[A-Za-z0-9_./:=@,+%^-]+$ ]]; then out+="$a "; else out+="'${a//\'/\'\\\'\'}' "; fi
   done
   printf '%s' "${out% }"
@@ -113,6 +120,7 @@ capture() {
   fi
   local value
   value="$("$@")"
+  if [[ "$var" == *_TOKEN ]]; then MASKED+=("$value"); fi
   printf -v "$var" '%s' "$value"
 }
 

@@ -11,6 +11,8 @@
 //!   and the cargo test invocations with `E2E_PROVIDER`;
 //! - the jq comparisons the real runs rely on, on kubectl-pki's real output:
 //!   agreement passes, one date off fails naming the file;
+//! - the helpers of `lib.sh` the real runs rely on: `status` exit 4 fails a
+//!   run, a failed or empty comparison fails it, captured tokens are masked;
 //! - `.github/workflows/e2e.yml` has its four jobs, triggers, artifacts on
 //!   failure and pinned actions, and passes actionlint with shellcheck on
 //!   its `run:` scripts;
@@ -480,4 +482,45 @@ fn readme_names_the_commands_and_pinned_versions() {
             }
         }
     }
+}
+
+/// Runs bash with e2e/real/lib.sh sourced (not in a dry run) and `body` after it.
+fn lib(body: &str) -> (bool, String, String) {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        "set -euo pipefail\nsource {}\nparse_args lib-test --artifacts {}\nmkdir -p \"$ARTIFACTS\"\n{body}\n",
+        real_dir().join("lib.sh").display(),
+        tmp.path().join("a").display()
+    );
+    let out = Command::new("bash").arg("-c").arg(script).env("WORK", tmp.path().join("w")).output().unwrap();
+    (out.status.success(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn lib_judges_exit_codes_comparisons_and_masks_tokens() {
+    // status's verdicts: 0 and 3 (expiring) are accepted, 4 (expired, not chaining) fails the script.
+    assert!(lib("save_status s.json bash -c 'exit 3'").0);
+    let (ok, _, err) = lib("save_status s.json bash -c 'exit 4'; echo after");
+    assert!(!ok && err.contains("exited 4"), "{err}");
+    // expect_exit / expect_refused: the refusal must happen, and be the right one.
+    assert!(lib("expect_exit 4 bash -c 'exit 4'").0);
+    assert!(!lib("expect_exit 4 bash -c 'exit 0'").0);
+    assert!(!lib("expect_refused true").0);
+    assert!(!lib("equal what a b").0);
+    // compare: ok false, or nothing compared, fails; ok with something compared passes.
+    let cmp = |before: &str, after: &str| {
+        lib(&format!(
+            "echo '{before}' > \"$ARTIFACTS/b.json\"; echo '{after}' > \"$ARTIFACTS/a.json\"\n\
+             compare t unchanged.jq --slurpfile before \"$ARTIFACTS/b.json\" --slurpfile after \"$ARTIFACTS/a.json\""
+        ))
+        .0
+    };
+    let one = r#"{"items":[{"metadata":{"name":"x","resourceVersion":"1"}}]}"#;
+    assert!(cmp(one, one));
+    assert!(!cmp(one, r#"{"items":[{"metadata":{"name":"x","resourceVersion":"2"}}]}"#));
+    assert!(!cmp(r#"{"items":[]}"#, r#"{"items":[]}"#), "nothing compared is not agreement");
+    // A captured token never appears in a printed command line.
+    let (ok, out, err) = lib("mint() { echo s3cret-token; }\ncapture PROBE_TOKEN t mint\nrun true --token \"$PROBE_TOKEN\"");
+    assert!(ok, "{err}");
+    assert!(out.contains("+ true --token '***'") && !out.contains("s3cret-token"), "{out}");
 }
