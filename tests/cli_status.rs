@@ -416,5 +416,6 @@ fn several_contexts_are_for_status_alone_and_only_with_the_cluster_sources() {
     one_line(bin().args(["status", "--context", "a", "--context", "b", "--tenant", "t"]), "--tenant names a tenant of one cluster");
     one_line(bin().args(["status", "--all-contexts", "--k3s-dir", "d"]), "not per context");
     one_line(bin().args(["status", "--all-contexts", "--context-timeout", "0s"]), "--context-timeout");
+    one_line(bin().args(["status", "--all-contexts", "-o", "prometheus"]), "-o prometheus is one cluster's series");
     one_line(bin().args(["status", "--all-contexts"]), "it has no contexts");
 }

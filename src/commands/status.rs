@@ -20,7 +20,7 @@ fn options(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<status:
     let warn_within = parse_duration(&args.warn_within).map_err(|e| Error::flag("--warn-within", e))?;
     let server_timeout = server_timeout(&args.server_timeout)?;
     let context_timeout = positive_duration("--context-timeout", &args.context_timeout)?;
-    let contexts = fleet_contexts(&args, contexts)?;
+    let contexts = fleet_contexts(&args, contexts, ctx.output())?;
     let sources = sources(&args)?;
     Ok(status::Options {
         sources,
@@ -83,13 +83,18 @@ fn kind(s: Source) -> SourceKind {
 
 /// `--all-contexts` or `--context` more than once: a fleet run, whose
 /// sources are the cluster's (a tenant name or a node file is one cluster's).
-fn fleet_contexts(args: &StatusArgs, given: Vec<String>) -> Result<Contexts> {
+fn fleet_contexts(args: &StatusArgs, given: Vec<String>, ctx_format: crate::output::OutputFormat) -> Result<Contexts> {
     let contexts = match (args.all_contexts, given.len()) {
         (true, 0) => Contexts::All,
         (true, _) => return Err(Error::Usage("--all-contexts reads every context: do not also give --context".into())),
         (false, 0 | 1) => return Ok(Contexts::Current),
         (false, _) => Contexts::Named(given),
     };
+    if ctx_format == crate::output::OutputFormat::Prometheus {
+        return Err(Error::Usage(
+            "-o prometheus is one cluster's series (a context's would collide with another's): give one --context".into(),
+        ));
+    }
     if args.tenant.is_some() {
         return Err(Error::Usage("--tenant names a tenant of one cluster: give one --context with it (or --all-tenants)".into()));
     }

@@ -30,7 +30,6 @@ struct ListHead<'a> {
     api_version: &'static str,
     kind: &'static str,
     tenants: &'a [TenantInfo],
-    #[serde(skip_serializing_if = "<[ContextInfo]>::is_empty")]
     contexts: &'a [ContextInfo],
 }
 
@@ -40,7 +39,6 @@ struct Summary<'a> {
     api_version: &'static str,
     kind: &'static str,
     tenants: &'a [TenantInfo],
-    #[serde(skip_serializing_if = "<[ContextInfo]>::is_empty")]
     contexts: &'a [ContextInfo],
     /// Every status, zeros included.
     counts: BTreeMap<&'static str, usize>,
@@ -136,10 +134,8 @@ impl Output {
                 serde_json::to_writer(&mut *out, LIST).map_err(json)?;
                 out.write_all(b",\n  \"tenants\": ")?;
                 write_indented(out, &serde_json::to_vec_pretty(&tally.tenants).map_err(json)?, b"\n  ")?;
-                if !tally.contexts.is_empty() {
-                    out.write_all(b",\n  \"contexts\": ")?;
-                    write_indented(out, &serde_json::to_vec_pretty(&tally.contexts).map_err(json)?, b"\n  ")?;
-                }
+                out.write_all(b",\n  \"contexts\": ")?;
+                write_indented(out, &serde_json::to_vec_pretty(&tally.contexts).map_err(json)?, b"\n  ")?;
                 if items.is_empty() {
                     out.write_all(b",\n  \"items\": []")?;
                 } else {
@@ -313,11 +309,12 @@ mod tests {
         api_version: &'static str,
         kind: &'static str,
         tenants: &'a [TenantInfo],
+        contexts: &'a [ContextInfo],
         items: &'a [Row],
     }
 
     fn previous(rows: &[Row], tenants: &[TenantInfo], format: OutputFormat) -> String {
-        let list = List { api_version: API_VERSION, kind: LIST, tenants, items: rows };
+        let list = List { api_version: API_VERSION, kind: LIST, tenants, contexts: &[], items: rows };
         match format {
             OutputFormat::Json => output::to_json(&list).unwrap(),
             OutputFormat::Yaml => output::to_yaml(&list).unwrap(),

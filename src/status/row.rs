@@ -113,8 +113,7 @@ impl SourceKind {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Row {
-    /// The kubeconfig context it was read through, when several are (`--all-contexts`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The kubeconfig context it was read through, when several are (`--all-contexts`); else null.
     pub context: Option<String>,
     pub source: SourceKind,
     /// `namespace/secret/key[:entry][index]`, a path, a context or a URL.
@@ -151,8 +150,7 @@ pub struct ContextInfo {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TenantInfo {
-    /// The kubeconfig context it was read through, when several are (`--all-contexts`).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The kubeconfig context it was read through, when several are (`--all-contexts`); else null.
     pub context: Option<String>,
     pub namespace: String,
     pub name: String,
