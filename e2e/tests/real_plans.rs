@@ -50,6 +50,10 @@ fn every_script_passes_bash_n_and_shellcheck() {
     let shellcheck = shellcheck();
     for name in SCRIPTS.iter().chain(&["lib.sh"]) {
         let path = real_dir().join(name);
+        if *name != "lib.sh" {
+            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+            assert!(mode & 0o111 != 0, "{name} is not executable (the workflow runs it directly)");
+        }
         let out = Command::new("bash").arg("-n").arg(&path).output().expect("run bash -n");
         assert!(out.status.success(), "bash -n {name}: {}", text(&out));
         // From the repository root, so `# shellcheck source=e2e/real/lib.sh` resolves and lib.sh is checked with each script.
@@ -330,7 +334,23 @@ fn jq(program: &str, args: &[&str]) -> Value {
 fn k3s_comparison_judges_kubectl_pki_output() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("k3s");
-    let made = Command::new(e2e::pki_bin()).args(["k3s", "generate-ca", "--data-dir"]).arg(&data).output().unwrap();
+    // Small EC root and intermediate from openssl, so generate-ca makes no RSA-4096 keys (slow in a debug build).
+    let cas = r#"set -euo pipefail
+ec() { openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj "/CN=$1" -keyout "$1.key" "${@:2}" 2>/dev/null; }
+ec test-root -x509 -days 3650 -out test-root.crt -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign
+ec test-intermediate -out test-intermediate.csr
+printf 'basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n' > ext
+openssl x509 -req -in test-intermediate.csr -CA test-root.crt -CAkey test-root.key -CAcreateserial -days 3650 -out test-intermediate.crt -extfile ext 2>/dev/null"#;
+    let openssl = Command::new("bash").arg("-c").arg(cas).current_dir(tmp.path()).output().unwrap();
+    assert!(openssl.status.success(), "openssl: {}", text(&openssl));
+    let made = Command::new(e2e::pki_bin())
+        .args(["k3s", "generate-ca", "--data-dir"])
+        .arg(&data)
+        .args(["--root-ca", "test-root.crt", "--root-key", "test-root.key", "--intermediate-ca", "test-intermediate.crt"])
+        .args(["--intermediate-key", "test-intermediate.key"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
     assert!(made.status.success(), "{}", text(&made));
     let status = Command::new(e2e::pki_bin()).args(["status", "--k3s-dir"]).arg(&data).args(["-o", "json"]).output().unwrap();
     let pki: Value = serde_json::from_slice(&status.stdout).unwrap();
@@ -523,4 +543,49 @@ fn lib_judges_exit_codes_comparisons_and_masks_tokens() {
     let (ok, out, err) = lib("mint() { echo s3cret-token; }\ncapture PROBE_TOKEN t mint\nrun true --token \"$PROBE_TOKEN\"");
     assert!(ok, "{err}");
     assert!(out.contains("+ true --token '***'") && !out.contains("s3cret-token"), "{out}");
+}
+
+#[test]
+fn talosconfig_comparison_judges_kubectl_pki_output() {
+    let tmp = tempfile::tempdir().unwrap();
+    // A Talos-shaped OS CA (Ed25519, O=talos) from openssl, and a talosconfig from it with os:reader.
+    let ca = "set -euo pipefail
+openssl genpkey -algorithm ed25519 -out talos.key 2>/dev/null
+openssl req -x509 -key talos.key -subj /O=talos -days 3650 -out talos.crt \
+  -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,digitalSignature 2>/dev/null";
+    let openssl = Command::new("bash").arg("-c").arg(ca).current_dir(tmp.path()).output().unwrap();
+    assert!(openssl.status.success(), "openssl: {}", text(&openssl));
+    let made = Command::new(e2e::pki_bin())
+        .args(["talos", "config", "new", "--ca", "talos.crt", "--ca-key", "talos.key", "--roles", "os:reader"])
+        .args(["--endpoints", "10.5.0.2", "--nodes", "10.5.0.2", "tc"])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{}", text(&made));
+    let status = Command::new(e2e::pki_bin()).args(["status", "--file", "tc", "-o", "json"]).current_dir(tmp.path()).output().unwrap();
+    let pki: Value = serde_json::from_slice(&status.stdout).unwrap();
+    let client =
+        pki["items"].as_array().unwrap().iter().find(|i| i["certificate"]["isCa"] == json!(false)).expect("the client certificate");
+    let date = &client["certificate"]["notAfter"].as_str().unwrap()[..10];
+    let pki_file = tmp.path().join("pki.json");
+    std::fs::write(&pki_file, &status.stdout).unwrap();
+    let judge = |info: &str, roles: &str| {
+        let file = tmp.path().join("info.txt");
+        std::fs::write(&file, info).unwrap();
+        jq(
+            "talos-config-info.jq",
+            &["--slurpfile", "pki", pki_file.to_str().unwrap(), "--rawfile", "info", file.to_str().unwrap(), "--arg", "roles", roles],
+        )
+    };
+    // What `talosctl config info` prints.
+    let info = |expires: &str| {
+        format!(
+            "Current context:     talos\nNodes:               10.5.0.2\nEndpoints:           10.5.0.2\nRoles:               os:reader\nCertificate expires: 1 year from now ({expires})\n"
+        )
+    };
+    let agree = judge(&info(date), "os:reader");
+    assert_eq!((agree["ok"].clone(), agree["compared"].clone()), (json!(true), json!(1)), "{agree}");
+    assert_eq!(judge(&info("2000-01-01"), "os:reader")["ok"], json!(false), "another date");
+    assert_eq!(judge(&info(date), "os:admin")["ok"], json!(false), "another role");
+    assert_eq!(judge("Current context: talos\n", "os:reader")["ok"], json!(false), "no date printed");
 }
