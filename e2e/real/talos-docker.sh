@@ -6,8 +6,9 @@
 #
 # What it proves, with Talos judging kubectl-pki's output:
 # `talos config new --from-machine-config` (the control plane's machine
-# config) and `--from-secrets` (the `talosctl gen secrets` bundle the
-# cluster was made from) write talosconfigs the Talos API accepts
+# config, read from the node) and `--from-secrets` (the cluster's secrets
+# bundle, `talosctl gen secrets --from-controlplane-config`) write
+# talosconfigs the Talos API accepts
 # (`talosctl version`), and one with os:reader is refused what the role
 # lacks (`talosctl reset`, a sensitive resource); `status --file
 # talosconfig` gives the expiry `talosctl config info` prints, and the roles;
@@ -18,14 +19,16 @@ set -euo pipefail
 
 # Pinned versions. Talos v1.14.0 is a published Go module tag (checked with
 # `go list -m`); the node image is the same tag of ghcr.io/siderolabs/talos.
-# talosctl is built inside its own module (its go.mod has replace
-# directives, so `go install ...@version` refuses it).
+# talosctl is built from e2e/real/talosctl/go.mod, which requires the same
+# version (its go.mod has replace directives, so `go install ...@version`
+# refuses it).
 TALOS_VERSION=v1.14.0
 TALOS_IMAGE="ghcr.io/siderolabs/talos:$TALOS_VERSION"
 TALOS_K8S_VERSION=1.36.3
 
 CLUSTER=kubectl-pki-talos
-CIDR=10.5.0.0/24
+# The docker provisioner's default subnet; the control plane is its first node.
+SUBNET=10.5.0.0/24
 NODE=10.5.0.2
 
 # shellcheck source=e2e/real/lib.sh
@@ -45,11 +48,6 @@ on_exit() {
   if [ "$KEEP" = 0 ]; then talosctl cluster destroy --name "$CLUSTER" >/dev/null 2>&1 || true; fi
 }
 trap on_exit EXIT
-
-# The directory of the Talos module in the Go module cache (downloaded by go).
-talos_module_dir() {
-  "${GO_ENV[@]}" go mod download -json "github.com/siderolabs/talos@$TALOS_VERSION" | jq -r .Dir
-}
 
 # talos_resource_pem JSON FIELD OUT: spec.FIELD.crt of a `talosctl get -o json`
 # resource as a PEM file (Talos prints PEM bytes base64-encoded).
@@ -77,29 +75,31 @@ expect_denied() {
   fi
 }
 
-step "talosctl $TALOS_VERSION, built from its Go module"
+step "talosctl $TALOS_VERSION, built from its Go module (e2e/real/talosctl/go.mod)"
 if [ "$DRY_RUN" = 1 ] || [ "$(cat "$TOOLS_BIN/.talosctl.version" 2>/dev/null)" != "$TALOS_VERSION" ]; then
-  capture TALOS_SRC "$HOME/go/pkg/mod/github.com/siderolabs/talos@$TALOS_VERSION" talos_module_dir
+  run grep -q "github.com/siderolabs/talos $TALOS_VERSION" "$REAL_DIR/talosctl/go.mod"
   run mkdir -p "$TOOLS_BIN"
-  run env -C "$TALOS_SRC" GOWORK=off GOTOOLCHAIN=local go build -trimpath \
-    -ldflags "-s -w -X github.com/siderolabs/talos/pkg/machinery/version.Tag=$TALOS_VERSION" -o "$TOOLS_BIN/talosctl" ./cmd/talosctl
+  run env -C "$REAL_DIR/talosctl" GOWORK=off GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -trimpath \
+    -ldflags "-s -w -X github.com/siderolabs/talos/pkg/machinery/version.Tag=$TALOS_VERSION" -o "$TOOLS_BIN/talosctl" \
+    github.com/siderolabs/talos/cmd/talosctl
   [ "$DRY_RUN" = 1 ] || echo "$TALOS_VERSION" >"$TOOLS_BIN/.talosctl.version"
 fi
 command -v kubectl >/dev/null || run cargo xtask kubectl
 build_pki
 
-step "a secrets bundle and machine configs from it, then talosctl cluster create docker ($TALOS_IMAGE)"
-run rm -rf "$WORK/config" "$WORK/secrets.yaml"
-run talosctl gen secrets -o "$WORK/secrets.yaml"
-run talosctl gen config "$CLUSTER" "https://$NODE:6443" --with-secrets "$WORK/secrets.yaml" \
-  --kubernetes-version "$TALOS_K8S_VERSION" --output-dir "$WORK/config"
-run talosctl --talosconfig "$WORK/talosconfig" cluster create docker --name "$CLUSTER" --image "$TALOS_IMAGE" \
-  --cidr "$CIDR" --input-dir "$WORK/config" --controlplanes 1 --workers 0 --wait-timeout 10m
-run talosctl --talosconfig "$WORK/config/talosconfig" --endpoints "$NODE" --nodes "$NODE" kubeconfig "$WORK/kubeconfig" --force
+step "talosctl cluster create docker ($TALOS_IMAGE, Kubernetes $TALOS_K8S_VERSION), its machine config and secrets bundle"
+run talosctl cluster create docker --name "$CLUSTER" --image "$TALOS_IMAGE" --kubernetes-version "$TALOS_K8S_VERSION" \
+  --workers 0 --subnet "$SUBNET" --talosconfig-destination "$WORK/talosconfig"
+# The control plane's machine configuration as the node holds it, and the
+# secrets bundle of the cluster, as `talosctl gen secrets` writes one.
+save "$WORK/controlplane.yaml" talosctl --talosconfig "$WORK/talosconfig" --nodes "$NODE" get machineconfig v1alpha1 -o 'jsonpath={.spec}'
+run rm -f "$WORK/secrets.yaml"
+run talosctl gen secrets --from-controlplane-config "$WORK/controlplane.yaml" -o "$WORK/secrets.yaml"
+run talosctl --talosconfig "$WORK/talosconfig" --nodes "$NODE" kubeconfig "$WORK/kubeconfig" --force
 run kubectl --kubeconfig "$WORK/kubeconfig" wait node --all --for=condition=Ready --timeout=10m
 
 step "talos config new --from-machine-config and --from-secrets: talosconfigs the Talos API accepts"
-run "$PKI" talos config new --from-machine-config "$WORK/config/controlplane.yaml" --endpoints "$NODE" --nodes "$NODE" \
+run "$PKI" talos config new --from-machine-config "$WORK/controlplane.yaml" --endpoints "$NODE" --nodes "$NODE" \
   --force "$WORK/tc-machine-config"
 run "$PKI" talos config new --from-secrets "$WORK/secrets.yaml" --endpoints "$NODE" --nodes "$NODE" --force "$WORK/tc-secrets"
 run "$PKI" talos config new --from-secrets "$WORK/secrets.yaml" --roles os:reader --endpoints "$NODE" --nodes "$NODE" \

@@ -290,16 +290,23 @@ fn k3d_k3s_plan() {
 fn talos_docker_plan() {
     let plan = dry_run("talos-docker.sh", &[]);
     let version = plan.pin("TALOS_VERSION");
-    // talosctl from its own module (its replace directives refuse `go install`), stamped with the version.
-    plan.assert_has(&format!("go build -trimpath -ldflags '-s -w -X github.com/siderolabs/talos/pkg/machinery/version.Tag={version}'"));
-    plan.assert_has(&format!("github.com/siderolabs/talos@{version}"));
-    plan.assert_has("talosctl gen secrets -o");
-    plan.assert_has("--with-secrets");
-    plan.assert_has(&format!("cluster create docker --name kubectl-pki-talos --image ghcr.io/siderolabs/talos:{version}"));
-    plan.assert_before(&["talosctl gen secrets"], &["cluster create docker"]);
+    // talosctl from e2e/real/talosctl/go.mod (Talos's replace directives refuse `go install`), at the pinned version.
+    let gomod = std::fs::read_to_string(real_dir().join("talosctl/go.mod")).unwrap();
+    for module in ["github.com/siderolabs/talos", "github.com/siderolabs/talos/pkg/machinery"] {
+        assert!(gomod.contains(&format!("\t{module} {version}\n")), "talosctl/go.mod requires {module} {version}:\n{gomod}");
+    }
+    plan.assert_has(&format!("-X github.com/siderolabs/talos/pkg/machinery/version.Tag={version}"));
+    plan.assert_has("e2e/real/talosctl GOWORK=off GOTOOLCHAIN=local GOFLAGS=-mod=mod go build");
+    plan.assert_has("github.com/siderolabs/talos/cmd/talosctl");
+    // The cluster, then its machine config and secrets bundle as the node holds them.
+    let create =
+        plan.position(&[&format!("talosctl cluster create docker --name kubectl-pki-talos --image ghcr.io/siderolabs/talos:{version}")]);
+    assert!(plan.commands[create].contains(&format!("--kubernetes-version {}", plan.pin("TALOS_K8S_VERSION"))));
+    plan.assert_before(&["cluster create docker"], &["get machineconfig v1alpha1"]);
+    plan.assert_before(&["get machineconfig v1alpha1", "/controlplane.yaml"], &["talosctl gen secrets --from-controlplane-config"]);
     // The new talosconfigs, from the machine config and from the secrets bundle the cluster was made from.
+    plan.assert_before(&["talosctl gen secrets"], &["talos config new --from-secrets"]);
     plan.assert_has("talos config new --from-machine-config");
-    plan.assert_has("/config/controlplane.yaml");
     for tc in ["tc-machine-config", "tc-secrets", "tc-reader"] {
         assert!(plan.position(&["talosctl --talosconfig", &format!("/{tc} version")]) > plan.position(&["cluster create docker"]));
         plan.assert_compares(&format!("talosconfig-{}", tc.trim_start_matches("tc-")), "talos-config-info.jq");
