@@ -1,7 +1,7 @@
 //! Kamaji tenants, every `--served-interval`: the TenantControlPlanes are
 //! listed, each tenant's secrets (held by the secret watch) are judged
-//! against its current CA, its API is dialled, its `pki-rotate-<tcp>`
-//! Lease looked up; and the Kamaji controller's issuance horizon is read
+//! against its current CA, its API is dialled, whether its `pki-rotate-<tcp>`
+//! Lease is held (one Lease list per pass); and the Kamaji controller's issuance horizon is read
 //! from its pods. One tenant that fails is its own row of errors; the pass
 //! goes on.
 //!
@@ -77,12 +77,22 @@ pub async fn pass(t: &Tenants, store: &Store) {
     // Boxed: the spawned pass must be Send for every lifetime of the borrow.
     type Judged<'a> = std::pin::Pin<Box<dyn Future<Output = super::store::Judged> + Send + 'a>>;
     let mut by_tenant = secrets_by_tenant(store);
+    // One list of Leases for the pass, not a GET per tenant.
+    let leases: Api<Lease> = match &t.namespace {
+        Some(ns) => Api::namespaced(t.client.clone(), ns),
+        None => Api::all(t.client.clone()),
+    };
+    let held = crate::kamaji::rotating::held(&leases)
+        .await
+        .map_err(|e| tracing::debug!("cannot list Leases: {}", crate::output::clean_line(&e.to_string())))
+        .ok();
     let each: Vec<Judged<'_>> = tcps
         .iter()
         .map(|obj| {
             let key = (obj.metadata.namespace.clone().unwrap_or_default(), obj.metadata.name.clone().unwrap_or_default());
+            let rotating = held.as_ref().map(|h| h.contains(&key));
             let secrets = by_tenant.remove(&key).unwrap_or_default();
-            Box::pin(tenant(t, obj, secrets)) as Judged<'_>
+            Box::pin(tenant(t, obj, secrets, rotating)) as Judged<'_>
         })
         .collect();
     let judged: Vec<_> = futures::stream::iter(each).buffer_unordered(t.concurrency.max(1)).collect().await;
@@ -95,7 +105,8 @@ pub async fn pass(t: &Tenants, store: &Store) {
     store.synced(&t.source, Timestamp::now().as_second());
 }
 
-async fn tenant(t: &Tenants, obj: &DynamicObject, secrets: Vec<TenantSecret>) -> super::store::Judged {
+/// `rotating`: its Lease is held; `None` when Leases could not be listed.
+async fn tenant(t: &Tenants, obj: &DynamicObject, secrets: Vec<TenantSecret>, rotating: Option<bool>) -> super::store::Judged {
     let namespace = obj.metadata.namespace.clone().unwrap_or_default();
     let name = obj.metadata.name.clone().unwrap_or_default();
     let seen = tenant_judge::seen(&secrets);
@@ -103,7 +114,6 @@ async fn tenant(t: &Tenants, obj: &DynamicObject, secrets: Vec<TenantSecret>) ->
     let started = Instant::now();
     let dialled = tenant_api::dial(tenant_api::endpoint(&seen, cpe), t.server_timeout).await;
     let dial_seconds = started.elapsed().as_secs_f64();
-    let rotating = rotating(&t.client, &namespace, &name).await;
 
     let by_name = |suffix: &str| {
         let secret_name = names::secret_name(&name, suffix);
@@ -145,18 +155,6 @@ fn secrets_by_tenant(store: &Store) -> HashMap<(String, String), Vec<TenantSecre
         list.sort_by(|a, b| a.name.cmp(&b.name));
     }
     by_tenant
-}
-
-/// A kubectl-pki run holds the tenant's Lease; `None` when it cannot be read.
-async fn rotating(client: &kube::Client, namespace: &str, tcp: &str) -> Option<bool> {
-    let leases: Api<Lease> = Api::namespaced(client.clone(), namespace);
-    match leases.get_opt(&crate::rotate::inventory::lease_name(tcp)).await {
-        Ok(lease) => Some(lease.and_then(|l| l.spec).and_then(|s| s.holder_identity).is_some_and(|h| !h.is_empty())),
-        Err(e) => {
-            tracing::debug!(namespace, tcp, "cannot read the rotation Lease: {e}");
-            None
-        }
-    }
 }
 
 /// The Kamaji controller's issuance horizon; not being able to list its pods is logged, not fatal.

@@ -137,21 +137,5 @@ fn control_plane_endpoint(obj: &DynamicObject) -> Option<&str> {
 
 /// Tenants whose `pki-rotate-<tcp>` Lease a run holds; `None` when Leases cannot be listed.
 async fn held_leases(api: &Api<Lease>) -> Option<HashSet<Key>> {
-    let list = match api.list(&ListParams::default()).await {
-        Ok(list) => list,
-        Err(e) => {
-            tracing::debug!("cannot list Leases: {e}");
-            return None;
-        }
-    };
-    Some(
-        list.items
-            .into_iter()
-            .filter(|l| l.spec.as_ref().and_then(|s| s.holder_identity.as_deref()).is_some_and(|h| !h.is_empty()))
-            .filter_map(|l| {
-                let tcp = l.metadata.name.as_deref()?.strip_prefix("pki-rotate-")?.to_owned();
-                Some((l.metadata.namespace.clone().unwrap_or_default(), tcp))
-            })
-            .collect(),
-    )
+    crate::kamaji::rotating::held(api).await.map_err(|e| tracing::debug!("cannot list Leases: {e}")).ok()
 }
