@@ -315,6 +315,8 @@ pub enum Source {
     Kubeconfig,
     Server,
     Secrets,
+    Cabundle,
+    Configmaps,
     Tenant,
     File,
     K3s,

@@ -93,7 +93,12 @@ impl CertSeries {
         let loc = &row.location;
         let (embedded_kind, embedded_key) = embedded(loc.entry.as_deref());
         let in_secret = loc.secret.is_some();
-        let filepath = if in_secret { "" } else { loc.path.as_deref().unwrap_or_default() };
+        // A ConfigMap key or a caBundle has no file: its object stands in for the path.
+        let object = match (&loc.config_map, &loc.object) {
+            (Some(cm), _) => Some(format!("configmaps/{}/{cm}/{}", loc.namespace.as_deref().unwrap_or("*"), loc.key.as_deref().unwrap_or_default())),
+            (None, object) => object.clone(),
+        };
+        let filepath = if in_secret { "" } else { loc.path.as_deref().or(object.as_deref()).unwrap_or_default() };
         let filename = filepath.rsplit('/').next().unwrap_or_default();
         let (sub, iss) = (info.labels.subject.values(), info.labels.issuer.values());
         fn secret(in_secret: bool, v: Option<&str>) -> &str {
@@ -169,7 +174,10 @@ fn join(values: &[&str]) -> Box<str> {
 /// x509-certificate-exporter does.
 pub fn bundle(rows: &[Row]) -> Vec<CertSeries> {
     let mut out: Vec<CertSeries> = Vec::new();
-    for mut series in rows.iter().filter(|r| r.served.is_none()).filter_map(CertSeries::of) {
+    // A tenant's served row is the served certificate, not a stored one; a
+    // caBundle's rows are its own certificates, the served check aside.
+    let stored = |r: &&Row| r.served.is_none() || r.source == crate::status::row::SourceKind::Cabundle;
+    for mut series in rows.iter().filter(stored).filter_map(CertSeries::of) {
         let clash = out.iter().position(|s| s.values == series.values);
         match clash {
             Some(i) if out[i].sha256_prefix == series.sha256_prefix => continue,
