@@ -95,7 +95,9 @@ impl CertSeries {
         let in_secret = loc.secret.is_some();
         // A ConfigMap key or a caBundle has no file: its object stands in for the path.
         let object = match (&loc.config_map, &loc.object) {
-            (Some(cm), _) => Some(format!("configmaps/{}/{cm}/{}", loc.namespace.as_deref().unwrap_or("*"), loc.key.as_deref().unwrap_or_default())),
+            (Some(cm), _) => {
+                Some(format!("configmaps/{}/{cm}/{}", loc.namespace.as_deref().unwrap_or("*"), loc.key.as_deref().unwrap_or_default()))
+            }
             (None, object) => object.clone(),
         };
         let filepath = if in_secret { "" } else { loc.path.as_deref().or(object.as_deref()).unwrap_or_default() };

@@ -215,7 +215,8 @@ mod tests {
     #[test]
     fn a_refused_default_source_is_a_warning_and_a_chosen_one_the_usual_error() {
         use crate::error::{ApiError, Reason};
-        let refused = |code, reason| Err(Error::Api(ApiError::new(code, reason, "no")).denied("list", "apiservices.apiregistration.k8s.io"));
+        let refused =
+            |code, reason| Err(Error::Api(ApiError::new(code, reason, "no")).denied("list", "apiservices.apiregistration.k8s.io"));
         assert!(unless_denied(refused(403, "Forbidden"), SourceKind::Cabundle, false).is_ok());
         let err = unless_denied(refused(403, "Forbidden"), SourceKind::Cabundle, true).unwrap_err();
         assert_eq!((err.api_reason(), err.to_string().as_str()), (Some(&Reason::Forbidden), "Kubernetes API: no (Forbidden)"));

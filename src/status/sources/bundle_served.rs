@@ -186,7 +186,10 @@ fn target_port(slice: &EndpointSlice, name: Option<&str>, target: Option<&IntOrS
         (None, Some(IntOrString::Int(n))) => *n,
         (None, None) => port,
         (None, Some(IntOrString::String(named))) => {
-            return Err(format!("the named targetPort {named:?} is not in the EndpointSlice {}", slice.metadata.name.as_deref().unwrap_or("")));
+            return Err(format!(
+                "the named targetPort {named:?} is not in the EndpointSlice {}",
+                slice.metadata.name.as_deref().unwrap_or("")
+            ));
         }
     };
     u16::try_from(number).map_err(|_| format!("port {number} out of range"))
@@ -210,10 +213,8 @@ mod tests {
         let ok = judge("webhook.example", vec![("https://10.0.0.1:443".into(), Ok(vec![der(&leaf)]))], &roots, now);
         assert_eq!(ok, Check::Verified { endpoint: "https://10.0.0.1:443".into() });
         let stranger = leaf_signed_by("webhook", &other);
-        let dialled = vec![
-            ("https://10.0.0.1:443".into(), Ok(vec![der(&leaf)])),
-            ("https://10.0.0.2:443".into(), Ok(vec![der(&stranger)])),
-        ];
+        let dialled =
+            vec![("https://10.0.0.1:443".into(), Ok(vec![der(&leaf)])), ("https://10.0.0.2:443".into(), Ok(vec![der(&stranger)]))];
         let Check::Mismatch { endpoint, message } = judge("webhook.example", dialled, &roots, now) else { panic!("mismatch expected") };
         assert_eq!(endpoint, "https://10.0.0.2:443");
         assert!(message.contains("serves (subject webhook, issuer other-ca)"), "{message}");

@@ -109,7 +109,8 @@ pub fn push(col: &mut Collector<'_>, bundle: &Bundle, check: Option<&Check>) {
 /// A mismatch is the row's status unless its dates are already critical;
 /// a check that could not be made is said and changes nothing.
 fn apply(row: &mut Row, check: &Check) {
-    let served = |endpoint: &str, verdict| Served { endpoint: Some(endpoint.to_owned()), endpoint_from: None, verdict, secret_sha256: None };
+    let served =
+        |endpoint: &str, verdict| Served { endpoint: Some(endpoint.to_owned()), endpoint_from: None, verdict, secret_sha256: None };
     let note = match check {
         Check::Verified { endpoint } => {
             row.served = Some(served(endpoint, ServedVerdict::Ok));
@@ -182,7 +183,9 @@ fn apiservice_bundles(svc: &APIService) -> Vec<Bundle> {
         return Vec::new();
     }
     let target = match (&service.namespace, &service.name) {
-        (Some(namespace), Some(n)) => Some(Target::Service { namespace: namespace.clone(), name: n.clone(), port: service.port.unwrap_or(443) }),
+        (Some(namespace), Some(n)) => {
+            Some(Target::Service { namespace: namespace.clone(), name: n.clone(), port: service.port.unwrap_or(443) })
+        }
         _ => None,
     };
     vec![Bundle { object: format!("apiservice/{name}"), ca_bundle, target }]
@@ -241,7 +244,10 @@ mod tests {
         assert_eq!(bundles[0].target, Some(Target::Url("https://hooks.example/a".into())));
         assert_eq!(bundles[1].target, Some(Target::Service { namespace: "ns".into(), name: "hook".into(), port: 443 }));
         let rows = rows_of(&bundles[0], None);
-        assert_eq!((rows.len(), rows[0].name.as_str(), rows[0].source), (1, "validatingwebhookconfiguration/policy/a.example.com", SourceKind::Cabundle));
+        assert_eq!(
+            (rows.len(), rows[0].name.as_str(), rows[0].source),
+            (1, "validatingwebhookconfiguration/policy/a.example.com", SourceKind::Cabundle)
+        );
         let json = serde_json::to_value(&rows[0]).unwrap();
         assert_eq!(json["location"]["object"], "validatingwebhookconfiguration/policy/a.example.com");
     }
@@ -249,11 +255,13 @@ mod tests {
     #[test]
     fn local_and_insecure_apiservices_have_no_bundle() {
         let local: APIService = serde_json::from_value(serde_json::json!({"metadata": {"name": "v1.apps"},
-            "spec": {"group": "apps", "version": "v1", "groupPriorityMinimum": 1, "versionPriority": 1}})).unwrap();
+            "spec": {"group": "apps", "version": "v1", "groupPriorityMinimum": 1, "versionPriority": 1}}))
+        .unwrap();
         assert!(apiservice_bundles(&local).is_empty());
         let insecure: APIService = serde_json::from_value(serde_json::json!({"metadata": {"name": "v1beta1.metrics.k8s.io"},
             "spec": {"group": "metrics.k8s.io", "version": "v1beta1", "groupPriorityMinimum": 1, "versionPriority": 1,
-                     "insecureSkipTLSVerify": true, "service": {"namespace": "kube-system", "name": "metrics-server"}}})).unwrap();
+                     "insecureSkipTLSVerify": true, "service": {"namespace": "kube-system", "name": "metrics-server"}}}))
+        .unwrap();
         assert!(apiservice_bundles(&insecure).is_empty());
     }
 
