@@ -360,7 +360,7 @@ pub struct StatusArgs {
     /// The order of table rows: what needs attention first, then by expiry; or by name.
     #[arg(long, value_enum, default_value_t = SortBy::Expiry)]
     pub sort_by: SortBy,
-    /// Tenant APIs dialled at once (--all-tenants).
+    /// Tenant APIs (--all-tenants) or caBundle servers (source cabundle) dialled at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     #[command(flatten)]
@@ -368,7 +368,7 @@ pub struct StatusArgs {
     /// Certificates expiring within this duration are `expiring` (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub warn_within: String,
-    /// Limit of a TLS handshake to read a served certificate (the API server, a tenant's API).
+    /// Limit of a TLS handshake to read a served certificate (the API server, a tenant's API, a webhook).
     #[arg(long, value_name = "DURATION", default_value = "3s")]
     pub server_timeout: String,
     /// Print counts per status instead of rows.
@@ -380,7 +380,7 @@ pub struct StatusArgs {
     /// Label selector of the Kamaji controller pods.
     #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
     pub kamaji_selector: String,
-    /// Secrets per list request (pagination); hidden, for tests.
+    /// Objects per list request (pagination); hidden, for tests.
     #[arg(long, hide = true, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
 }

@@ -46,7 +46,7 @@ pub struct Options {
     pub tenant: Option<String>,
     /// Every TenantControlPlane in scope (`-n`, `-A`) instead of one.
     pub all_tenants: bool,
-    /// Tenant APIs dialled at once (`--all-tenants`).
+    /// Tenant APIs (`--all-tenants`) or caBundle servers dialled at once.
     pub concurrency: usize,
     /// The order of table rows.
     pub sort_by: table::SortBy,
@@ -59,7 +59,7 @@ pub struct Options {
     pub server_timeout: Duration,
     /// Counts per status instead of rows.
     pub summary: bool,
-    /// Secrets per list request.
+    /// Objects per list request.
     pub page_size: u32,
     pub format: OutputFormat,
     /// Where the Kamaji controller pods run, for the tenant's issuance horizon.
