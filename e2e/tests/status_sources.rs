@@ -379,3 +379,34 @@ async fn namespaced_token(client: &kube::Client, ns: &str) -> String {
     let token = sas.create_token_request("viewer", &PostParams::default(), &request).await.expect("token");
     token.status.and_then(|s| s.token).expect("a token")
 }
+
+/// On the harness's control plane kube-controller-manager publishes `kube-root-ca.crt` in
+/// every namespace with the CA the kubeconfig trusts: one folded row set, no drift.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn published_kube_root_ca_folds_into_one_row_on_a_cluster_with_controllers() {
+    let cp = ControlPlane::shared();
+    let ns = cp.namespace("srcs-published").await.name;
+    let client = cp.client().await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while cms.get_opt("kube-root-ca.crt").await.expect("get").is_none() {
+        assert!(std::time::Instant::now() < deadline, "kube-root-ca.crt never published in {ns}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let all: Api<ConfigMap> = Api::all(client);
+    let published = all.list(&kube::api::ListParams::default().fields("metadata.name=kube-root-ca.crt")).await.expect("list").items.len();
+    let (code, r, stderr) = rows(cp.kubeconfig(), &["-A", "--source", "configmaps"]).await;
+    let root: Vec<&str> = names(&r).into_iter().filter(|n| n.ends_with("/kube-root-ca.crt/ca.crt")).collect();
+    assert_eq!(root, ["*/kube-root-ca.crt/ca.crt"], "{stderr}");
+    let folded = &r["*/kube-root-ca.crt/ca.crt"];
+    assert_eq!(words(folded), ("ok", "-", format!("in {published} namespaces").as_str()), "{folded:#}");
+    assert_eq!(folded["certificate"]["commonName"], "e2e-kubernetes-ca");
+    assert_eq!(code, 0, "{:#?}\n{stderr}", names(&r));
+
+    // The table: the folded row and the API server's client CA, escaped and aligned as every table.
+    let (code, table, stderr) = run_status(cp.kubeconfig(), &["-A", "--source", "configmaps"]).await;
+    assert_eq!(code, 0, "{stderr}");
+    let line = table.lines().find(|l| l.starts_with("*/kube-root-ca.crt/ca.crt")).unwrap_or_else(|| panic!("{table}"));
+    assert!(line.contains("ok") && line.contains(&format!("in {published} namespaces")), "{table}");
+    assert!(table.lines().any(|l| l.starts_with("kube-system/extension-apiserver-authentication/client-ca-file")), "{table}");
+}
