@@ -237,6 +237,30 @@ mod tests {
     }
 
     #[test]
+    fn cabundle_and_configmap_rows_are_series_with_their_object_as_path() {
+        let root = ca("hook-ca");
+        let mut rows = rows_of("tls.crt", root.pem.as_bytes());
+        rows[0].source = SourceKind::Cabundle;
+        rows[0].location = Location { object: Some("apiservice/v1.x.example".into()), ..Default::default() };
+        rows[0].served = Some(crate::status::served::Served {
+            endpoint: Some("https://10.0.0.1:443".into()),
+            endpoint_from: None,
+            verdict: crate::status::served::ServedVerdict::Mismatch,
+            secret_sha256: None,
+        });
+        let series = bundle(&rows);
+        assert_eq!(series.len(), 1, "the bundle's own certificate, the served check aside");
+        let v = series[0].label_values();
+        assert_eq!((v[13], v[14], v[17], v[18]), ("v1.x.example", "apiservice/v1.x.example", "", ""));
+        rows[0].source = SourceKind::Configmaps;
+        rows[0].served = None;
+        rows[0].location =
+            Location { namespace: Some("ns".into()), config_map: Some("trust".into()), key: Some("ca.pem".into()), ..Default::default() };
+        let v = bundle(&rows)[0].label_values().map(str::to_owned);
+        assert_eq!((v[13].as_str(), v[14].as_str()), ("ca.pem", "configmaps/ns/trust/ca.pem"));
+    }
+
+    #[test]
     fn kubeconfig_certificates_say_where_they_were_embedded() {
         let root = ca("kubernetes");
         let client = leaf_signed_by("admin", &root);

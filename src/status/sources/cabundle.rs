@@ -175,7 +175,7 @@ fn apiservice_bundles(svc: &APIService) -> Vec<Bundle> {
     let Some(spec) = &svc.spec else { return Vec::new() };
     let Some(service) = &spec.service else { return Vec::new() };
     if spec.insecure_skip_tls_verify == Some(true) {
-        tracing::warn!("apiservice/{name} sets insecureSkipTLSVerify: its caBundle is not used, not checked");
+        tracing::warn!("apiservice/{} sets insecureSkipTLSVerify: its caBundle is not used, not checked", crate::output::clean_cell(name));
         return Vec::new();
     }
     let ca_bundle = bytes(spec.ca_bundle.as_ref());
