@@ -259,8 +259,9 @@ async fn cabundles_and_configmaps_on_a_real_api_server() {
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "srcs-a");
     create(&cms, json!({"metadata": {"name": "app-trust"}, "data": {"bundle.pem": ca_a.pem, "note": "not a certificate"}})).await;
 
-    // cabundle: one row set per webhook, APIService and CRD, judged by date and by what is served.
-    let (code, r, stderr) = rows(&iso.kubeconfig, &["-A", "--source", "cabundle"]).await;
+    // cabundle: one row set per webhook, APIService and CRD, judged by date and by what is
+    // served; one object per page (the built-in APIServices span many pages).
+    let (code, r, stderr) = rows(&iso.kubeconfig, &["-A", "--source", "cabundle", "--page-size", "1"]).await;
     let ok_hook = "validatingwebhookconfiguration/srcs-validating/ok.srcs.example.com";
     let bad_hook = "validatingwebhookconfiguration/srcs-validating/mismatch.srcs.example.com";
     let expired_hook = "mutatingwebhookconfiguration/srcs-mutating/expired.srcs.example.com";
