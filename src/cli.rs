@@ -345,7 +345,7 @@ pub enum SortBy {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// Read Secrets in all namespaces.
+    /// Read Secrets and ConfigMaps in all namespaces.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
     /// Limit the sources (repeatable, comma-separated); default: all that apply.
