@@ -315,6 +315,8 @@ pub enum Source {
     Kubeconfig,
     Server,
     Secrets,
+    Cabundle,
+    Configmaps,
     Tenant,
     File,
     K3s,
@@ -343,7 +345,7 @@ pub enum SortBy {
 
 #[derive(Debug, Clone, Args)]
 pub struct StatusArgs {
-    /// Read Secrets in all namespaces.
+    /// Read Secrets and ConfigMaps in all namespaces.
     #[arg(short = 'A', long)]
     pub all_namespaces: bool,
     /// Limit the sources (repeatable, comma-separated); default: all that apply.
@@ -364,7 +366,7 @@ pub struct StatusArgs {
     /// Limit of reading one context (--all-contexts, several --context): a slower one is a row with the error.
     #[arg(long, value_name = "DURATION", default_value = "2m")]
     pub context_timeout: String,
-    /// Contexts read at once (--all-contexts), tenant APIs dialled at once (--all-tenants).
+    /// Contexts read at once (--all-contexts); tenant APIs (--all-tenants) or caBundle servers dialled at once.
     #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
     pub concurrency: u16,
     #[command(flatten)]
@@ -372,7 +374,7 @@ pub struct StatusArgs {
     /// Certificates expiring within this duration are `expiring` (e.g. 30d, 12h).
     #[arg(long, value_name = "DURATION", default_value = "30d")]
     pub warn_within: String,
-    /// Limit of a TLS handshake to read a served certificate (the API server, a tenant's API).
+    /// Limit of a TLS handshake to read a served certificate (the API server, a tenant's API, a webhook).
     #[arg(long, value_name = "DURATION", default_value = "3s")]
     pub server_timeout: String,
     /// Print counts per status instead of rows.
@@ -384,7 +386,7 @@ pub struct StatusArgs {
     /// Label selector of the Kamaji controller pods.
     #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
     pub kamaji_selector: String,
-    /// Secrets per list request (pagination); hidden, for tests.
+    /// Objects per list request (pagination); hidden, for tests.
     #[arg(long, hide = true, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,
 }

@@ -49,6 +49,11 @@ pub enum Error {
     /// could not decode, a request it could not build).
     #[error("Kubernetes API: {0}")]
     Client(String),
+    /// A refusal (403) of a read, with what was asked: a `status` source
+    /// read by default is skipped with a warning instead of failing the run
+    /// ([`Error::denied`]). Printed as the API's refusal.
+    #[error("Kubernetes API: {api}")]
+    Denied { verb: &'static str, resource: &'static str, api: ApiError },
     #[error("{what} not found: {name}")]
     NotFound { what: &'static str, name: String },
     #[error("{path}: {reason}")]
@@ -243,10 +248,19 @@ impl Error {
         Error::kube_at(err, None)
     }
 
+    /// `err` as [`Error::Denied`] when it is a 403 to `verb` `resource`
+    /// (`list`, `validatingwebhookconfigurations.admissionregistration.k8s.io`); else unchanged.
+    pub fn denied(self, verb: &'static str, resource: &'static str) -> Self {
+        match self {
+            Error::Api(api) if api.reason == Reason::Forbidden => Error::Denied { verb, resource, api },
+            other => other,
+        }
+    }
+
     /// The API's reason, when this is an answer of the API server.
     pub fn api_reason(&self) -> Option<&Reason> {
         match self {
-            Error::Api(e) => Some(&e.reason),
+            Error::Api(e) | Error::Denied { api: e, .. } => Some(&e.reason),
             _ => None,
         }
     }

@@ -157,6 +157,7 @@ fn json_schema_of_an_item() {
     assert_eq!(item["name"], format!("{}[0]", bundle.display()));
     assert_eq!(item["location"]["path"], bundle.display().to_string());
     assert_eq!(item["location"]["index"], 0);
+    assert_eq!((&item["location"]["configMap"], &item["location"]["object"]), (&Value::Null, &Value::Null));
     let c = &item["certificate"];
     assert_eq!(c["commonName"], "kubernetes-admin");
     assert_eq!(c["organizations"], serde_json::json!(["system:masters"]));

@@ -24,6 +24,7 @@ fn options(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<status:
     let sources = sources(&args)?;
     Ok(status::Options {
         sources,
+        sources_chosen: !args.source.is_empty(),
         all_namespaces: args.all_namespaces,
         tenant: args.tenant,
         all_tenants: args.all_tenants,
@@ -74,6 +75,8 @@ fn kind(s: Source) -> SourceKind {
         Source::Kubeconfig => SourceKind::Kubeconfig,
         Source::Server => SourceKind::Server,
         Source::Secrets => SourceKind::Secrets,
+        Source::Cabundle => SourceKind::Cabundle,
+        Source::Configmaps => SourceKind::Configmaps,
         Source::Tenant => SourceKind::Tenant,
         Source::File => SourceKind::File,
         Source::K3s => SourceKind::K3s,
@@ -134,15 +137,17 @@ mod tests {
 
     #[test]
     fn defaults() {
-        assert_eq!(plan(&[]).unwrap(), ["kubeconfig", "server", "secrets"]);
-        assert_eq!(plan(&["--tenant", "t"]).unwrap(), ["kubeconfig", "server", "secrets", "tenant"]);
+        let cluster = ["kubeconfig", "server", "secrets", "cabundle", "configmaps"];
+        assert_eq!(plan(&[]).unwrap(), cluster);
+        assert_eq!(plan(&["--tenant", "t"]).unwrap(), [&cluster[..], &["tenant"]].concat());
         assert_eq!(plan(&["--file", "a", "--k3s-dir", "d"]).unwrap(), ["file", "k3s"], "offline flags alone do not contact the cluster");
-        assert_eq!(plan(&["--file", "a", "--tenant", "t"]).unwrap(), ["kubeconfig", "server", "secrets", "tenant", "file"]);
+        assert_eq!(plan(&["--file", "a", "--tenant", "t"]).unwrap(), [&cluster[..], &["tenant", "file"]].concat());
     }
 
     #[test]
     fn explicit_sources_must_match_flags() {
         assert_eq!(plan(&["--source", "secrets,kubeconfig"]).unwrap(), ["kubeconfig", "secrets"]);
+        assert_eq!(plan(&["--source", "configmaps,cabundle"]).unwrap(), ["cabundle", "configmaps"]);
         assert_eq!(plan(&["--source", "file", "--file", "a", "--source", "server"]).unwrap(), ["server", "file"]);
         assert!(plan(&["--source", "file"]).unwrap_err().to_string().contains("needs --file"));
         assert!(plan(&["--source", "secrets", "--k3s-dir", "d"]).unwrap_err().to_string().contains("--k3s-dir is given"));

@@ -93,7 +93,14 @@ impl CertSeries {
         let loc = &row.location;
         let (embedded_kind, embedded_key) = embedded(loc.entry.as_deref());
         let in_secret = loc.secret.is_some();
-        let filepath = if in_secret { "" } else { loc.path.as_deref().unwrap_or_default() };
+        // A ConfigMap key or a caBundle has no file: its object stands in for the path.
+        let object = match (&loc.config_map, &loc.object) {
+            (Some(cm), _) => {
+                Some(format!("configmaps/{}/{cm}/{}", loc.namespace.as_deref().unwrap_or("*"), loc.key.as_deref().unwrap_or_default()))
+            }
+            (None, object) => object.clone(),
+        };
+        let filepath = if in_secret { "" } else { loc.path.as_deref().or(object.as_deref()).unwrap_or_default() };
         let filename = filepath.rsplit('/').next().unwrap_or_default();
         let (sub, iss) = (info.labels.subject.values(), info.labels.issuer.values());
         fn secret(in_secret: bool, v: Option<&str>) -> &str {
@@ -169,7 +176,10 @@ fn join(values: &[&str]) -> Box<str> {
 /// x509-certificate-exporter does.
 pub fn bundle(rows: &[Row]) -> Vec<CertSeries> {
     let mut out: Vec<CertSeries> = Vec::new();
-    for mut series in rows.iter().filter(|r| r.served.is_none()).filter_map(CertSeries::of) {
+    // A tenant's served row is the served certificate, not a stored one; a
+    // caBundle's rows are its own certificates, the served check aside.
+    let stored = |r: &&Row| r.served.is_none() || r.source == crate::status::row::SourceKind::Cabundle;
+    for mut series in rows.iter().filter(stored).filter_map(CertSeries::of) {
         let clash = out.iter().position(|s| s.values == series.values);
         match clash {
             Some(i) if out[i].sha256_prefix == series.sha256_prefix => continue,
@@ -224,6 +234,30 @@ mod tests {
         assert_eq!((v[6], v[12], v[17], v[18], v[19], v[14]), ("web", "root-ca", "ns", "s", "tls.crt", ""));
         assert_eq!(series[0].verdict, Verdict::Verified);
         assert_eq!(series[1].verdict, Verdict::SelfSigned);
+    }
+
+    #[test]
+    fn cabundle_and_configmap_rows_are_series_with_their_object_as_path() {
+        let root = ca("hook-ca");
+        let mut rows = rows_of("tls.crt", root.pem.as_bytes());
+        rows[0].source = SourceKind::Cabundle;
+        rows[0].location = Location { object: Some("apiservice/v1.x.example".into()), ..Default::default() };
+        rows[0].served = Some(crate::status::served::Served {
+            endpoint: Some("https://10.0.0.1:443".into()),
+            endpoint_from: None,
+            verdict: crate::status::served::ServedVerdict::Mismatch,
+            secret_sha256: None,
+        });
+        let series = bundle(&rows);
+        assert_eq!(series.len(), 1, "the bundle's own certificate, the served check aside");
+        let v = series[0].label_values();
+        assert_eq!((v[13], v[14], v[17], v[18]), ("v1.x.example", "apiservice/v1.x.example", "", ""));
+        rows[0].source = SourceKind::Configmaps;
+        rows[0].served = None;
+        rows[0].location =
+            Location { namespace: Some("ns".into()), config_map: Some("trust".into()), key: Some("ca.pem".into()), ..Default::default() };
+        let v = bundle(&rows)[0].label_values().map(str::to_owned);
+        assert_eq!((v[13].as_str(), v[14].as_str()), ("ca.pem", "configmaps/ns/trust/ca.pem"));
     }
 
     #[test]

@@ -18,6 +18,12 @@ use crate::certs::{kubeconfig, limits, parse, talosconfig};
 pub struct Location {
     pub namespace: Option<String>,
     pub secret: Option<String>,
+    /// The ConfigMap holding it (`configmaps` source).
+    pub config_map: Option<String>,
+    /// The cluster object whose `caBundle` holds it (`cabundle` source):
+    /// `validatingwebhookconfiguration/<cfg>/<webhook>`, `apiservice/<name>`,
+    /// `customresourcedefinition/<name>`.
+    pub object: Option<String>,
     pub key: Option<String>,
     pub path: Option<String>,
     /// Which certificate of a kubeconfig or talosconfig: `ca`, `client`,
@@ -112,6 +118,15 @@ impl Extractor {
             return self.invalid(loc, None, Kind::Plain, e.to_string());
         }
         self.content(loc, bytes, None, key_expects_certificate(key));
+    }
+
+    /// A field that must hold PEM certificates (a `caBundle`): anything
+    /// else there, or nothing, is `invalid`.
+    pub fn pem_field(&mut self, loc: &Location, bytes: &[u8]) {
+        if let Err(e) = limits::check_bytes(bytes.len()) {
+            return self.invalid(loc.clone(), None, Kind::Plain, e.to_string());
+        }
+        self.field(loc.clone(), Ok(bytes.to_vec()), None, Kind::Plain);
     }
 
     /// A local file named by the user: finding nothing is `invalid`.

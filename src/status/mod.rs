@@ -40,12 +40,14 @@ use row::{Collector, SourceKind};
 pub struct Options {
     /// The sources to read, in order ([`plan::sources`]).
     pub sources: Vec<SourceKind>,
+    /// `--source` was given: a refused source is an error, not a warning.
+    pub sources_chosen: bool,
     pub all_namespaces: bool,
     /// A TenantControlPlane, or a Cozystack cluster name (`demo` for `kubernetes-demo`).
     pub tenant: Option<String>,
     /// Every TenantControlPlane in scope (`-n`, `-A`) instead of one.
     pub all_tenants: bool,
-    /// Tenant APIs dialled at once (`--all-tenants`), contexts read at once.
+    /// Contexts read at once; tenant APIs (`--all-tenants`) or caBundle servers dialled at once.
     pub concurrency: usize,
     /// Which contexts: the current one, or several into one table ([`fleet`]).
     pub contexts: fleet::Contexts,
@@ -62,7 +64,7 @@ pub struct Options {
     pub server_timeout: Duration,
     /// Counts per status instead of rows.
     pub summary: bool,
-    /// Secrets per list request.
+    /// Objects per list request.
     pub page_size: u32,
     pub format: OutputFormat,
     /// Where the Kamaji controller pods run, for the tenant's issuance horizon.
@@ -119,6 +121,32 @@ async fn collect(opts: &Options, ctx: &Ctx, col: &mut Collector<'_>) -> Result<(
                 let secrets = sources::secrets::Options { all_namespaces: opts.all_namespaces, page_size: opts.page_size, tenant };
                 sources::secrets::collect(ctx, col, &secrets).await?
             }
+            SourceKind::Cabundle => {
+                let cabundle =
+                    sources::cabundle::Options { page_size: opts.page_size, timeout: opts.server_timeout, concurrency: opts.concurrency };
+                unless_denied(
+                    sources::cabundle::collect(ctx, col, &cabundle).await,
+                    *source,
+                    opts.sources_chosen,
+                    ctx,
+                    opts.contexts != fleet::Contexts::Current,
+                )?
+            }
+            SourceKind::Configmaps => {
+                let certs = match &mut context_certs {
+                    Some(certs) => certs,
+                    none => none.insert(sources::kubeconfig::context_certs(ctx)?),
+                };
+                let trusted = trusted_cas(certs);
+                let configmaps = sources::configmaps::Options { all_namespaces: opts.all_namespaces, page_size: opts.page_size, trusted };
+                unless_denied(
+                    sources::configmaps::collect(ctx, col, &configmaps).await,
+                    *source,
+                    opts.sources_chosen,
+                    ctx,
+                    opts.contexts != fleet::Contexts::Current,
+                )?
+            }
             SourceKind::Tenant if opts.all_tenants => {
                 let kamaji = sources::tenant::Controller { namespace: &opts.kamaji_namespace, selector: &opts.kamaji_selector };
                 let all = sources::tenants::Options {
@@ -149,6 +177,33 @@ async fn collect(opts: &Options, ctx: &Ctx, col: &mut Collector<'_>) -> Result<(
         }
     }
     Ok(())
+}
+
+/// A source read by default that the user may not list is skipped with
+/// one warning line; one chosen with `--source` fails as usual.
+fn unless_denied(result: Result<()>, source: SourceKind, chosen: bool, ctx: &Ctx, fleet: bool) -> Result<()> {
+    match result {
+        Err(Error::Denied { verb, resource, .. }) if !chosen => {
+            // With several contexts, the line says whose.
+            let whose = match (&ctx.settings.context, fleet) {
+                (Some(name), true) => format!("context {}: ", crate::output::clean_line(name)),
+                _ => String::new(),
+            };
+            eprintln!("status: {whose}{} not read: forbidden to {verb} {resource} (choose sources with --source)", source.as_str());
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// The CA certificates (DER) the context trusts, or why there are none.
+fn trusted_cas(certs: &ContextCerts) -> sources::root_ca::Trusted {
+    let Some(ca) = &certs.ca else {
+        return Err(format!("context {} names no certificate-authority", certs.context));
+    };
+    let pem = ca.data.as_ref().map_err(Clone::clone)?;
+    let found = crate::certs::parse::certificates_in(pem).map_err(|e| e.to_string())?;
+    Ok(found.iter().map(|c| c.as_ref().to_vec()).collect())
 }
 
 /// The TenantControlPlane `given` names ([`crate::kamaji::tenant::resolve`]:
@@ -192,6 +247,18 @@ mod tests {
         )
         .unwrap();
         Ctx::new(Settings { kubeconfig: Some(path), ..Settings::default() })
+    }
+
+    #[test]
+    fn a_refused_default_source_is_a_warning_and_a_chosen_one_the_usual_error() {
+        use crate::error::{ApiError, Reason};
+        let refused =
+            |code, reason| Err(Error::Api(ApiError::new(code, reason, "no")).denied("list", "apiservices.apiregistration.k8s.io"));
+        let ctx = Ctx::new(Settings::default());
+        assert!(unless_denied(refused(403, "Forbidden"), SourceKind::Cabundle, false, &ctx, true).is_ok());
+        let err = unless_denied(refused(403, "Forbidden"), SourceKind::Cabundle, true, &ctx, false).unwrap_err();
+        assert_eq!((err.api_reason(), err.to_string().as_str()), (Some(&Reason::Forbidden), "Kubernetes API: no (Forbidden)"));
+        assert!(unless_denied(refused(404, "NotFound"), SourceKind::Cabundle, false, &ctx, false).unwrap_err().is_not_found());
     }
 
     #[tokio::test]

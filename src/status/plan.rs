@@ -18,15 +18,19 @@ pub struct Given {
     pub kubeadm_dir: bool,
 }
 
+/// The cluster sources read when `--source` is not given.
+pub const DEFAULT_CLUSTER: [SourceKind; 5] =
+    [SourceKind::Kubeconfig, SourceKind::Server, SourceKind::Secrets, SourceKind::Cabundle, SourceKind::Configmaps];
+
 /// Without sources asked for: the cluster sources (kubeconfig, server,
-/// secrets), plus tenant/file/k3s when their flags are given; but when only
+/// secrets, cabundle, configmaps), plus tenant/file/k3s when their flags are given; but when only
 /// `--file` or `--k3s-dir` is given, the cluster is not contacted at all.
 /// With `requested` (`--source`): exactly those, and each flag must match its source.
 pub fn sources(requested: &[SourceKind], given: Given) -> Result<Vec<SourceKind>> {
     let mut out: Vec<SourceKind> = Vec::new();
     if requested.is_empty() {
         if given.tenant || !(given.file || given.k3s_dir || given.kubeadm_dir) {
-            out.extend([SourceKind::Kubeconfig, SourceKind::Server, SourceKind::Secrets]);
+            out.extend(DEFAULT_CLUSTER);
         }
         if given.tenant {
             out.push(SourceKind::Tenant);
@@ -63,6 +67,8 @@ pub fn sources(requested: &[SourceKind], given: Given) -> Result<Vec<SourceKind>
         SourceKind::Kubeconfig,
         SourceKind::Server,
         SourceKind::Secrets,
+        SourceKind::Cabundle,
+        SourceKind::Configmaps,
         SourceKind::Tenant,
         SourceKind::File,
         SourceKind::K3s,

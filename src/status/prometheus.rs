@@ -14,8 +14,8 @@ use super::tenant_summary::TenantSummary;
 use crate::exporter::families::{self, Document};
 use crate::exporter::series::{self, CertSeries};
 
-/// Source, namespace, secret and path: rows of one bundle share them.
-type BundleKey = (SourceKind, Option<String>, Option<String>, Option<String>);
+/// Source, namespace, secret, path, ConfigMap and object: rows of one bundle share them.
+type BundleKey = (SourceKind, Option<String>, Option<String>, Option<String>, Option<String>, Option<String>);
 
 /// Rows grouped into bundles as they arrive (a bundle is one prefix: a secret, a file).
 #[derive(Debug, Default)]
@@ -36,7 +36,8 @@ impl Sink {
         if row.source == SourceKind::Tenant {
             self.tenant_rows.push(row.clone());
         }
-        let key = (row.source, row.location.namespace.clone(), row.location.secret.clone(), row.location.path.clone());
+        let loc = &row.location;
+        let key = (row.source, loc.namespace.clone(), loc.secret.clone(), loc.path.clone(), loc.config_map.clone(), loc.object.clone());
         if self.bundle_key.as_ref() != Some(&key) {
             self.flush();
             self.bundle_key = Some(key);

@@ -97,6 +97,10 @@ pub enum SourceKind {
     Kubeconfig,
     Server,
     Secrets,
+    /// `caBundle` of webhook configurations, APIServices and CRD conversion webhooks.
+    Cabundle,
+    /// PEM certificates in ConfigMaps (`kube-root-ca.crt`, `extension-apiserver-authentication`, any key).
+    Configmaps,
     Tenant,
     File,
     K3s,
@@ -124,7 +128,8 @@ pub struct Row {
     /// Time left, kubeadm style (`364d`, `<invalid>` once expired).
     pub residual: Option<String>,
     pub chain: ChainVerdict,
-    /// The tenant API's served-certificate check (`--tenant`); null elsewhere.
+    /// The served-certificate check: a tenant API's (`--tenant`), or the
+    /// webhook or APIService a `caBundle` must verify (`cabundle`); null elsewhere.
     pub served: Option<Served>,
     pub status: RowStatus,
     /// Why a row is invalid or unverified, or another remark.
