@@ -31,6 +31,7 @@ TENANT_K8S_VERSION=v1.35.0
 
 CLUSTER=kubectl-pki-e2e
 KAMAJI_NS=kamaji-system
+# The chart's DataStore name when a dry run cannot ask (the real run reads it).
 DATASTORE=default
 NS=tenant-root
 TCP=kubernetes-demo
@@ -55,6 +56,8 @@ on_exit() {
   if [ "$KEEP" = 0 ]; then kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true; fi
 }
 trap on_exit EXIT
+
+datastore_exists() { [ -n "$(kubectl get datastores -o name 2>/dev/null)" ]; }
 
 # The label selector of a Deployment's pods (its matchLabels as k=v,k=v).
 deployment_selector() {
@@ -83,7 +86,7 @@ run helm repo add jetstack https://charts.jetstack.io --force-update
 run helm upgrade --install cert-manager jetstack/cert-manager --version "$CERT_MANAGER_VERSION" \
   --namespace cert-manager --create-namespace --set crds.enabled=true --wait --timeout 10m
 
-step "Kamaji $KAMAJI_VERSION in $KAMAJI_NS, its chart at the same tag, with its etcd DataStore '$DATASTORE'"
+step "Kamaji $KAMAJI_VERSION in $KAMAJI_NS, its chart at the same tag, with the etcd DataStore it installs"
 run rm -rf "$WORK/kamaji-src"
 run git clone --depth 1 --branch "$KAMAJI_VERSION" https://github.com/clastix/kamaji "$WORK/kamaji-src"
 run helm repo add clastix https://clastix.github.io/charts --force-update
@@ -91,7 +94,10 @@ run helm dependency build "$WORK/kamaji-src/charts/kamaji"
 run helm upgrade --install kamaji "$WORK/kamaji-src/charts/kamaji" --namespace "$KAMAJI_NS" --create-namespace \
   --set image.tag="$KAMAJI_VERSION" --wait --timeout 10m
 run kubectl -n "$KAMAJI_NS" wait deployment -l app.kubernetes.io/name=kamaji --for=condition=Available --timeout=5m
-retry 60 5 kubectl get datastore "$DATASTORE"
+# The chart's etcd (its kamaji-etcd dependency) registers a DataStore; the
+# tenants use the one it made.
+retry 60 5 datastore_exists
+capture DATASTORE "$DATASTORE" kubectl get datastores -o 'jsonpath={.items[0].metadata.name}'
 
 step "Cozystack-shaped tenants $NS/$TCP and $NS/$OTHER, consumers and CAPK-labelled workers"
 save "$WORK/tenants.yaml" sed -e "s/@NODE_IP@/$NODE_IP/g" -e "s/@TENANT_K8S_VERSION@/$TENANT_K8S_VERSION/g" \
