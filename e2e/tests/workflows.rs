@@ -1,8 +1,8 @@
 //! The GitHub Actions workflows pass actionlint (built from its Go module
 //! by `e2e::binaries::actionlint`): syntax, expressions, action inputs,
-//! job dependencies. Shell scripts in `run:` are not checked here
-//! (`-shellcheck=`): shellcheck is not part of this machine, and the result
-//! must not depend on whether it happens to be on PATH.
+//! job dependencies, and the shell of every `run:` through shellcheck
+//! (`.ci/run` installs it from Debian's package; the test fails, never
+//! skips, without it, so the result does not depend on what is on PATH).
 
 use std::process::Command;
 
@@ -19,9 +19,12 @@ fn actionlint_accepts_every_workflow() {
     workflows.sort();
     let names: Vec<String> = workflows.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
     assert!(names.iter().any(|n| n == "release.yml"), "no release workflow among {names:?}");
+    let shellcheck =
+        which("shellcheck").unwrap_or_else(|| panic!("shellcheck is not on PATH: .ci/run installs it (apt-get install shellcheck)"));
     let out = Command::new(actionlint)
         .current_dir(e2e::repo_root())
-        .args(["-no-color", "-shellcheck=", "-pyflakes="])
+        .args(["-no-color", "-pyflakes="])
+        .arg(format!("-shellcheck={}", shellcheck.display()))
         .args(&workflows)
         .output()
         .expect("run actionlint");
@@ -32,4 +35,8 @@ fn actionlint_accepts_every_workflow() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+fn which(name: &str) -> Option<std::path::PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?).map(|d| d.join(name)).find(|p| p.is_file())
 }
