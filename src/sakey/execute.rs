@@ -333,7 +333,7 @@ async fn write_step(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outcome> 
     }
     let (bundle, new_key) = match mode {
         Mode::Stage => {
-            let new = SigningKey::generate(signing.kind).map_err(Error::Invalid)?;
+            let new = SigningKey::generate_like(&signing).map_err(Error::Invalid)?;
             // Recorded before the write: a re-run knows the key it finds is this run's.
             if let Some(state) = &mut run.state {
                 state.new_kid = new.public.kid.clone();

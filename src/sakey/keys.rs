@@ -65,6 +65,9 @@ pub fn public_keys(sa_pub: &[u8]) -> Result<Vec<PublicKey>, String> {
 pub struct SigningKey {
     pub kind: KeyKind,
     pub public: PublicKey,
+    /// The PEM form: PKCS#8 (`PRIVATE KEY`), else the algorithm's own (`RSA PRIVATE KEY`,
+    /// `EC PRIVATE KEY`). A new key is written in the form of the key it replaces.
+    pub pkcs8: bool,
     private_pem: String,
 }
 
@@ -75,20 +78,27 @@ impl fmt::Debug for SigningKey {
 }
 
 impl SigningKey {
-    fn of(key: &PrivateKey) -> Result<Self, String> {
+    fn of(key: &PrivateKey, pkcs8: bool) -> Result<Self, String> {
         let public_pem = key.pair().public_key_pem();
         let spki = pem::blocks(public_pem.as_bytes())?.into_iter().next().ok_or("no public key")?.der;
-        Ok(SigningKey { kind: key.kind(), public: PublicKey::from_spki(spki), private_pem: key.to_pem() })
+        let private_pem = if pkcs8 { pem::encode("PRIVATE KEY", key.pair().serialized_der()) } else { key.to_pem() };
+        Ok(SigningKey { kind: key.kind(), public: PublicKey::from_spki(spki), pkcs8, private_pem })
     }
 
     /// `sa.key` as it is now. Errors say what is wrong, never quote the key.
     pub fn read(sa_key: &[u8]) -> Result<Self, String> {
-        Self::of(&PrivateKey::first_from_pem(sa_key)?)
+        let pkcs8 = pem::blocks(sa_key)?.iter().find(|b| b.label.ends_with("PRIVATE KEY")).is_some_and(|b| b.label == "PRIVATE KEY");
+        Self::of(&PrivateKey::first_from_pem(sa_key)?, pkcs8)
     }
 
-    /// A new key of the same type as `like` (kubeadm and Kamaji make RSA-2048).
-    pub fn generate(like: KeyKind) -> Result<Self, String> {
-        Self::of(&PrivateKey::generate(like)?)
+    /// A new key of the same type and PEM form as `like` (kubeadm and Kamaji make RSA-2048).
+    pub fn generate_like(like: &SigningKey) -> Result<Self, String> {
+        Self::of(&PrivateKey::generate(like.kind)?, like.pkcs8)
+    }
+
+    /// A new key of `kind`, in the algorithm's own PEM form.
+    pub fn generate(kind: KeyKind) -> Result<Self, String> {
+        Self::of(&PrivateKey::generate(kind)?, false)
     }
 
     /// The PEM to store in `sa.key`. Never printed or logged.
@@ -148,6 +158,13 @@ mod tests {
         assert_eq!(rsa.kind, KeyKind::Rsa(2048));
         let again = SigningKey::read(rsa.private_pem().as_bytes()).unwrap();
         assert_eq!((again.kind, again.public.kid.clone()), (KeyKind::Rsa(2048), rsa.public.kid.clone()));
+        let pkcs8 = SigningKey::read(
+            pem::encode("PRIVATE KEY", PrivateKey::generate(KeyKind::EcdsaP256).unwrap().pair().serialized_der()).as_bytes(),
+        )
+        .unwrap();
+        let like = SigningKey::generate_like(&pkcs8).unwrap();
+        assert!(like.pkcs8 && like.private_pem().starts_with("-----BEGIN PRIVATE KEY-----"), "the form of the key it replaces");
+        assert_eq!(SigningKey::read(like.private_pem().as_bytes()).unwrap().public, like.public);
         let debug = format!("{rsa:?}");
         assert!(!debug.contains("PRIVATE") && debug.contains(&rsa.public.kid), "{debug}");
     }

@@ -111,7 +111,9 @@ pub fn sa_pair_is_valid(public_pem: &[u8], key_pem: &[u8]) -> bool {
     let Some(first) = first_pem_block(public_pem) else {
         return false;
     };
-    KeyPair::from_pem(key_pem).is_ok_and(|key| key.public_key_pem().trim() == first)
+    // Compared as keys (the DER), as Go does, not as text: line endings and wrapping differ
+    // between PEM writers.
+    KeyPair::from_pem(key_pem).is_ok_and(|key| pem_body(&key.public_key_pem()).is_some_and(|own| pem_body(first) == Some(own)))
 }
 
 /// The first PEM block of `text` (BEGIN line to END line), trimmed.
@@ -120,6 +122,13 @@ fn first_pem_block(text: &str) -> Option<&str> {
     let end_marker = text[start..].find("-----END ")? + start;
     let close = text[end_marker + 9..].find("-----")? + end_marker + 9 + 5;
     Some(text[start..close].trim())
+}
+
+/// The DER of a PEM block.
+fn pem_body(block: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body: String = block.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
 /// 32 hex characters of fresh randomness (for the datastore password).
@@ -291,6 +300,8 @@ mod tests {
         assert!(sa_pair_is_valid(new_pub.as_bytes(), new_key.as_bytes()));
         assert!(!sa_pair_is_valid(bundle.as_bytes(), old_key.as_bytes()), "only the first key is checked");
         assert!(!sa_pair_is_valid(b"", new_key.as_bytes()));
+        let rewrapped = format!("{}{old_pub}", new_pub.replace('\n', "\r\n"));
+        assert!(sa_pair_is_valid(rewrapped.as_bytes(), new_key.as_bytes()), "compared as keys, not as text");
     }
 
     #[test]
