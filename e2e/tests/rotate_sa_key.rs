@@ -141,6 +141,7 @@ async fn stage_keeps_every_token_and_finish_retires_the_old_key() {
     let before = f.secret(SA).await.metadata.resource_version;
     let (code, plan, _, _) = f.sakey(&[], &[]).await;
     assert_eq!(code, Some(0), "{plan}");
+    eprintln!("{plan}");
     for part in [
         "Plan: stage a new service-account signing key",
         "(dry run: nothing is changed)",

@@ -147,7 +147,7 @@ mod tests {
         let keys = public_keys(bundle.as_bytes()).unwrap();
         assert_eq!(keys, vec![new.public.clone(), old.public.clone(), older.public.clone()]);
         // A signing key missing from sa.pub is added, so its tokens keep verifying.
-        let keys = public_keys(staged_bundle(&new.public, &[older.public.clone()], &old.public).as_bytes()).unwrap();
+        let keys = public_keys(staged_bundle(&new.public, std::slice::from_ref(&older.public), &old.public).as_bytes()).unwrap();
         assert_eq!(keys, vec![new.public.clone(), older.public, old.public]);
         assert_eq!(public_keys(finished_bundle(&new.public).as_bytes()).unwrap(), vec![new.public]);
     }
