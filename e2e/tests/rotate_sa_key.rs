@@ -37,8 +37,9 @@ impl std::ops::Deref for Live {
 }
 
 /// A Ready tenant whose API server runs, its kube-apiserver container declaring
-/// `--service-account-max-token-expiration=48h` (the minimum age `--finish` must wait).
-async fn live(prefix: &str) -> Live {
+/// `--service-account-max-token-expiration=48h` (the minimum age `--finish` must wait). With
+/// `rsa`, its service-account key is RSA-2048 as kubeadm (and so Kamaji) makes it: RS256 tokens.
+async fn live(prefix: &str, rsa: bool) -> Live {
     let port = e2e::process::free_port().expect("free port");
     let seed = SeedOptions { kamaji_version: "26.3.5-edge".into(), endpoint: Some(TenantApi::endpoint(port)), ..SeedOptions::default() };
     let base = Fixture::new(prefix, RELEASE, seed, WAIT).await;
@@ -47,6 +48,20 @@ async fn live(prefix: &str) -> Live {
         {"name": "kube-apiserver", "args": ["--service-account-max-token-expiration=48h"]}
     ]}}}});
     deployments.patch(RELEASE, &PatchParams::default(), &Patch::Strategic(&patch)).await.expect("kube-apiserver args");
+    if rsa {
+        let file = base.dir.path().join("sa-rsa.key");
+        let key = kubectl_pki_testkit::rsa_2048_pem(&file).expect("openssl genpkey");
+        let out = std::process::Command::new("openssl").args(["pkey", "-pubout", "-in"]).arg(&file).output().expect("openssl pkey");
+        std::fs::remove_file(&file).unwrap();
+        let mut secret = base.secret(SA).await;
+        secret.data = Some(
+            [("sa.pub", out.stdout), ("sa.key", key.into_bytes())]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), k8s_openapi::ByteString(v)))
+                .collect(),
+        );
+        base.secrets.replace(&base.tenant.secret(SA), &Default::default(), &secret).await.expect("an RSA service-account key");
+    }
     e2e::pods::settle(&base.client, base.ns(), WAIT).await.expect("tenant pods settled");
     let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
     let api = TenantApi::spawn(&base.client, base.ns(), &base.tenant.name, opts).await.expect("tenant API");
@@ -126,7 +141,7 @@ fn report(stdout: &str) -> Value {
 /// is refused; after it the old token is Unauthorized and the new one works.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stage_keeps_every_token_and_finish_retires_the_old_key() {
-    let f = live("sakey").await;
+    let f = live("sakey", false).await;
     let ns = f.ns().to_string();
     let admin = f.admin().await;
     let team = team(&admin).await;
@@ -226,10 +241,11 @@ async fn stage_keeps_every_token_and_finish_retires_the_old_key() {
 
 /// A stage killed right after its write: the new key is in the secret, but no pod was replaced,
 /// so the tenant API still runs on the old files (pending restart). The same command resumes:
-/// it finds its own key in the cluster (no second key), replaces the pods and verifies.
+/// it finds its own key in the cluster (no second key), replaces the pods and verifies. On an
+/// RSA-2048 key, as kubeadm and Kamaji make them: the new key is RSA-2048 too (RS256 tokens).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_interrupted_stage_resumes_without_a_second_key() {
-    let f = live("sakey-resume").await;
+async fn an_interrupted_rsa_stage_resumes_without_a_second_key() {
+    let f = live("sakey-resume", true).await;
     let admin = f.admin().await;
     let team = team(&admin).await;
     let robot = format!("system:serviceaccount:{team}:robot");
@@ -254,6 +270,8 @@ async fn an_interrupted_stage_resumes_without_a_second_key() {
     let r = report(&stdout);
     assert_eq!(r["result"], json!("staged"), "{r:#}");
     assert!(r["plan"]["resume"].is_object(), "resumed: {r:#}");
+    assert_eq!(r["plan"]["keyType"], json!("RSA-2048"), "{r:#}");
+    assert!(written_key.starts_with("-----BEGIN PRIVATE KEY-----"), "PKCS#8, as the key it replaced");
     let phase = |name: &str| r["phases"].as_array().unwrap().iter().find(|p| p["name"] == json!(name)).map(|p| p["status"].clone());
     assert_eq!(phase("write"), Some(json!("skipped")), "{r:#}");
     assert_eq!(phase("probe"), Some(json!("skipped")), "{r:#}");
@@ -262,5 +280,13 @@ async fn an_interrupted_stage_resumes_without_a_second_key() {
     f.api.wait_restarted(generation, WAIT).await.expect("restarted once the pods were replaced");
     assert_eq!(f.whoami(&old_token).await.as_deref(), Ok(robot.as_str()));
     assert_eq!(f.whoami(&stale).await.as_deref(), Ok(robot.as_str()));
-    assert_eq!(token_kid(&mint(&admin, &team).await), kids(&written)[0]);
+    let new_token = mint(&admin, &team).await;
+    assert_eq!(token_kid(&new_token), kids(&written)[0]);
+    assert_eq!(token_alg(&new_token), "RS256");
+}
+
+fn token_alg(token: &str) -> String {
+    let header = token.split('.').next().unwrap_or_default();
+    let json: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+    json["alg"].as_str().unwrap_or_default().to_string()
 }
