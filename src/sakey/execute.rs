@@ -431,9 +431,16 @@ async fn verify_step(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outcome>
                 if kid.as_deref() != Some(signing_public.kid.as_str()) || !signed {
                     return Ok(Poll::Waiting(format!("a new token is signed by kid {kid:?} (signature by the new key: {signed})")));
                 }
-                let review_after = tenant.review(&after).await?;
+                // A replica restarting between two requests is a reason to wait, not to fail.
+                let review_after = match tenant.review(&after).await {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Poll::Waiting(format!("TokenReview: {e}"))),
+                };
                 let review_before = match &before {
-                    Some(t) => Some(tenant.review(t).await?),
+                    Some(t) => match tenant.review(t).await {
+                        Ok(r) => Some(r),
+                        Err(e) => return Ok(Poll::Waiting(format!("TokenReview: {e}"))),
+                    },
                     None => None,
                 };
                 let ok = |r: &Review| matches!(r, Review::Authenticated { .. });

@@ -65,7 +65,9 @@ pub struct Plan {
     pub replicas: Option<usize>,
     pub pods: Vec<String>,
     /// Legacy token Secrets of the tenant: they never refresh.
-    pub legacy_tokens: Result<Vec<LegacyToken>, String>,
+    pub legacy_tokens: Vec<LegacyToken>,
+    /// Why they could not be listed (then `legacy_tokens` is empty and says nothing).
+    pub legacy_tokens_error: Option<String>,
     /// An unfinished run of this mode being continued.
     pub resume: Option<SaKeyState>,
     pub blockers: Vec<String>,
@@ -179,7 +181,8 @@ pub fn build(inv: &Inventory, opts: &Options, now: Timestamp) -> Plan {
         forced: opts.force && warnings.iter().any(|w| w.starts_with("--force")),
         replicas,
         pods,
-        legacy_tokens: inv.legacy_tokens.clone(),
+        legacy_tokens: inv.legacy_tokens.clone().unwrap_or_default(),
+        legacy_tokens_error: inv.legacy_tokens.clone().err(),
         resume,
         blockers,
         warnings,

@@ -73,7 +73,7 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
     indent(w, &t.render());
 
     let _ = writeln!(w, "\nTokens that break at --finish:");
-    match &plan.legacy_tokens {
+    match plan.legacy_tokens_error.as_ref().map_or(Ok(&plan.legacy_tokens), Err) {
         Ok(list) if list.is_empty() => {
             let _ = writeln!(w, "  legacy token Secrets (never refreshed): none in the tenant");
         }
@@ -213,4 +213,75 @@ pub fn summary(r: &Report) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sakey::lifetime::MinAge;
+    use crate::sakey::plan::KeyRow;
+    use crate::sakey::tenant_api::LegacyToken;
+
+    fn plan(mode: Mode) -> Plan {
+        Plan {
+            mode,
+            namespace: "tenant-root".into(),
+            tenant: "kubernetes-demo".into(),
+            tcp_status: Some("Ready\u{1b}[2J".into()),
+            secret: "kubernetes-demo-sa-certificate".into(),
+            key_type: Some("RSA-2048".into()),
+            keys: vec![
+                KeyRow { kid: "new".into(), signing: true, action: KeyAction::Keep },
+                KeyRow { kid: "old".into(), signing: false, action: KeyAction::Remove },
+            ],
+            nothing_to_do: false,
+            min_age: MinAge::Default { seconds: 86400, why: "not set".into() },
+            staged_at: None,
+            finish_after: None,
+            forced: true,
+            replicas: Some(2),
+            pods: vec!["p1".into()],
+            legacy_tokens: vec![LegacyToken {
+                namespace: "kube-system".into(),
+                account: "bot\u{1b}]0;x\u{7}".into(),
+                secret: "bot-token".into(),
+            }],
+            legacy_tokens_error: None,
+            resume: None,
+            blockers: vec![],
+            warnings: vec![],
+            notes: vec![],
+        }
+    }
+
+    fn cx() -> Context<'static> {
+        Context {
+            dry_run: true,
+            backup_target: "./b.yaml".into(),
+            lease: "ns/l".into(),
+            timeout: "10m".into(),
+            missing: &[],
+            needs: 9,
+            lock_holder: None,
+        }
+    }
+
+    #[test]
+    fn a_forced_finish_says_so_and_cluster_strings_are_escaped() {
+        let text = plan_text(&plan(Mode::Finish), &cx());
+        assert!(text.contains("FORCED (--force)"), "{text}");
+        assert!(text.contains("remove: its tokens stop authenticating"), "{text}");
+        assert!(text.contains("legacy token Secrets (never refreshed; they stop working at --finish"), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\u{7}'), "escaped: {text:?}");
+    }
+
+    #[test]
+    fn a_stage_shows_the_new_key_first_and_what_cannot_be_listed() {
+        let mut p = plan(Mode::Stage);
+        p.legacy_tokens_error = Some("tenant API unreachable".into());
+        let text = plan_text(&p, &cx());
+        assert!(text.contains("<new>") && text.contains("add first: signs every new token"), "{text}");
+        assert!(text.contains("cannot be listed: tenant API unreachable"), "{text}");
+        assert!(text.contains("80% of their lifetime"), "{text}");
+    }
 }
