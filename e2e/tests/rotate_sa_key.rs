@@ -290,3 +290,58 @@ fn token_alg(token: &str) -> String {
     let json: Value = serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
     json["alg"].as_str().unwrap_or_default().to_string()
 }
+
+/// Ctrl-C while the verification waits (the tenant API's restart is held, so it still verifies
+/// with the old key alone): exit 130, the Lease released at once with the progress kept; once
+/// the tenant API restarts, the same command finishes the stage without writing again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_releases_the_lock_and_a_rerun_finishes_the_stage() {
+    let f = live("sakey-sigint", false).await;
+    f.api.pause();
+    let args = ["rotate-sa-key", RELEASE, "-n", f.ns(), "--dry-run=false", "--timeout", "5m"];
+    let mut cmd = f.command(e2e::ControlPlane::shared().kubeconfig(), &args, false);
+    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
+    let mut seen = String::new();
+    let waiting = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push_str(&line);
+            seen.push('\n');
+            if line.starts_with("[6/6] verify:") && line.contains("its pods have not all restarted") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(waiting.ok(), Some(true), "never reached the wait:\n{seen}");
+    let pid = child.id().expect("pid") as libc::pid_t;
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").unwrap();
+    while let Ok(Some(line)) = lines.next_line().await {
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    assert_eq!(status.code(), Some(130), "{seen}");
+    let error_line = seen.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{seen}"));
+    assert!(error_line.contains("interrupted: SIGINT during rotate-sa-key") && error_line.contains("Lease was released"), "{error_line}");
+    let leases: Api<Lease> = Api::namespaced(f.client.clone(), f.ns());
+    let lease = leases.get(&format!("pki-rotate-{RELEASE}")).await.unwrap();
+    assert!(lease.spec.unwrap().holder_identity.is_none(), "released at once");
+    let annotations = lease.metadata.annotations.unwrap();
+    assert_eq!(annotations.get("sa-key.kubectl-pki.io/done").map(String::as_str), Some("pods"));
+    assert!(!annotations.contains_key("sa-key.kubectl-pki.io/completed-at"));
+    let written = f.value_text(SA, "sa.pub").await;
+
+    f.api.resume();
+    let (code, stdout, stderr, _) = f.sakey(&["--dry-run=false", "-o", "json"], &[]).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let r = report(&stdout);
+    assert_eq!(r["result"], json!("staged"), "{r:#}");
+    let phase = |name: &str| r["phases"].as_array().unwrap().iter().find(|p| p["name"] == json!(name)).map(|p| p["status"].clone());
+    assert_eq!((phase("write"), phase("pods")), (Some(json!("skipped")), Some(json!("skipped"))), "{r:#}");
+    assert_eq!(f.value_text(SA, "sa.pub").await, written, "nothing written again");
+    assert_eq!(r["verification"]["verifyingKids"].as_array().map(Vec::len), Some(2), "{r:#}");
+}
