@@ -345,3 +345,58 @@ async fn ctrl_c_releases_the_lock_and_a_rerun_finishes_the_stage() {
     assert_eq!(f.value_text(SA, "sa.pub").await, written, "nothing written again");
     assert_eq!(r["verification"]["verifyingKids"].as_array().map(Vec::len), Some(2), "{r:#}");
 }
+
+/// A user who may only read the tenant's namespace: the dry run lists what is missing (exit 3),
+/// the real run refuses before any change, naming every missing write.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_is_refused_before_any_change() {
+    let f = live("sakey-rbac", false).await;
+    let cp = e2e::ControlPlane::shared();
+    let user = format!("reader-{}", e2e::controlplane::unique_suffix());
+    let pki = cp.pki();
+    let issuer = rcgen::Issuer::from_ca_cert_pem(&pki.ca_crt, rcgen::KeyPair::from_pem(&pki.ca_key).unwrap()).unwrap();
+    let (crt, key) = e2e::pki::client_cert(&issuer, &user, &[]).unwrap();
+    let kubeconfig = f.dir.path().join("reader.kubeconfig");
+    e2e::pki::write_private(&kubeconfig, &e2e::pki::kubeconfig(&cp.apiserver_url, &pki.ca_crt, &crt, &key, "reader")).unwrap();
+    for (kind, mut body) in [
+        ("Role", json!({"metadata": {"name": "reader"}, "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list"]}]})),
+        (
+            "RoleBinding",
+            json!({"metadata": {"name": "reader"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "reader"},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}]}),
+        ),
+    ] {
+        let ar = kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk("rbac.authorization.k8s.io", "v1", kind),
+            &format!("{}s", kind.to_lowercase()),
+        );
+        let api: Api<DynamicObject> = Api::namespaced_with(f.client.clone(), f.ns(), &ar);
+        body["apiVersion"] = "rbac.authorization.k8s.io/v1".into();
+        body["kind"] = kind.into();
+        api.create(&kube::api::PostParams::default(), &serde_json::from_value(body).unwrap()).await.unwrap();
+    }
+    let before = f.secret(SA).await.metadata.resource_version;
+    let run = |extra: &'static [&'static str]| {
+        let mut cmd = f.command(&kubeconfig, &[&["rotate-sa-key", RELEASE, "-n", f.ns()][..], extra].concat(), false);
+        async move { cmd.output().await.unwrap() }
+    };
+    let out = run(&[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Missing permissions (the real run refuses)"), "{stdout}");
+    let out = run(&["--dry-run=false"]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let error_line = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error_line.contains("rotate-sa-key needs") && error_line.contains("nothing was changed"), "{error_line}");
+    for missing in [
+        format!("update secrets in {}", f.ns()),
+        format!("delete pods in {}", f.ns()),
+        format!("create leases.coordination.k8s.io in {}", f.ns()),
+    ] {
+        assert!(error_line.contains(&missing), "{missing} not in {error_line}");
+    }
+    assert_eq!(f.secret(SA).await.metadata.resource_version, before, "nothing written");
+    assert!(f.backups().is_empty(), "no backup: nothing was started");
+}
