@@ -1,7 +1,9 @@
 //! The command line: clap structs only, no logic.
 
 mod exporter;
+mod rotate_sa_key;
 pub use exporter::{ExporterArgs, LogFormat};
+pub use rotate_sa_key::RotateSaKeyArgs;
 
 use std::path::PathBuf;
 
@@ -68,6 +70,9 @@ pub enum Command {
     RotateCa(RotateCaArgs),
     /// Renew a Kamaji/Cozystack tenant's leaf certificates and kubeconfigs, never its CA (dry run by default).
     Renew(RenewArgs),
+    /// Rotate a Kamaji/Cozystack tenant's service-account key without breaking a token: stage, then --finish (dry run by default).
+    #[command(name = "rotate-sa-key")]
+    RotateSaKey(RotateSaKeyArgs),
     /// Verify that pods restarted after a point in time and are Ready.
     Restarts(RestartsArgs),
     /// Put the Secrets of a rotate-ca backup back.

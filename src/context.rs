@@ -185,7 +185,7 @@ impl Ctx {
 /// limit counts from each write (not from when a pooled connection went
 /// idle). Requests of this plugin are short (lists are paged), so one
 /// limit fits all of them.
-fn limit_requests(config: &mut kube::Config, limit: Option<std::time::Duration>) {
+pub(crate) fn limit_requests(config: &mut kube::Config, limit: Option<std::time::Duration>) {
     let Some(limit) = limit else { return };
     let _ = REQUEST_LIMIT.set(limit);
     config.read_timeout = Some(limit);

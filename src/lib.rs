@@ -31,6 +31,7 @@ pub mod renew;
 pub mod restarts;
 pub mod restore;
 pub mod rotate;
+pub mod sakey;
 pub mod served;
 pub mod status;
 pub mod talos;

@@ -1,8 +1,12 @@
 //! A Kamaji tenant's API server, for real: a kube-apiserver process (the harness's binary)
 //! run from the tenant's secrets the way the tenant Deployment's pods run it, on the address
-//! the tenant's admin kubeconfig names. When the secrets (or the Deployment's pod template)
-//! change, the process is restarted with the new files, as a rollout would; until then the old
-//! process keeps serving the old certificate (the "pending restart" window of a rotation).
+//! the tenant's admin kubeconfig names. Like a pod, the process reads its files only when it
+//! starts: it is restarted on the changed secrets only when the tenant Deployment's pods are
+//! replaced (a new pod UID, e.g. a pod deleted and re-created) or its pod template changes (a
+//! rollout). A secret that changes with neither (a write Kamaji keeps without re-issuing, so its
+//! checksum and the template stay) is "pending restart" until then: the old process keeps
+//! serving the old files. Without a tenant Deployment there are no pods to watch: any change of
+//! the secrets restarts the process.
 //! It runs on the test binary's shared control plane, or on any other the harness started
 //! (`TenantApiOptions::host`: a detached one read back with `Host::read(dir)`).
 //!
@@ -13,6 +17,7 @@
 //! (client-go `keyutil.ParsePublicKeysPEM`), so an sa.pub bundle of an old and a new key keeps
 //! both keys' tokens valid with no splitting.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,9 +26,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::Client;
-use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams};
 
 use crate::controlplane::{ApiServer, ApiServerOptions, Host, client_for, start_apiserver_on};
 use crate::kamaji::names::{self, secret_name};
@@ -287,7 +292,8 @@ fn value(secret: &Secret, key: &str) -> Option<String> {
 
 /// The files for the next start, or what is missing.
 enum Desired {
-    Complete(Files),
+    /// The files, and the UIDs of the tenant Deployment's pods (None: no Deployment).
+    Complete(Files, Option<BTreeSet<String>>),
     Missing(String),
 }
 
@@ -313,13 +319,25 @@ async fn read_desired(client: &Client, ns: &str, tcp: &str) -> Result<Desired> {
         return Ok(Desired::Missing(missing.join(", ")));
     }
     let deployment = Api::<Deployment>::namespaced(client.clone(), ns).get_opt(tcp).await.context("reading the tenant Deployment")?;
+    let pods = match deployment.as_ref().and_then(|d| d.spec.selector.match_labels.clone()) {
+        Some(labels) => {
+            let selector = labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+            let list = Api::<Pod>::namespaced(client.clone(), ns)
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .context("listing the tenant Deployment's pods")?;
+            Some(list.items.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).filter_map(|p| p.metadata.uid.clone()).collect())
+        }
+        None => None,
+    };
     let template = deployment
         .and_then(|d| d.spec.template.metadata)
         .map(|m| serde_json::json!({"labels": m.labels, "annotations": m.annotations}).to_string())
         .unwrap_or_default();
     let mut it = got.into_iter();
     let mut next = || it.next().unwrap_or_default();
-    Ok(Desired::Complete(Files { tls_cert: next(), tls_key: next(), client_ca: next(), sa_public: next(), sa_key: next(), template }))
+    let files = Files { tls_cert: next(), tls_key: next(), client_ca: next(), sa_public: next(), sa_key: next(), template };
+    Ok(Desired::Complete(files, pods))
 }
 
 struct Supervisor {
@@ -347,6 +365,8 @@ impl Supervisor {
         let mut generation = 0;
         // The desired files last seen differing from `served`, and since when they are stable.
         let mut candidate: Option<(Files, Instant)> = None;
+        // The tenant pods that run what `served` holds: a pod not among them is a new pod.
+        let mut served_pods: BTreeSet<String> = BTreeSet::new();
         while !self.shared.stop.load(Ordering::SeqCst) {
             match rt.block_on(read_desired(&client, &self.ns, &self.tcp)) {
                 Err(e) => self.shared.update(|s| s.last_error = Some(format!("{e:#}"))),
@@ -358,13 +378,27 @@ impl Supervisor {
                     });
                     candidate = None;
                 }
-                Ok(Desired::Complete(files)) => {
+                Ok(Desired::Complete(files, pods)) => {
                     let differs = served.as_ref() != Some(&files);
                     self.shared.update(|s| {
                         s.pending = differs && served.is_some();
                         s.waiting_for = None;
                     });
+                    // What makes a pod re-read its files: a new pod, or a new template (a
+                    // rollout); without a Deployment, any change.
+                    let replaced = match &pods {
+                        None => true,
+                        Some(now) => {
+                            now.iter().any(|uid| !served_pods.contains(uid))
+                                || served.as_ref().is_some_and(|f| f.template != files.template)
+                        }
+                    };
                     if !differs {
+                        candidate = None;
+                        // Pods replaced on the same files run what is served.
+                        served_pods = pods.unwrap_or_default();
+                    } else if generation > 0 && !replaced {
+                        // A secret changed under running pods: they keep their files.
                         candidate = None;
                     } else {
                         let since = match &candidate {
@@ -390,6 +424,7 @@ impl Supervisor {
                                     let pid = api.pid();
                                     server = Some(api);
                                     served = Some(files.clone());
+                                    served_pods = pods.unwrap_or_default();
                                     candidate = None;
                                     self.shared.update(|s| {
                                         s.served = Some(Served { generation, pid, files, ready_in });

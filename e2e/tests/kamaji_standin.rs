@@ -281,6 +281,41 @@ async fn deleted_secrets_come_back_with_new_keys() {
     assert_eq!(data(&all[DATASTORE_CONFIG]), old_db, "the DB password survives a CA rotation");
 }
 
+/// As Kamaji: an sa.pub of a new key followed by the old one, with sa.key the new key, is kept
+/// (only the first key is checked) and rolls nothing (the recorded checksum stays); a
+/// `kubectl rollout restart` annotation on the tenant Deployment's template is removed.
+#[tokio::test]
+async fn a_multi_key_sa_pub_is_kept_and_foreign_template_annotations_are_removed() {
+    let f = fixture("kamaji-multikey", StandinOptions::default()).await;
+    let deployments: Api<Deployment> = Api::namespaced(f.client.clone(), &f.tenant.namespace);
+    let labels = |d: &Deployment| d.spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let before = labels(&deployments.get(&f.tenant.name).await.unwrap());
+    let old = f.data(SA).await;
+    let (new_pub, new_key) = pki::new_sa_key().unwrap();
+    let bundle = format!("{new_pub}{}", String::from_utf8_lossy(&old["sa.pub"]));
+    let mut secret = f.secret(SA).await;
+    secret.data = Some(
+        [("sa.pub", bundle.clone()), ("sa.key", new_key.clone())]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), k8s_openapi::ByteString(v.into_bytes())))
+            .collect(),
+    );
+    f.secrets.replace(&f.tenant.secret(SA), &Default::default(), &secret).await.unwrap();
+    let restarted = serde_json::json!({"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-12-01T00:00:00Z"
+    }}}}});
+    deployments.patch(&f.tenant.name, &PatchParams::default(), &Patch::Merge(&restarted)).await.unwrap();
+    poll("the rollout-restart annotation removed", || async {
+        let d = deployments.get(&f.tenant.name).await.ok()?;
+        let annotations = d.spec.template.metadata.as_ref().and_then(|m| m.annotations.clone()).unwrap_or_default();
+        (!annotations.contains_key("kubectl.kubernetes.io/restartedAt")).then_some(())
+    })
+    .await;
+    let after = f.data(SA).await;
+    assert_eq!((after["sa.pub"].as_slice(), after["sa.key"].as_slice()), (bundle.as_bytes(), new_key.as_bytes()), "kept");
+    assert_eq!(labels(&deployments.get(&f.tenant.name).await.unwrap()), before, "a write Kamaji did not make rolls nothing");
+}
+
 #[tokio::test]
 async fn old_kamaji_ignores_the_rotate_annotation() {
     let f = fixture("kamaji-old", StandinOptions::for_version("edge-25.4.1")).await;

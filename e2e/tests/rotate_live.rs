@@ -1,5 +1,5 @@
 //! CA rotation proven on a LIVE tenant API: the tenant of the Kamaji stand-in runs a real
-//! kube-apiserver from its secrets (`e2e::TenantApi`), restarted when they change. Users and
+//! kube-apiserver from its secrets (`e2e::TenantApi`), restarted when its pods are replaced. Users and
 //! workloads see what they would see on Kamaji: the admin kubeconfig of before the rotation is
 //! refused, the new one logs in, and service-account tokens survive as long as the
 //! service-account key does. And rotate-ca ends by checking the live endpoint itself: it passes

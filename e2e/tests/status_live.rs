@@ -1,5 +1,5 @@
 //! `status --tenant` against a LIVE tenant API (`e2e::TenantApi`: a real kube-apiserver run from
-//! the tenant's secrets, restarted when they change). The row `<ns>/<tcp>:served` shows the
+//! the tenant's secrets, restarted when its pods are replaced). The row `<ns>/<tcp>:served` shows the
 //! certificate the process serves: `ok` when it is the secret's and chains to the current CA,
 //! `pending-restart` (exit 3) while a renewed leaf waits for the rollout, `mismatch` (exit 4)
 //! while the old process serves a certificate of the CA that was just replaced, and

@@ -11,6 +11,7 @@ pub mod renew;
 pub mod restarts;
 pub mod restore;
 pub mod rotate_ca;
+pub mod rotate_sa_key;
 pub mod status;
 pub mod talos;
 pub mod version;
@@ -38,6 +39,7 @@ pub async fn run(cli: Cli) -> Result<Outcome> {
         Command::K3s(args) => k3s::run(args, &ctx),
         Command::RotateCa(args) => rotate_ca::run(args, &ctx).await,
         Command::Renew(args) => renew::run(args, &ctx).await,
+        Command::RotateSaKey(args) => rotate_sa_key::run(args, &ctx).await,
         Command::Restarts(args) => restarts::run(args, &ctx).await,
         Command::Restore(args) => restore::run(args, &ctx).await,
         Command::Kubeconfig(args) => kubeconfig::run(args, &ctx).await,

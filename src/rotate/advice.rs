@@ -30,7 +30,7 @@ impl Advice {
                 names::secret_name(tenant, names::SA)
             )),
             true => warnings.push(format!(
-                "--keep-sa-key=false: {} gets a new key, so EVERY service-account token in the tenant becomes invalid at once (kamaji#1325); pods inside the tenant must get new tokens (restart them) before they work again.",
+                "--keep-sa-key=false: {} gets a new key, so EVERY service-account token in the tenant becomes invalid at once (kamaji#1325); pods inside the tenant must get new tokens (restart them) before they work again. The safe path: keep the key here and rotate it on its own with `kubectl pki rotate-sa-key {tenant}` (a new signing key beside the old one, every token still valid; `--finish` removes the old key once every token has been refreshed).",
                 names::secret_name(tenant, names::SA)
             )),
             false => {}

@@ -209,6 +209,7 @@ fn sa_key_rotation_is_opt_in_and_warned_about() {
     let plan = build(&inventory("ghcr.io/clastix/kamaji:26.6.5-edge"), &o);
     assert_eq!(action(&plan, "sa-certificate"), SecretAction::Delete);
     assert!(plan.warnings.iter().any(|w| w.contains("EVERY service-account token") && w.contains("kamaji#1325")));
+    assert!(plan.warnings.iter().any(|w| w.contains("kubectl pki rotate-sa-key") && w.contains("--finish")), "the safe path is offered");
 }
 
 #[test]

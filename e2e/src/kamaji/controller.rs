@@ -187,27 +187,48 @@ async fn write_status(tcps: &Api<DynamicObject>, tcp: &DynamicObject, current: &
     Ok(())
 }
 
-/// Like Kamaji, hashes the secrets the control plane mounts into pod-template labels of the
-/// tenant Deployment `<tcp>`: a changed secret rolls out new pods.
+/// Like Kamaji, puts the checksum of each secret the control plane mounts into a pod-template
+/// label of the tenant Deployment `<tcp>` (`component.kamaji.clastix.io/<component>`): the
+/// checksum Kamaji RECORDED in the secret's `kamaji.clastix.io/checksum` annotation, so a secret
+/// Kamaji re-issues rolls the pods and one changed by anyone else (and kept) does not. And like
+/// Kamaji, which owns the template, removes every pod-template annotation but its own
+/// (`storage.kamaji.clastix.io/*`): a `kubectl rollout restart` annotation is gone at once.
 async fn roll_tenant_deployment(client: &Client, ns: &str, tcp: &str, current: &BTreeMap<&str, Secret>) -> Result<()> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let Some(deployment) = api.get_opt(tcp).await.context("reading the tenant Deployment")? else {
         return Ok(());
     };
-    let have = deployment.spec.template.metadata.as_ref().and_then(|m| m.labels.clone()).unwrap_or_default();
+    let meta = deployment.spec.template.metadata.as_ref();
+    let have = meta.and_then(|m| m.labels.clone()).unwrap_or_default();
     let mut want = BTreeMap::new();
     for (label, suffix) in ROLLOUT_LABELS {
         if let Some(secret) = current.get(suffix) {
-            let data = data_of(secret);
-            want.insert(format!("component.kamaji.clastix.io/{label}"), super::pki::checksum(data.iter().map(|(k, v)| (k, v.as_slice()))));
+            let recorded = secret.annotations().get(ANNOTATION_CHECKSUM).cloned();
+            let checksum = recorded.unwrap_or_else(|| {
+                let data = data_of(secret);
+                super::pki::checksum(data.iter().map(|(k, v)| (k, v.as_slice())))
+            });
+            want.insert(format!("component.kamaji.clastix.io/{label}"), checksum);
         }
     }
-    if want.iter().all(|(k, v)| have.get(k) == Some(v)) {
+    let foreign: BTreeMap<String, Value> = meta
+        .and_then(|m| m.annotations.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|(k, _)| !k.starts_with("storage.kamaji.clastix.io/"))
+        .map(|(k, _)| (k.clone(), Value::Null))
+        .collect();
+    if want.iter().all(|(k, v)| have.get(k) == Some(v)) && foreign.is_empty() {
         return Ok(());
     }
-    let patch = json!({"spec": {"template": {"metadata": {"labels": want}}}});
+    let mut template = json!({"labels": want});
+    if !foreign.is_empty() {
+        template["annotations"] = json!(foreign);
+        eprintln!("kamaji-standin: {ns}/{tcp}: removed pod-template annotation(s) {:?}", foreign.keys().collect::<Vec<_>>());
+    }
+    let patch = json!({"spec": {"template": {"metadata": template}}});
     api.patch(tcp, &PatchParams::default(), &Patch::Merge(&patch)).await.context("rolling the tenant Deployment")?;
-    eprintln!("kamaji-standin: {ns}/{tcp}: rolled Deployment {tcp}");
+    eprintln!("kamaji-standin: {ns}/{tcp}: wrote Deployment {tcp}'s pod template");
     Ok(())
 }
 

@@ -96,15 +96,39 @@ pub fn new_leaf_dated(ca: &CertKey, common_name: &str, orgs: &[&str], usage: Usa
 /// A new service-account signing key: (public PEM, private PEM).
 pub fn new_sa_key() -> Result<(String, String)> {
     let key = KeyPair::generate()?;
+    // ECDSA P-256 (rcgen's default): kube-apiserver signs ES256 tokens with it.
     Ok((key.public_key_pem(), key.serialize_pem()))
 }
 
-/// Whether `public_pem` is the public half of `key_pem`.
+/// Whether the FIRST public key of `public_pem` is the public half of `key_pem`, as Kamaji's
+/// `crypto.CheckPublicAndPrivateKeyValidity` checks it (internal/resources/sa_certificate.go):
+/// the keys after it (an old key kept so that its tokens still verify) are not looked at, so a
+/// multi-key `sa.pub` is kept.
 pub fn sa_pair_is_valid(public_pem: &[u8], key_pem: &[u8]) -> bool {
-    let Ok(key_pem) = std::str::from_utf8(key_pem) else {
+    let (Ok(key_pem), Ok(public_pem)) = (std::str::from_utf8(key_pem), std::str::from_utf8(public_pem)) else {
         return false;
     };
-    KeyPair::from_pem(key_pem).is_ok_and(|key| key.public_key_pem().as_bytes() == public_pem)
+    let Some(first) = first_pem_block(public_pem) else {
+        return false;
+    };
+    // Compared as keys (the DER), as Go does, not as text: line endings and wrapping differ
+    // between PEM writers.
+    KeyPair::from_pem(key_pem).is_ok_and(|key| pem_body(&key.public_key_pem()).is_some_and(|own| pem_body(first) == Some(own)))
+}
+
+/// The first PEM block of `text` (BEGIN line to END line), trimmed.
+fn first_pem_block(text: &str) -> Option<&str> {
+    let start = text.find("-----BEGIN ")?;
+    let end_marker = text[start..].find("-----END ")? + start;
+    let close = text[end_marker + 9..].find("-----")? + end_marker + 9 + 5;
+    Some(text[start..close].trim())
+}
+
+/// The DER of a PEM block.
+fn pem_body(block: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let body: String = block.lines().filter(|l| !l.starts_with("-----")).flat_map(|l| l.trim().chars()).collect();
+    base64::engine::general_purpose::STANDARD.decode(body).ok()
 }
 
 /// 32 hex characters of fresh randomness (for the datastore password).
@@ -266,6 +290,19 @@ pub fn parse_kubeconfig(yaml: &[u8]) -> Result<KubeconfigParts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multi_key_sa_pub_is_valid_when_its_first_key_signs() {
+        let (new_pub, new_key) = new_sa_key().unwrap();
+        let (old_pub, old_key) = new_sa_key().unwrap();
+        let bundle = format!("{new_pub}{old_pub}");
+        assert!(sa_pair_is_valid(bundle.as_bytes(), new_key.as_bytes()));
+        assert!(sa_pair_is_valid(new_pub.as_bytes(), new_key.as_bytes()));
+        assert!(!sa_pair_is_valid(bundle.as_bytes(), old_key.as_bytes()), "only the first key is checked");
+        assert!(!sa_pair_is_valid(b"", new_key.as_bytes()));
+        let rewrapped = format!("{}{old_pub}", new_pub.replace('\n', "\r\n"));
+        assert!(sa_pair_is_valid(rewrapped.as_bytes(), new_key.as_bytes()), "compared as keys, not as text");
+    }
 
     #[test]
     fn leaf_verifies_against_its_ca_only() {
