@@ -47,16 +47,21 @@ pub struct Bundle {
     pub target: Option<Target>,
 }
 
+/// CRDs per list request at most: a CRD carries its whole schema (hundreds of
+/// KiB for some operators'), so a page of 500 could hold hundreds of MiB.
+const CRD_PAGE: u32 = 50;
+
 pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, opts: &Options) -> Result<()> {
     let client = ctx.client().await?;
+    let page = opts.page_size;
     let validating = "validatingwebhookconfigurations.admissionregistration.k8s.io";
-    each_kind(ctx, col, opts, Api::<ValidatingWebhookConfiguration>::all(client.clone()), validating, validating_bundles).await?;
+    each_kind(ctx, col, opts, page, Api::<ValidatingWebhookConfiguration>::all(client.clone()), validating, validating_bundles).await?;
     let mutating = "mutatingwebhookconfigurations.admissionregistration.k8s.io";
-    each_kind(ctx, col, opts, Api::<MutatingWebhookConfiguration>::all(client.clone()), mutating, mutating_bundles).await?;
+    each_kind(ctx, col, opts, page, Api::<MutatingWebhookConfiguration>::all(client.clone()), mutating, mutating_bundles).await?;
     let apiservices = "apiservices.apiregistration.k8s.io";
-    each_kind(ctx, col, opts, Api::<APIService>::all(client.clone()), apiservices, apiservice_bundles).await?;
+    each_kind(ctx, col, opts, page, Api::<APIService>::all(client.clone()), apiservices, apiservice_bundles).await?;
     let crds = "customresourcedefinitions.apiextensions.k8s.io";
-    each_kind(ctx, col, opts, Api::<CustomResourceDefinition>::all(client), crds, crd_bundles).await
+    each_kind(ctx, col, opts, page.min(CRD_PAGE), Api::<CustomResourceDefinition>::all(client), crds, crd_bundles).await
 }
 
 /// Lists `api` page by page; checks and pushes the bundles of each page.
@@ -64,11 +69,12 @@ async fn each_kind<K: Clone + DeserializeOwned + std::fmt::Debug>(
     ctx: &Ctx,
     col: &mut Collector<'_>,
     opts: &Options,
+    page_size: u32,
     api: Api<K>,
     resource: &'static str,
     bundles: fn(&K) -> Vec<Bundle>,
 ) -> Result<()> {
-    let mut pages = Pages::new(api, ListParams::default(), opts.page_size, resource);
+    let mut pages = Pages::new(api, ListParams::default(), page_size, resource);
     while let Some(page) = pages.next(ctx).await? {
         let found: Vec<Bundle> = page.iter().flat_map(bundles).collect();
         drop(page);
