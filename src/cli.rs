@@ -1,8 +1,10 @@
 //! The command line: clap structs only, no logic.
 
 mod exporter;
+mod kamaji;
 mod rotate_sa_key;
 pub use exporter::{ExporterArgs, LogFormat};
+pub use kamaji::KamajiController;
 pub use rotate_sa_key::RotateSaKeyArgs;
 
 use std::path::PathBuf;
@@ -175,12 +177,8 @@ pub struct RotateCaArgs {
     /// Keep the service-account key so every token stays valid (--keep-sa-key=false rotates it: all tokens break).
     #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub keep_sa_key: bool,
-    /// Namespace of the Kamaji controller.
-    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
-    pub kamaji_namespace: String,
-    /// Label selector of the Kamaji controller pods.
-    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
-    pub kamaji_selector: String,
+    #[command(flatten)]
+    pub kamaji: KamajiController,
     /// The Kamaji version (e.g. 26.3.5-edge), instead of reading it from the controller image.
     #[arg(long, value_name = "VERSION")]
     pub kamaji_version: Option<String>,
@@ -246,12 +244,8 @@ pub struct RenewArgs {
     /// Limit of each wait (e.g. 10m, 1h).
     #[arg(long, value_name = "DURATION", default_value = "10m")]
     pub timeout: String,
-    /// Namespace of the Kamaji controller.
-    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
-    pub kamaji_namespace: String,
-    /// Label selector of the Kamaji controller pods.
-    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
-    pub kamaji_selector: String,
+    #[command(flatten)]
+    pub kamaji: KamajiController,
     /// The Kamaji version (e.g. 26.3.5-edge), instead of reading it from the controller image.
     #[arg(long, value_name = "VERSION")]
     pub kamaji_version: Option<String>,
@@ -385,12 +379,8 @@ pub struct StatusArgs {
     /// Print counts per status instead of rows.
     #[arg(long)]
     pub summary: bool,
-    /// Namespace of the Kamaji controller (its issuance horizon, with --tenant).
-    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
-    pub kamaji_namespace: String,
-    /// Label selector of the Kamaji controller pods.
-    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
-    pub kamaji_selector: String,
+    #[command(flatten)]
+    pub kamaji: KamajiController,
     /// Objects per list request (pagination); hidden, for tests.
     #[arg(long, hide = true, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,

@@ -1,5 +1,6 @@
 //! `kubectl pki exporter` flags.
 
+use super::KamajiController;
 use clap::{Args, ValueEnum};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
@@ -53,12 +54,8 @@ pub struct ExporterArgs {
     /// Log lines as text or as JSON objects (stderr).
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
-    /// Namespace of the Kamaji controller (its issuance horizon, with --tenants).
-    #[arg(long, value_name = "NAMESPACE", default_value = "cozy-kamaji")]
-    pub kamaji_namespace: String,
-    /// Label selector of the Kamaji controller pods.
-    #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
-    pub kamaji_selector: String,
+    #[command(flatten)]
+    pub kamaji: KamajiController,
     /// Secrets per list request (pagination).
     #[arg(long, hide = true, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub page_size: u32,

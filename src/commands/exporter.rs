@@ -52,8 +52,8 @@ async fn options(args: ExporterArgs, ctx: &Ctx) -> Result<exporter::Options> {
         secret_label_selector: args.secret_label_selector.filter(|s| !s.trim().is_empty()),
         page_size: args.page_size,
         concurrency: usize::from(args.concurrency),
-        kamaji_namespace: args.kamaji_namespace,
-        kamaji_selector: args.kamaji_selector,
+        kamaji_namespace: args.kamaji.kamaji_namespace,
+        kamaji_selector: args.kamaji.kamaji_selector,
     })
 }
 

@@ -27,7 +27,7 @@ pub async fn run(args: RenewArgs, ctx: &Ctx) -> Result<Outcome> {
 
 /// The flags, parsed and checked (nothing is read from the cluster).
 fn request(args: RenewArgs) -> Result<Request> {
-    super::rotate_ca::selects_some("--kamaji-selector", &args.kamaji_selector)?;
+    super::rotate_ca::selects_some("--kamaji-selector", &args.kamaji.kamaji_selector)?;
     let timeout = parse_duration(&args.timeout)
         .ok()
         .and_then(|d| Duration::try_from(d).ok())
@@ -60,8 +60,8 @@ fn request(args: RenewArgs) -> Result<Request> {
         tenants: args.tenants,
         only,
         expiring_within,
-        kamaji_namespace: args.kamaji_namespace,
-        kamaji_selector: args.kamaji_selector,
+        kamaji_namespace: args.kamaji.kamaji_namespace,
+        kamaji_selector: args.kamaji.kamaji_selector,
         kamaji_version,
         timeout,
         backup_dir: args.backup_dir,

@@ -29,7 +29,7 @@ pub async fn run(args: RotateCaArgs, ctx: &Ctx) -> Result<Outcome> {
 /// The flags, parsed and checked (nothing is read from the cluster).
 fn request(args: RotateCaArgs) -> Result<Request> {
     // An empty selector matches every pod: the restarts would delete them all.
-    selects_some("--kamaji-selector", &args.kamaji_selector)?;
+    selects_some("--kamaji-selector", &args.kamaji.kamaji_selector)?;
     if let Some(s) = &args.worker_selector {
         selects_some("--worker-selector", s)?;
     }
@@ -51,8 +51,8 @@ fn request(args: RotateCaArgs) -> Result<Request> {
             },
             keep_sa_key: args.keep_sa_key,
             restart_workers: args.restart_workers,
-            kamaji_namespace: args.kamaji_namespace,
-            kamaji_selector: args.kamaji_selector,
+            kamaji_namespace: args.kamaji.kamaji_namespace,
+            kamaji_selector: args.kamaji.kamaji_selector,
             kamaji_version,
             worker_selector: String::new(),
             write_kubeconfig: args.write_kubeconfig.is_some(),

@@ -43,8 +43,8 @@ fn options(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<status:
         summary: args.summary,
         page_size: args.page_size,
         format: ctx.output(),
-        kamaji_namespace: args.kamaji_namespace,
-        kamaji_selector: args.kamaji_selector,
+        kamaji_namespace: args.kamaji.kamaji_namespace,
+        kamaji_selector: args.kamaji.kamaji_selector,
     })
 }
 
