@@ -17,7 +17,7 @@ use crate::output::OutputFormat;
 use crate::output::spill::{Spill, SpillTable};
 use crate::output::{self, Table, clean_cell};
 
-use super::row::{ContextInfo, ControllerHorizon, Row, RowSink, RowStatus, Tally, TenantInfo};
+use super::row::{ContextInfo, Row, RowSink, RowStatus, Tally, TenantInfo};
 use super::table::{SortBy, cells, headers, sort_key};
 
 pub const API_VERSION: &str = "pki.kubectl.io/v1alpha1";
@@ -245,21 +245,6 @@ fn summary(tally: &Tally, format: OutputFormat, out: &mut dyn Write) -> io::Resu
     out.write_all(text.as_bytes())
 }
 
-/// The Kamaji controller's issuance horizon, under its tenant's heading.
-pub(super) fn horizon_line(k: &ControllerHorizon) -> String {
-    let pods = format!("{} pod(s) {} in {}", k.pods, k.selector, k.namespace);
-    match (k.started_at, k.issues_until) {
-        (Some(started), Some(until)) => format!(
-            "  Kamaji controller ({pods}) running since {started}: leaves it issues now expire on {until}: {}{}",
-            k.status.as_str(),
-            k.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
-        ),
-        _ => {
-            format!("  Kamaji controller ({pods}): issuance horizon {}: {}", k.status.as_str(), k.message.as_deref().unwrap_or("not known"))
-        }
-    }
-}
-
 /// One line per tenant above the table, like a heading.
 fn tenant_lines(tenants: &[TenantInfo]) -> String {
     tenants
@@ -277,7 +262,7 @@ fn tenant_lines(tenants: &[TenantInfo]) -> String {
                 names => format!("\n{}", clean_cell(&pending_line(names))),
             };
             match &t.kamaji {
-                Some(k) => format!("{}\n{}{pending}\n\n", clean_cell(&line), clean_cell(&horizon_line(k))),
+                Some(k) => format!("{}\n{}{pending}\n\n", clean_cell(&line), clean_cell(&super::tenants_table::horizon_line(k))),
                 None => format!("{}{pending}\n\n", clean_cell(&line)),
             }
         })

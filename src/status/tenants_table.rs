@@ -9,7 +9,7 @@ use std::cmp::Reverse;
 
 use jiff::Timestamp;
 
-use super::row::{ContextInfo, RowStatus, TenantInfo};
+use super::row::{ContextInfo, ControllerHorizon, RowStatus, TenantInfo};
 use crate::kamaji::names;
 use crate::output::{Table, clean_cell};
 
@@ -84,7 +84,7 @@ fn horizons(tenants: &[TenantInfo], by_context: bool) -> String {
             continue;
         }
         seen.push(t.context.as_deref());
-        let line = super::render::horizon_line(k);
+        let line = horizon_line(k);
         let line = match (&t.context, by_context) {
             (Some(c), true) => format!("{c}: {}", line.trim_start()),
             _ => line.trim_start().to_string(),
@@ -122,6 +122,21 @@ fn message(t: &TenantInfo) -> Option<String> {
         (Some(e), Some(p)) => Some(format!("{e}; {p}")),
         (Some(e), None) => Some(e.clone()),
         (None, p) => p,
+    }
+}
+
+/// The Kamaji controller's issuance horizon, under its tenant's heading (`--tenant`) or above the tenant table.
+pub(super) fn horizon_line(k: &ControllerHorizon) -> String {
+    let pods = format!("{} pod(s) {} in {}", k.pods, k.selector, k.namespace);
+    match (k.started_at, k.issues_until) {
+        (Some(started), Some(until)) => format!(
+            "  Kamaji controller ({pods}) running since {started}: leaves it issues now expire on {until}: {}{}",
+            k.status.as_str(),
+            k.message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+        ),
+        _ => {
+            format!("  Kamaji controller ({pods}): issuance horizon {}: {}", k.status.as_str(), k.message.as_deref().unwrap_or("not known"))
+        }
     }
 }
 
