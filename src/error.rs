@@ -204,6 +204,17 @@ impl Error {
         Error::Flag { flag, value: None, reason: reason.into() }
     }
 
+    /// The error of a run that stopped with its Lease released: a timeout's or
+    /// an interrupt's one line carries `hint`; any other error comes back as it
+    /// is, and `false` says the caller prints the hint beside it.
+    pub fn with_resume_hint(self, hint: &str) -> (Error, bool) {
+        match self {
+            Error::Timeout { after, waiting_for } => (Error::Timeout { after, waiting_for: format!("{waiting_for}; {hint}") }, true),
+            Error::Interrupted(what) => (Error::Interrupted(format!("{what}; the Lease was released; {hint}")), true),
+            other => (other, false),
+        }
+    }
+
     /// A bad value of `flag`, quoted: `"{flag} {value:?}: {reason}"`.
     pub fn flag_value(flag: &'static str, value: &str, reason: impl Into<String>) -> Self {
         Error::Flag { flag, value: Some(value.to_string()), reason: reason.into() }

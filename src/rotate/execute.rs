@@ -102,14 +102,11 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
                 format!("the rotation is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
             report.error = Some(err.to_string());
             report.resume_hint = Some(hint.clone());
-            Err(match err {
-                Error::Timeout { after, waiting_for } => Error::Timeout { after, waiting_for: format!("{waiting_for}; {hint}") },
-                Error::Interrupted(what) => Error::Interrupted(format!("{what}; the Lease was released; {hint}")),
-                other => {
-                    s.display.println(&hint);
-                    other
-                }
-            })
+            let (err, said) = err.with_resume_hint(&hint);
+            if !said {
+                s.display.println(&hint);
+            }
+            Err(err)
         }
     }
 }
