@@ -155,8 +155,11 @@ equal "the token made before the rotation" "$WHO" system:serviceaccount:default:
 
 if [ "$SUITES" = 1 ]; then
   step "the e2e suites that judge rotation, against this cluster (E2E_PROVIDER=kind: the provider profile meets the real operator)"
+  # The provider suite (e2e/real/operator-suite.txt): the same tests cargo
+  # xtask test runs against a local operator, here against the real Kamaji.
+  operator_suite
   run env E2E_PROVIDER=kind E2E_KAMAJI_NAMESPACE="$KAMAJI_NS" E2E_TENANT_API=node-network \
-    cargo test -p e2e --test status --test rotate --test rotate_live --test restarts --test restore -- --test-threads=1
+    E2E_NODE_IP="$NODE_IP" E2E_DATASTORE="$DATASTORE" cargo test -p e2e "${SUITE_ARGS[@]}"
 fi
 
 step "restore: the rotation's backup puts the first CA back"

@@ -221,6 +221,23 @@ go_install() {
   [ "$DRY_RUN" = 1 ] || echo "$spec" >"$TOOLS_BIN/.$name.version"
 }
 
+# operator_suite: the cargo test arguments of e2e/real/operator-suite.txt
+# (`--test FILE`... `-- --exact --test-threads=1 NAME...`), one per line, into
+# the array SUITE_ARGS: the same tests `cargo xtask test` runs against a
+# separate local operator.
+operator_suite() {
+  local file name files=() names=()
+  while read -r file name; do
+    [ -z "$file" ] && continue
+    [[ "$file" == \#* ]] && continue
+    [[ " ${files[*]} " == *" $file "* ]] || files+=("$file")
+    names+=("$name")
+  done <"$REAL_DIR/operator-suite.txt"
+  SUITE_ARGS=()
+  for file in "${files[@]}"; do SUITE_ARGS+=(--test "$file"); done
+  SUITE_ARGS+=(-- --exact --test-threads=1 "${names[@]}")
+}
+
 # The plugin under test, built like CI builds it.
 build_pki() {
   step "kubectl-pki, built from this checkout"

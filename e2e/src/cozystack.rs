@@ -26,6 +26,17 @@ pub struct SeedOptions {
     /// Also seed workers of another tenant `<release>-other` whose pods match the runbook's
     /// name glob `virt-launcher-<release>-*` but not this tenant's labels.
     pub other_tenant: bool,
+    /// A real Kamaji keeps the TCP: it makes the tenant Deployment and runs its own
+    /// controller, so neither is seeded (and `kamaji_version` is whatever it runs).
+    pub operator: bool,
+    /// The image of every seeded pod; `None`: fixture names that only kwok "runs".
+    pub pod_image: Option<String>,
+    /// The tenant API as a NodePort `(address, port)`: `networkProfile.address`/`port`, as
+    /// Kamaji points the kubeconfigs there. `None`: a ClusterIP Service.
+    pub node_port: Option<(String, u16)>,
+    /// `spec.dataStore`; `None`: the namespace's name (the stand-in ignores it), or the
+    /// operator's default DataStore when `operator`.
+    pub datastore: Option<String>,
 }
 
 impl Default for SeedOptions {
@@ -38,6 +49,10 @@ impl Default for SeedOptions {
             workers: 2,
             konnectivity: true,
             other_tenant: true,
+            operator: false,
+            pod_image: None,
+            node_port: None,
+            datastore: None,
         }
     }
 }
@@ -75,36 +90,28 @@ impl Tenant {
 /// kubeconfig, CAPK-labelled worker pods, and the Kamaji controller Deployment (2 replicas) in
 /// `opts.kamaji_namespace` unless it exists. Needs the CRD (`kamaji::install_crd`).
 pub async fn seed_tenant(client: &Client, ns: &str, release: &str, opts: &SeedOptions) -> Result<Tenant> {
-    ensure_namespace(client, &opts.kamaji_namespace).await?;
-    create_kamaji_controller(client, &opts.kamaji_namespace, &opts.kamaji_version).await?;
+    if !opts.operator {
+        ensure_namespace(client, &opts.kamaji_namespace).await?;
+        create_kamaji_controller(client, &opts.kamaji_namespace, &opts.kamaji_version).await?;
+    }
     let tcp = create_tcp(client, ns, release, opts).await?;
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns);
-    let create = |d: Value| {
+    let create = |mut d: Value| {
         let deployments = deployments.clone();
+        if let (Some(image), Some(containers)) =
+            (&opts.pod_image, d.pointer_mut("/spec/template/spec/containers").and_then(Value::as_array_mut))
+        {
+            containers.iter_mut().for_each(|c| c["image"] = json!(image));
+        }
         async move {
             let d: Deployment = serde_json::from_value(d).context("fixture Deployment")?;
             deployments.create(&PostParams::default(), &d).await.with_context(|| format!("creating Deployment {ns}/{}", d.name_any()))
         }
     };
 
-    let mut tenant = deployment(
-        release,
-        &json!({"kamaji.clastix.io/name": release, "kamaji.clastix.io/component": "deployment"}),
-        2,
-        &[
-            ("kube-apiserver", "registry.k8s.io/kube-apiserver"),
-            ("kube-controller-manager", "registry.k8s.io/kube-controller-manager"),
-            ("kube-scheduler", "registry.k8s.io/kube-scheduler"),
-        ],
-    );
-    tenant["metadata"]["ownerReferences"] = json!([{
-        "apiVersion": format!("{}/{}", kamaji::GROUP, kamaji::VERSION), "kind": kamaji::KIND,
-        "name": release, "uid": tcp.uid(), "controller": true, "blockOwnerDeletion": true,
-    }]);
-    let tenant_secrets = [names::CA, names::API_SERVER, names::SA, names::CONTROLLER_MANAGER_KUBECONFIG, names::SCHEDULER_KUBECONFIG];
-    tenant["spec"]["template"]["spec"]["volumes"] =
-        tenant_secrets.iter().map(|s| json!({"name": s, "secret": {"secretName": names::secret_name(release, s)}})).collect();
-    create(tenant).await?;
+    if !opts.operator {
+        create(tenant_deployment(release, &tcp)).await?;
+    }
 
     let admin = names::secret_name(release, names::ADMIN_KUBECONFIG);
     let consumers = [
@@ -137,6 +144,29 @@ pub async fn seed_tenant(client: &Client, ns: &str, release: &str, opts: &SeedOp
     })
 }
 
+/// What Kamaji makes for a TCP: its Deployment (owned by it, 3 containers, the tenant secrets
+/// mounted). Only for the stand-in: a real operator makes its own.
+pub fn tenant_deployment(release: &str, tcp: &DynamicObject) -> Value {
+    let mut tenant = deployment(
+        release,
+        &json!({"kamaji.clastix.io/name": release, "kamaji.clastix.io/component": "deployment"}),
+        2,
+        &[
+            ("kube-apiserver", "registry.k8s.io/kube-apiserver"),
+            ("kube-controller-manager", "registry.k8s.io/kube-controller-manager"),
+            ("kube-scheduler", "registry.k8s.io/kube-scheduler"),
+        ],
+    );
+    tenant["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": format!("{}/{}", kamaji::GROUP, kamaji::VERSION), "kind": kamaji::KIND,
+        "name": release, "uid": tcp.uid(), "controller": true, "blockOwnerDeletion": true,
+    }]);
+    let tenant_secrets = [names::CA, names::API_SERVER, names::SA, names::CONTROLLER_MANAGER_KUBECONFIG, names::SCHEDULER_KUBECONFIG];
+    tenant["spec"]["template"]["spec"]["volumes"] =
+        tenant_secrets.iter().map(|s| json!({"name": s, "secret": {"secretName": names::secret_name(release, s)}})).collect();
+    tenant
+}
+
 /// Creates namespace `name` unless it exists.
 pub async fn ensure_namespace(client: &Client, name: &str) -> Result<()> {
     let api: Api<Namespace> = Api::all(client.clone());
@@ -149,7 +179,7 @@ pub async fn ensure_namespace(client: &Client, name: &str) -> Result<()> {
 }
 
 /// The Kamaji chart's controller Deployment (labels from its `_helpers.tpl`); kept if it exists.
-async fn create_kamaji_controller(client: &Client, ns: &str, version: &str) -> Result<()> {
+pub async fn create_kamaji_controller(client: &Client, ns: &str, version: &str) -> Result<()> {
     let labels = json!({
         "app.kubernetes.io/name": "kamaji",
         "app.kubernetes.io/instance": "kamaji",
@@ -175,20 +205,29 @@ async fn create_tcp(client: &Client, ns: &str, release: &str, opts: &SeedOptions
     if opts.konnectivity {
         addons["konnectivity"] = json!({"server": {"port": 8132}, "agent": {}});
     }
+    let (service, network) = match &opts.node_port {
+        Some((address, port)) => ("NodePort", json!({"address": address, "port": port, "certSANs": [address]})),
+        None => ("ClusterIP", json!({"port": 6443})),
+    };
+    let mut spec = json!({
+        "controlPlane": {
+            "deployment": {"replicas": if opts.operator { 1 } else { 2 }},
+            "service": {"serviceType": service},
+        },
+        "kubernetes": {"version": opts.kubernetes_version, "kubelet": {"cgroupfs": "systemd"}},
+        "networkProfile": network,
+        "addons": addons,
+    });
+    match (&opts.datastore, opts.operator) {
+        (Some(ds), _) => spec["dataStore"] = json!(ds),
+        (None, false) => spec["dataStore"] = json!(ns),
+        (None, true) => {}
+    }
     let tcp: DynamicObject = serde_json::from_value(json!({
         "apiVersion": format!("{}/{}", kamaji::GROUP, kamaji::VERSION),
         "kind": kamaji::KIND,
         "metadata": {"name": release, "namespace": ns, "annotations": annotations},
-        "spec": {
-            "dataStore": ns,
-            "controlPlane": {
-                "deployment": {"replicas": 2},
-                "service": {"serviceType": "ClusterIP"},
-            },
-            "kubernetes": {"version": opts.kubernetes_version, "kubelet": {"cgroupfs": "systemd"}},
-            "networkProfile": {"port": 6443},
-            "addons": addons,
-        },
+        "spec": spec,
     }))?;
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &kamaji::api_resource());
     api.create(&PostParams::default(), &tcp).await.with_context(|| format!("creating TenantControlPlane {ns}/{release}"))

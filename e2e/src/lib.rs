@@ -14,8 +14,10 @@ pub mod pki;
 pub mod pods;
 pub mod process;
 pub mod promtool;
+pub mod provided;
 pub mod providers;
 pub mod rotate_fixture;
+pub mod served;
 pub mod tenant_api;
 
 use std::path::PathBuf;

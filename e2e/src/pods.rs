@@ -43,3 +43,26 @@ pub async fn settle(client: &kube::Client, ns: &str, timeout: Duration) -> Resul
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
 }
+
+/// Waits until the Deployment `ns/name` is [`rolled_out`] and its pods are Ready, none
+/// terminating: no restart of it is still to come.
+pub async fn wait_rolled_out(client: &kube::Client, ns: &str, name: &str, timeout: Duration) -> Result<()> {
+    let deployments = Api::<Deployment>::namespaced(client.clone(), ns);
+    let pods = Api::<Pod>::namespaced(client.clone(), ns);
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(d) = deployments.get_opt(name).await?
+            && rolled_out(&d)
+        {
+            let selector = d.spec.selector.match_labels.iter().flatten().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+            let ps = pods.list(&ListParams::default().labels(&selector)).await?.items;
+            if ps.iter().all(|p| is_ready(p) && p.metadata.deletion_timestamp.is_none()) {
+                return Ok(());
+            }
+        }
+        if Instant::now() >= deadline {
+            bail!("Deployment {ns}/{name} not rolled out after {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}

@@ -177,11 +177,25 @@ pub struct Profile {
     /// The `--timeout` given to `rotate-ca`/`restore`/`renew` runs that are
     /// meant to finish (the suites' `WAIT`: 90 s to 120 s locally).
     pub rotation_timeout: Duration,
+    /// The image of every pod a suite seeds (consumers, workers): `None` keeps
+    /// the fixture names, which only kwok's fake node "runs"; a real node
+    /// needs an image it can pull and start.
+    pub pod_image: Option<String>,
+    /// Where a tenant's NodePort is reached ([`TenantApiAccess::NodeNetwork`]):
+    /// the kind node's address (`E2E_NODE_IP`).
+    pub node_address: Option<String>,
+    /// The DataStore new TenantControlPlanes use (`E2E_DATASTORE`); `None`:
+    /// the operator's default.
+    pub datastore: Option<String>,
 }
 
 /// Environment overrides of a profile (the scripts in `e2e/real/` set them).
 pub const ENV_KAMAJI_NAMESPACE: &str = "E2E_KAMAJI_NAMESPACE";
 pub const ENV_TENANT_API: &str = "E2E_TENANT_API";
+pub const ENV_NODE_IP: &str = "E2E_NODE_IP";
+pub const ENV_DATASTORE: &str = "E2E_DATASTORE";
+/// What a real node runs for every seeded pod (kind-configs' node image has it).
+pub const PAUSE_IMAGE: &str = "registry.k8s.io/pause:3.10";
 
 impl Provider {
     /// The value of `E2E_PROVIDER` that selects this provider.
@@ -211,6 +225,9 @@ impl Provider {
                 tenant_ready_timeout: Duration::from_secs(120),
                 pod_ready_timeout: Duration::from_secs(90),
                 rotation_timeout: Duration::from_secs(120),
+                pod_image: None,
+                node_address: None,
+                datastore: None,
             },
             Provider::Kind => Profile {
                 provider: self,
@@ -222,6 +239,9 @@ impl Provider {
                 tenant_ready_timeout: Duration::from_secs(600),
                 pod_ready_timeout: Duration::from_secs(300),
                 rotation_timeout: Duration::from_secs(900),
+                pod_image: Some(PAUSE_IMAGE.into()),
+                node_address: None,
+                datastore: None,
             },
             // An existing cluster is taken to be a Cozystack management
             // cluster: its controller in cozy-kamaji, reached as deployed.
@@ -235,6 +255,9 @@ impl Provider {
                 tenant_ready_timeout: Duration::from_secs(600),
                 pod_ready_timeout: Duration::from_secs(600),
                 rotation_timeout: Duration::from_secs(1800),
+                pod_image: Some(PAUSE_IMAGE.into()),
+                node_address: None,
+                datastore: None,
             },
             Provider::K3d | Provider::K3sTestcontainers => Profile {
                 provider: self,
@@ -246,6 +269,9 @@ impl Provider {
                 tenant_ready_timeout: Duration::from_secs(600),
                 pod_ready_timeout: Duration::from_secs(300),
                 rotation_timeout: Duration::from_secs(900),
+                pod_image: Some(PAUSE_IMAGE.into()),
+                node_address: None,
+                datastore: None,
             },
         }
     }
@@ -261,6 +287,13 @@ impl Profile {
             && !ns.is_empty()
         {
             profile.kamaji_namespace = ns;
+        }
+        for (var, field) in [(ENV_NODE_IP, &mut profile.node_address), (ENV_DATASTORE, &mut profile.datastore)] {
+            if let Ok(v) = std::env::var(var)
+                && !v.is_empty()
+            {
+                *field = Some(v);
+            }
         }
         match std::env::var(ENV_TENANT_API).unwrap_or_default().as_str() {
             "" => {}

@@ -1,7 +1,8 @@
 //! The fixture of the `rotate-ca` e2e tests (`tests/rotate.rs`, `faults_rotate.rs`,
-//! `rotate_live.rs`, `rotate_batch.rs`): a fresh namespace with a Ready Cozystack-shaped
-//! tenant and its Kamaji stand-in, `kubectl-pki` run in a temporary directory (where backups
-//! land), and snapshots of what the tool may change.
+//! `rotate_live.rs`, `rotate_batch.rs`, `restore.rs`, `renew.rs`): a fresh namespace with a
+//! Ready Cozystack-shaped tenant kept by the provider's Kamaji (the stand-in locally, the
+//! real operator on kind: see [`crate::provided`]), `kubectl-pki` run in a temporary
+//! directory (where backups land), and snapshots of what the tool may change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,37 +15,62 @@ use kube::api::{Api, ListParams};
 use kube::{Client, ResourceExt};
 
 use crate::ControlPlane;
-use crate::cozystack::{SeedOptions, StandinTenant, Tenant, standin_tenant};
+use crate::cozystack::{SeedOptions, Tenant};
+use crate::provided::{Keeper, ProvidedTenant, provide};
+use crate::providers::{KamajiController, Profile};
 
-/// One tenant and its stand-in. Fields drop in order: the stand-in last.
+/// One tenant and who keeps it. Fields drop in order: the keeper (stand-in) last.
 pub struct Fixture {
     pub client: Client,
     pub tenant: Tenant,
-    /// Where the tenant's kubeconfigs point ([`SeedOptions::endpoint`]), if set.
+    /// Where the tenant's kubeconfigs point ([`SeedOptions::endpoint`] locally, the
+    /// TCP's NodePort on an operator), if known.
     pub endpoint: Option<String>,
+    /// Whether a kube-apiserver answers at `endpoint`.
+    pub live: bool,
     pub secrets: Api<Secret>,
     /// The working directory of every run.
     pub dir: tempfile::TempDir,
-    /// How long waits for the tenant last.
+    /// How long waits for the tenant last (at least the profile's pod wait).
     pub wait: Duration,
-    _standin: crate::kamaji::StandinTask,
+    /// What differs between providers.
+    pub profile: Profile,
+    keeper: Keeper,
 }
 
 impl Fixture {
-    /// A fresh namespace `<prefix>-...` with a Ready tenant `release` seeded by `seed`, its
-    /// Kamaji controller Deployment in `<ns>-kamaji` and a stand-in playing that Kamaji version.
+    /// A fresh namespace `<prefix>-...` with a Ready tenant `release` seeded by `seed`: locally
+    /// its Kamaji controller Deployment in `<ns>-kamaji` and a stand-in playing that version;
+    /// elsewhere a TCP of the provider's operator.
     pub async fn new(prefix: &str, release: &str, seed: SeedOptions, wait: Duration) -> Fixture {
-        let endpoint = seed.endpoint.clone();
-        let StandinTenant { client, tenant, standin } = standin_tenant(prefix, release, seed, wait).await.expect("a Ready tenant");
+        Fixture::provided(prefix, release, seed, wait, false).await
+    }
+
+    /// [`Fixture::new`] with a tenant API that answers (a kube-apiserver process locally).
+    pub async fn live(prefix: &str, release: &str, seed: SeedOptions, wait: Duration) -> Fixture {
+        Fixture::provided(prefix, release, seed, wait, true).await
+    }
+
+    async fn provided(prefix: &str, release: &str, seed: SeedOptions, wait: Duration, live: bool) -> Fixture {
+        let profile = match Profile::from_env() {
+            Ok(p) => p,
+            Err(e) => panic!("{e:#}"),
+        };
+        let ProvidedTenant { client, tenant, endpoint, live, keeper } = match provide(&profile, prefix, release, seed, live).await {
+            Ok(t) => t,
+            Err(e) => panic!("a Ready tenant: {e:#}"),
+        };
         let ns = tenant.namespace.clone();
         Fixture {
             secrets: Api::namespaced(client.clone(), &ns),
             client,
             tenant,
             endpoint,
+            live,
             dir: tempfile::tempdir().expect("tempdir"),
-            wait,
-            _standin: standin,
+            wait: wait.max(profile.pod_ready_timeout),
+            profile,
+            keeper,
         }
     }
 
@@ -52,9 +78,34 @@ impl Fixture {
     pub async fn settled(prefix: &str, release: &str, seed: SeedOptions, wait: Duration) -> Fixture {
         let f = Fixture::new(prefix, release, seed, wait).await;
         for ns in [&f.tenant.namespace, &f.tenant.kamaji_namespace] {
-            crate::pods::settle(&f.client, ns, wait).await.expect("settled");
+            crate::pods::settle(&f.client, ns, f.wait).await.expect("settled");
         }
         f
+    }
+
+    /// The local tenant API process ([`Fixture::live`] on the local provider only): tests that
+    /// look inside it (its files, its restarts, holding it back) need the stand-in.
+    pub fn api_process(&self) -> &crate::TenantApi {
+        match &self.keeper {
+            Keeper::StandIn { api: Some(api), .. } => api,
+            _ => panic!(
+                "this test looks inside the local tenant API process: E2E_PROVIDER={} has none (run it with E2E_PROVIDER=local)",
+                self.profile.provider.env_name()
+            ),
+        }
+    }
+
+    /// Stops the local tenant API process by handing it to the caller (to drop it).
+    pub fn take_api_process(&mut self) -> Option<crate::TenantApi> {
+        match &mut self.keeper {
+            Keeper::StandIn { api, .. } => api.take().map(|a| *a),
+            Keeper::Operator => None,
+        }
+    }
+
+    /// Whether the in-test stand-in keeps this tenant (else the provider's operator).
+    pub fn standin(&self) -> bool {
+        self.profile.kamaji == KamajiController::StandIn
     }
 
     pub fn ns(&self) -> &str {
@@ -121,14 +172,32 @@ impl Fixture {
         self.secret(suffix).await.data.and_then(|d| d.get(key).map(|v| v.0.clone())).unwrap_or_default()
     }
 
-    /// See [`snapshot`]: the tenant and Kamaji namespaces, with Deployments.
+    /// See [`snapshot`]: the tenant and Kamaji namespaces, with Deployments. An operator's
+    /// namespace is shared and its leader election renews a Lease every few seconds: there
+    /// only its pods and Deployments count.
     pub async fn snapshot(&self) -> BTreeMap<String, String> {
-        snapshot(&self.client, &[self.ns(), &self.tenant.kamaji_namespace], true).await
+        if self.standin() {
+            return snapshot(&self.client, &[self.ns(), &self.tenant.kamaji_namespace], true).await;
+        }
+        let mut all = snapshot(&self.client, &[self.ns()], true).await;
+        let controller = snapshot(&self.client, &[&self.tenant.kamaji_namespace], true).await;
+        all.extend(controller.into_iter().filter(|(k, _)| k.starts_with("pod/") || k.starts_with("deployment/")));
+        all
     }
 
-    /// See [`settled_snapshot`]: the tenant and Kamaji namespaces, with Deployments.
+    /// A [`Fixture::snapshot`] once two in a row are equal (1.5 s apart, within `wait`).
     pub async fn settled_snapshot(&self) -> BTreeMap<String, String> {
-        settled_snapshot(&self.client, &[self.ns(), &self.tenant.kamaji_namespace], true, self.wait).await
+        let deadline = Instant::now() + self.wait;
+        let mut last = self.snapshot().await;
+        loop {
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            let now = self.snapshot().await;
+            if now == last {
+                return now;
+            }
+            assert!(Instant::now() < deadline, "{} never settled: {}", self.ns(), diff(&last, &now));
+            last = now;
+        }
     }
 
     /// The uids of the pods in `ns` matching `selector`, not being deleted.

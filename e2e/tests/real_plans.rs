@@ -45,6 +45,43 @@ fn shellcheck() -> PathBuf {
     })
 }
 
+/// `(test file, test name)` of every line of `e2e/real/operator-suite.txt`.
+fn operator_suite() -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(real_dir().join("operator-suite.txt")).expect("operator-suite.txt");
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (file, name) = l.split_once(' ').unwrap_or_else(|| panic!("not `<file> <name>`: {l:?}"));
+            (file.to_string(), name.trim().to_string())
+        })
+        .collect()
+}
+
+/// Every test the kind run and `xtask test`'s operator suite run exists, is a tokio test,
+/// and uses nothing only the in-test stand-in has: a typo would otherwise select no test,
+/// and a stand-in detail would fail only where Docker runs.
+#[test]
+fn the_operator_suite_names_provider_neutral_tests() {
+    let listed = operator_suite();
+    assert!(listed.len() >= 10, "{listed:?}");
+    for (file, name) in &listed {
+        let path = e2e::repo_root().join("e2e/tests").join(format!("{file}.rs"));
+        let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let start = source.find(&format!("async fn {name}()")).unwrap_or_else(|| panic!("no test {name} in {}", path.display()));
+        let before = &source[..start];
+        assert!(
+            before.trim_end().ends_with(")]") && before[before.len().saturating_sub(80)..].contains("#[tokio::test"),
+            "{name} is not a test"
+        );
+        let body = &source[start..];
+        let body = &body[..body[1..].find("\n#[tokio::test").map_or(body.len(), |e| e + 1)];
+        for stand_in_only in ["api_process", ".api()", "standin_tenant", "StandinOptions", "TenantApi::spawn", "edge-25."] {
+            assert!(!body.contains(stand_in_only), "{file} {name} uses {stand_in_only}, which only the local stand-in has");
+        }
+    }
+}
+
 #[test]
 fn every_script_passes_bash_n_and_shellcheck() {
     let shellcheck = shellcheck();
@@ -231,11 +268,23 @@ fn kamaji_kind_plan() {
     plan.assert_has("auth whoami");
     assert!(plan.stdout.contains("# check: the token made before the rotation"), "the old token is judged");
     plan.assert_has("tenant-demo.kubeconfig --request-timeout=20s get namespaces  # must fail");
-    // The suites, with the kind provider's properties.
-    let suites =
-        plan.position(&["env E2E_PROVIDER=kind", "E2E_KAMAJI_NAMESPACE=kamaji-system", "E2E_TENANT_API=node-network", "cargo test -p e2e"]);
-    for t in ["--test status", "--test rotate ", "--test rotate_live", "--test restarts", "--test restore"] {
-        assert!(plan.commands[suites].contains(t), "the suites run {t}: {}", plan.commands[suites]);
+    // The provider suite, with the kind provider's properties: every test of operator-suite.txt.
+    let suites = plan.position(&[
+        "env E2E_PROVIDER=kind",
+        "E2E_KAMAJI_NAMESPACE=kamaji-system",
+        "E2E_TENANT_API=node-network",
+        "E2E_NODE_IP=172.18.0.2",
+        "E2E_DATASTORE=default",
+        "cargo test -p e2e",
+        "-- --exact --test-threads=1",
+    ]);
+    let listed = operator_suite();
+    for (file, name) in &listed {
+        let command = &plan.commands[suites];
+        assert!(
+            command.contains(&format!("--test {file} ")) && command.contains(&format!(" {name}")),
+            "the suites run {file} {name}: {command}"
+        );
     }
     assert!(suites > real);
     let restore = plan.position(&["restore", "--dry-run=false"]);

@@ -1,10 +1,12 @@
-//! `kubectl pki restarts` against real pods (kwok makes them Ready): after a rollout restart
+//! `kubectl pki restarts` against real pods (kwok makes them Ready locally; on kind a real
+//! node runs the profile's image, within its pod wait): after a rollout restart
 //! every pod is `restarted` (exit 0, also with `--wait`); pods older than `--since` are
 //! `not-restarted` (exit 4); no matching pod is not success either.
 
 use std::time::{Duration, Instant};
 
 use e2e::ControlPlane;
+use e2e::providers::Profile;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
@@ -19,8 +21,13 @@ async fn pki(args: &[&str]) -> std::process::Output {
         .await
         .expect("run kubectl-pki")
 }
+fn profile() -> Profile {
+    Profile::from_env().unwrap_or_else(|e| panic!("{e:#}"))
+}
+
 /// A Deployment `web` with 2 Ready pods in a fresh namespace.
 async fn web(prefix: &str) -> (String, Api<Deployment>, Api<Pod>) {
+    let image = profile().pod_image.unwrap_or_else(|| "registry.invalid/web:1".into());
     let cp = ControlPlane::shared();
     let ns = cp.namespace(prefix).await.name;
     let client = cp.client().await;
@@ -32,7 +39,7 @@ async fn web(prefix: &str) -> (String, Api<Deployment>, Api<Pod>) {
             "selector": {"matchLabels": {"app": "web"}},
             "template": {
                 "metadata": {"labels": {"app": "web"}},
-                "spec": {"containers": [{"name": "web", "image": "registry.invalid/web:1"}], "terminationGracePeriodSeconds": 0}
+                "spec": {"containers": [{"name": "web", "image": image}], "terminationGracePeriodSeconds": 0}
             }
         }
     }))
@@ -45,7 +52,7 @@ async fn web(prefix: &str) -> (String, Api<Deployment>, Api<Pod>) {
 
 /// Waits for exactly `n` Ready pods (none terminating), none of them in `not`.
 async fn wait_ready_pods(pods: &Api<Pod>, n: usize, not: Option<&[String]>) {
-    let deadline = Instant::now() + Duration::from_secs(90);
+    let deadline = Instant::now() + profile().pod_ready_timeout;
     loop {
         let list = pods.list(&ListParams::default().labels("app=web")).await.unwrap().items;
         let fresh = list.iter().all(|p| not.is_none_or(|old| !old.contains(&p.metadata.uid.clone().unwrap_or_default())));
@@ -79,7 +86,8 @@ async fn pods_older_than_since_are_not_restarted_until_a_rollout_replaces_them()
     deployments.patch("web", &PatchParams::default(), &Patch::Merge(&patch)).await.unwrap();
 
     // --wait follows the rollout until every pod is new and Ready.
-    let out = pki(&["restarts", "-n", &ns, "-l", "app=web", "--since", &since, "--wait", "--timeout", "90s", "-o", "json"]).await;
+    let timeout = format!("{}s", profile().pod_ready_timeout.as_secs());
+    let out = pki(&["restarts", "-n", &ns, "-l", "app=web", "--since", &since, "--wait", "--timeout", &timeout, "-o", "json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["allRestarted"], json!(true));

@@ -75,7 +75,7 @@ async fn touch(f: &Fixture) -> Vec<u8> {
     let name = f.tenant.secret(API_SERVER_KUBELET_CLIENT);
     let before = f.secrets.get(&name).await.unwrap();
     f.secrets.delete(&name, &Default::default()).await.unwrap();
-    let deadline = Instant::now() + WAIT;
+    let deadline = Instant::now() + f.wait;
     loop {
         if let Some(s) = f.secrets.get_opt(&name).await.unwrap()
             && s.metadata.uid != before.metadata.uid

@@ -216,3 +216,38 @@ async fn an_unreachable_tenant_api_is_a_row_that_does_not_fail_the_command() {
     assert_eq!(code, 0, "{stdout}");
     drop(silent);
 }
+
+/// Written once for every provider (listed in `e2e/real/operator-suite.txt`): `status --tenant`
+/// on a tenant the provider's Kamaji keeps (the stand-in here, the real operator on kind), its
+/// API answering: every secret chains to the current CA, the served certificate is the
+/// secret's, and the controller's version and issuance horizon are read from its pods.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_tenant_on_the_providers_kamaji_is_all_ok_and_sees_the_served_certificate() {
+    let f = e2e::rotate_fixture::Fixture::live("served-provider", RELEASE, SeedOptions::default(), WAIT).await;
+    let args = ["status", "--source", "tenant", "--tenant", RELEASE, "-n", f.ns(), "--kamaji-namespace", &f.tenant.kamaji_namespace];
+    let out = f.pki(&[&args[..], &["-o", "json"]].concat(), &[]).await;
+    let (stdout, stderr) = e2e::rotate_fixture::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+    let t = &doc["tenants"][0];
+    assert_eq!((&t["name"], &t["status"]), (&json!(RELEASE), &json!("Ready")), "{t:#}");
+    assert_eq!(t["kamaji"]["status"], "ok", "the controller's issuance horizon is judged: {t:#}");
+    let items = doc["items"].as_array().cloned().unwrap_or_default();
+    let served_name = format!("{}/{RELEASE}:served", f.ns());
+    let served: Vec<&Value> = items.iter().filter(|i| i["name"] == json!(served_name)).collect();
+    assert_eq!(served.len(), 1, "{stdout}");
+    let row = served[0];
+    assert_eq!((words(row).0, words(row).2), ("ok", "ok"), "{row:#}");
+    assert_eq!(row["served"]["endpoint"], json!(f.endpoint), "{row:#}");
+    let (sha, secret_sha) = fingerprints(row);
+    assert_eq!(sha, secret_sha, "the API serves the secret's certificate: {row:#}");
+    let not_ok: Vec<&Value> = items.iter().filter(|i| i["status"] != "ok").collect();
+    assert!(not_ok.is_empty(), "every row ok on a fresh tenant: {not_ok:#?}");
+    assert!(items.len() >= 14, "every certificate and kubeconfig of the tenant: {}", items.len());
+
+    // The table a person reads names the TCP, its status and the served row.
+    let out = f.pki(&args, &[]).await;
+    let (table, _) = e2e::rotate_fixture::text(&out);
+    assert!(table.starts_with(&format!("TenantControlPlane {}/{RELEASE}: Ready", f.ns())), "{table}");
+    assert!(table.contains(":served") || table.contains("served"), "{table}");
+}

@@ -5,6 +5,7 @@ mod bench;
 mod cluster;
 mod demo;
 mod dist;
+mod operator_suite;
 mod test;
 
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ tasks:
         [--rotate-live=BOOL]    bench rotate: run each tenant's API for real (default true; false: live checks skip after 10 s)
   bench crafted                 kubectl pki status on one 1 MiB secret of same-named certificates (the bundle limits' worst case)
   bench tenants                 kubectl pki status --all-tenants -A on --tenants 50,200 seeded Kamaji tenants: wall, peak RSS, API requests
+  operator-suite                the provider suite (e2e/real/operator-suite.txt) against kamaji-standin --operator, as E2E_PROVIDER=existing
   kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
 ";
 
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         "demo" => demo::run(rest),
         "cluster" => cluster::run(rest),
         "dist" => dist::run(rest),
+        "operator-suite" => operator_suite::run(),
         "bench" => bench::run(rest),
         "kubectl" => install_kubectl(),
         "help" | "-h" | "--help" => {

@@ -38,6 +38,12 @@ pub fn run(args: &[String]) -> Result<()> {
         test.args(&args[pos..]);
     }
     run_cmd(&mut test)?;
+    // The provider suite once more, against an operator the tests do not start (what
+    // E2E_PROVIDER=kind meets); not when the run was narrowed with `-- <filter>`.
+    if provider == Provider::Local && !args.iter().any(|a| a == "--") {
+        eprintln!("xtask test: [4/4] the provider suite against a separate operator (E2E_PROVIDER=existing, kamaji-standin --operator)");
+        crate::operator_suite::run()?;
+    }
     eprintln!("xtask test: all passed in {:.0?}", started.elapsed());
     Ok(())
 }

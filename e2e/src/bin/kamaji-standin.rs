@@ -3,12 +3,17 @@
 //!
 //! usage: kamaji-standin [--kubeconfig FILE] [--namespace NS] [--kamaji-version TAG]
 //!                       [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE [--tenant-api DIR]]
+//!                       [--operator DIR]
 //!
 //! `--seed` also creates a Cozystack-shaped tenant (TCP, Deployments, worker pods) and waits
 //! until it is Ready, then keeps reconciling. `--tenant-api DIR` also serves that tenant's API
 //! for real ([`e2e::TenantApi`]: a kube-apiserver from its secrets, restarted when they change)
 //! on the control plane started in DIR (its `host.json`); the process is this one's child and
 //! dies with it.
+//!
+//! `--operator DIR` plays an operator nobody seeds for (`E2E_PROVIDER=existing` against the
+//! local control plane in DIR): it makes each TCP's Deployment and serves the API of every
+//! Ready TCP whose `networkProfile.address` is 127.0.0.1, on its `networkProfile.port`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -25,10 +30,12 @@ struct Args {
     seed: Option<(String, String)>,
     /// The control plane dir the seeded tenant's API joins.
     tenant_api: Option<PathBuf>,
+    /// The control plane dir every served tenant API joins (`--operator`).
+    operator: Option<PathBuf>,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
-    let mut args = Args { kubeconfig: None, opts: StandinOptions::default(), seed: None, tenant_api: None };
+    let mut args = Args { kubeconfig: None, opts: StandinOptions::default(), seed: None, tenant_api: None, operator: None };
     let mut namespace = None;
     let mut delay = Duration::ZERO;
     while let Some(flag) = argv.next() {
@@ -47,9 +54,10 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
                 args.seed = Some((ns.to_string(), release.to_string()));
             }
             "--tenant-api" => args.tenant_api = Some(value()?.into()),
+            "--operator" => args.operator = Some(value()?.into()),
             "-h" | "--help" => {
                 println!(
-                    "usage: kamaji-standin [--kubeconfig FILE] [--namespace NS] [--kamaji-version TAG] [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE [--tenant-api DIR]]"
+                    "usage: kamaji-standin [--kubeconfig FILE] [--namespace NS] [--kamaji-version TAG] [--rotation-delay SECONDS] [--seed NAMESPACE/RELEASE [--tenant-api DIR]] [--operator DIR]"
                 );
                 std::process::exit(0);
             }
@@ -61,6 +69,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args> {
     }
     args.opts.namespace = namespace;
     args.opts.rotation_delay = delay;
+    args.opts.makes_deployments = args.operator.is_some();
     Ok(args)
 }
 
@@ -89,8 +98,15 @@ async fn run() -> Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let client = client(args.kubeconfig.as_ref()).await?;
     let version = args.opts.version.clone();
+    let watched = args.opts.namespace.clone();
     let controller = Standin::spawn(client.clone(), args.opts);
     let host = args.tenant_api.as_deref().map(Host::read).transpose()?;
+    let operator_host = args.operator.as_deref().map(Host::read).transpose()?;
+    if let Some(host) = operator_host {
+        e2e::kamaji::install_crd(client.clone()).await?;
+        tokio::spawn(serve_tenant_apis(client.clone(), watched, host));
+        eprintln!("kamaji-standin: operator: serving the API of every Ready TCP on 127.0.0.1");
+    }
     let work = async {
         // Held until the end: dropping it stops the tenant's kube-apiserver.
         let mut _tenant_api = None;
@@ -123,6 +139,52 @@ async fn run() -> Result<()> {
         _ = tokio::signal::ctrl_c() => eprintln!("kamaji-standin: interrupted, stopping"),
     }
     Ok(())
+}
+
+/// Every second: a tenant API for each Ready TCP on 127.0.0.1 that has none yet; dropped
+/// (the process stopped) when its TCP is gone.
+async fn serve_tenant_apis(client: kube::Client, namespace: Option<String>, host: Host) {
+    use std::collections::BTreeMap;
+    let tcps: kube::Api<kube::api::DynamicObject> = match &namespace {
+        Some(ns) => kube::Api::namespaced_with(client.clone(), ns, &e2e::kamaji::api_resource()),
+        None => kube::Api::all_with(client.clone(), &e2e::kamaji::api_resource()),
+    };
+    let mut served: BTreeMap<(String, String), TenantApi> = BTreeMap::new();
+    let mut starting: BTreeMap<(String, String), tokio::task::JoinHandle<Result<TenantApi>>> = BTreeMap::new();
+    loop {
+        let list = tcps.list(&Default::default()).await.map(|l| l.items).unwrap_or_default();
+        let mut present = std::collections::BTreeSet::new();
+        for tcp in &list {
+            let (Some(ns), Some(name)) = (tcp.metadata.namespace.clone(), tcp.metadata.name.clone()) else { continue };
+            let key = (ns.clone(), name.clone());
+            present.insert(key.clone());
+            let local = tcp.data.pointer("/spec/networkProfile/address").and_then(serde_json::Value::as_str) == Some("127.0.0.1");
+            let port =
+                tcp.data.pointer("/spec/networkProfile/port").and_then(serde_json::Value::as_u64).and_then(|p| u16::try_from(p).ok());
+            let ready = e2e::kamaji::phase(tcp) == Some("Ready");
+            let (Some(port), true, true) = (port, local, ready) else { continue };
+            if served.contains_key(&key) || starting.contains_key(&key) {
+                continue;
+            }
+            let opts = TenantApiOptions { port: Some(port), host: Some(host.clone()), ..TenantApiOptions::default() };
+            let client = client.clone();
+            starting.insert(key, tokio::spawn(async move { TenantApi::spawn(&client, &ns, &name, opts).await }));
+        }
+        let finished: Vec<_> = starting.iter().filter(|(_, h)| h.is_finished()).map(|(k, _)| k.clone()).collect();
+        for key in finished {
+            let Some(handle) = starting.remove(&key) else { continue };
+            match handle.await {
+                Ok(Ok(api)) => {
+                    eprintln!("kamaji-standin: tenant {}/{} API serving on {}", key.0, key.1, api.url);
+                    served.insert(key, api);
+                }
+                Ok(Err(e)) => eprintln!("kamaji-standin: tenant {}/{} API: {e:#} (retrying)", key.0, key.1),
+                Err(e) => eprintln!("kamaji-standin: tenant {}/{} API task: {e}", key.0, key.1),
+            }
+        }
+        served.retain(|key, _| present.contains(key));
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 #[cfg(test)]

@@ -120,7 +120,13 @@ async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, 
     if phase.is_none() {
         set_phase(&tcps, &tcp, STATUS_PROVISIONING).await?;
     }
-    let endpoint = tcp.annotations().get(ANNOTATION_ENDPOINT).and_then(|url| Endpoint::parse(url)).unwrap_or_default();
+    // The test's annotation wins; else, as Kamaji does, `networkProfile.address:port`.
+    let endpoint = tcp
+        .annotations()
+        .get(ANNOTATION_ENDPOINT)
+        .and_then(|url| Endpoint::parse(url))
+        .or_else(|| network_profile_endpoint(&tcp.data))
+        .unwrap_or_default();
     let konnectivity = tcp.data.pointer("/spec/addons/konnectivity").is_some_and(|v| !v.is_null());
 
     let dating = super::dating::dating(&ctx.client, &ctx.opts).await?;
@@ -135,6 +141,9 @@ async fn reconcile(cached: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<Action, 
     pass.ensure_rest(&ca, konnectivity).await?;
     let current = std::mem::take(&mut pass.current);
     drop(pass);
+    if ctx.opts.makes_deployments {
+        ensure_tenant_deployment(&ctx.client, &ns, &tcp).await?;
+    }
     roll_tenant_deployment(&ctx.client, &ns, &tcp.name_any(), &current).await?;
     if rotating {
         tcp.data["status"]["kubernetesResources"]["version"]["status"] = json!(STATUS_ROTATING);
@@ -193,6 +202,20 @@ async fn write_status(tcps: &Api<DynamicObject>, tcp: &DynamicObject, current: &
 /// Kamaji re-issues rolls the pods and one changed by anyone else (and kept) does not. And like
 /// Kamaji, which owns the template, removes every pod-template annotation but its own
 /// (`storage.kamaji.clastix.io/*`): a `kubectl rollout restart` annotation is gone at once.
+/// The TCP's Deployment, created when missing ([`StandinOptions::makes_deployments`]).
+async fn ensure_tenant_deployment(client: &Client, ns: &str, tcp: &DynamicObject) -> Result<()> {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
+    if api.get_opt(&tcp.name_any()).await.context("reading the tenant Deployment")?.is_some() {
+        return Ok(());
+    }
+    let d: Deployment = serde_json::from_value(crate::cozystack::tenant_deployment(&tcp.name_any(), tcp))?;
+    match api.create(&Default::default(), &d).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(()),
+        Err(e) => Err(e).with_context(|| format!("creating the tenant Deployment {ns}/{}", tcp.name_any())),
+    }
+}
+
 async fn roll_tenant_deployment(client: &Client, ns: &str, tcp: &str, current: &BTreeMap<&str, Secret>) -> Result<()> {
     let api: Api<Deployment> = Api::namespaced(client.clone(), ns);
     let Some(deployment) = api.get_opt(tcp).await.context("reading the tenant Deployment")? else {
@@ -269,6 +292,14 @@ fn merge(target: &mut Value, patch: &Value) {
     }
 }
 
+/// `https://<networkProfile.address>:<networkProfile.port>` when the TCP sets an address.
+fn network_profile_endpoint(data: &Value) -> Option<Endpoint> {
+    let address = data.pointer("/spec/networkProfile/address").and_then(Value::as_str).filter(|a| !a.is_empty())?;
+    let port = data.pointer("/spec/networkProfile/port").and_then(Value::as_u64).unwrap_or(6443);
+    let host = if address.contains(':') { format!("[{address}]") } else { address.to_string() };
+    Endpoint::parse(&format!("https://{host}:{port}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -288,5 +319,12 @@ mod tests {
         let mut v = json!({});
         set_pointer(&mut v, "/certificates/ca", json!({"secretName": "x-ca"}));
         assert_eq!(v.pointer("/certificates/ca/secretName"), Some(&json!("x-ca")));
+    }
+
+    #[test]
+    fn kubeconfigs_point_at_the_network_profile_without_the_annotation() {
+        let tcp = json!({"spec": {"networkProfile": {"address": "172.18.0.2", "port": 31443}}});
+        assert_eq!(network_profile_endpoint(&tcp).map(|e| e.url), Some("https://172.18.0.2:31443".to_string()));
+        assert!(network_profile_endpoint(&json!({"spec": {"networkProfile": {"port": 6443}}})).is_none());
     }
 }

@@ -38,6 +38,9 @@ pub struct StandinOptions {
     /// plays: kubeadm-issued certificates are dated from their oldest container start, as
     /// Kamaji dates them from its process start (see `pki::Dating`). `None`: from now.
     pub controller_pods: Option<(String, String)>,
+    /// Make a TCP's Deployment when it has none, as Kamaji does (tests seed their own; the
+    /// `kamaji-standin --operator` process plays an operator that nobody seeds for).
+    pub makes_deployments: bool,
 }
 
 impl Default for StandinOptions {
@@ -57,6 +60,7 @@ impl StandinOptions {
             rotation_delay: Duration::ZERO,
             finalizers: true,
             controller_pods: None,
+            makes_deployments: false,
         }
     }
 
