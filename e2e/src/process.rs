@@ -87,3 +87,41 @@ pub fn free_port() -> Result<u16> {
     let l = std::net::TcpListener::bind("127.0.0.1:0").context("bind a free port")?;
     Ok(l.local_addr()?.port())
 }
+
+/// What [`interrupt_when`] saw: the exit code after SIGINT and every stderr line.
+pub struct Interrupted {
+    pub code: Option<i32>,
+    pub stderr: String,
+}
+
+/// Runs `cmd`, reads its stderr until a line satisfies `reached` (within `wait`), sends it
+/// SIGINT as Ctrl-C would, and waits (30 s at most) for it to exit. Panics, quoting what it
+/// printed, when the line never comes or the process does not stop.
+pub async fn interrupt_when(mut cmd: tokio::process::Command, wait: std::time::Duration, reached: impl Fn(&str) -> bool) -> Interrupted {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut seen = String::new();
+    let waiting = tokio::time::timeout(wait, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            seen.push_str(&line);
+            seen.push('\n');
+            if reached(&line) {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(waiting.ok(), Some(true), "never reached the line to interrupt at:\n{seen}");
+    let pid = child.id().expect("pid") as libc::pid_t;
+    // SAFETY: a signal to our own child.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").expect("wait");
+    while let Ok(Some(line)) = lines.next_line().await {
+        seen.push_str(&line);
+        seen.push('\n');
+    }
+    Interrupted { code: status.code(), stderr: seen }
+}

@@ -303,32 +303,10 @@ async fn ctrl_c_releases_the_lock_and_keeps_the_progress() {
     // A Kamaji that ignores the annotation (told it is a newer one) keeps the run waiting in its verification.
     let f = fixture("renew-sigint", "edge-25.4.1").await;
     let args = ["renew", RELEASE, "--dry-run=false", "--kamaji-version", "26.3.5-edge", "--timeout", "5m"];
-    let mut cmd = f.command(ControlPlane::shared().kubeconfig(), &args, true);
-    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
-    let mut seen = String::new();
-    let waiting = tokio::time::timeout(WAIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.starts_with("[5/7] verify:") && line.contains("not re-issued yet") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(waiting.ok(), Some(true), "never reached the wait:\n{seen}");
-    let pid = child.id().expect("pid") as libc::pid_t;
-    // SAFETY: a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").unwrap();
-    while let Ok(Some(line)) = lines.next_line().await {
-        seen.push_str(&line);
-        seen.push('\n');
-    }
-    assert_eq!(status.code(), Some(130), "{seen}");
+    let cmd = f.command(ControlPlane::shared().kubeconfig(), &args, true);
+    let run = e2e::process::interrupt_when(cmd, WAIT, |l| l.starts_with("[5/7] verify:") && l.contains("not re-issued yet")).await;
+    let seen = run.stderr;
+    assert_eq!(run.code, Some(130), "{seen}");
     let error_line = seen.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{seen}"));
     assert!(error_line.contains("interrupted: SIGINT during the renewal") && error_line.contains("Lease was released"), "{error_line}");
     assert!(error_line.contains("re-run the same command"), "{error_line}");

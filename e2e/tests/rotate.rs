@@ -446,32 +446,10 @@ async fn ctrl_c_releases_the_lock_and_says_how_to_resume() {
     cmd.args(["rotate-ca", RELEASE, "--dry-run=false", "--method", "annotate", "--kamaji-version", "26.3.5-edge", "--timeout", "5m"]);
     cmd.args(["-n", f.ns(), "--kamaji-namespace", &f.tenant.kamaji_namespace]);
     cmd.current_dir(f.dir.path()).env_remove("KUBECTL_PKI_FAULT_AFTER");
-    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
-    let mut seen = String::new();
     // Wait for the rotate phase's wait for the new CA (stderr is not a terminal: plain lines).
-    let waiting = tokio::time::timeout(WAIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.contains("[3/8] rotate") && line.contains("waiting for Kamaji") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(waiting.ok(), Some(true), "never reached the wait:\n{seen}");
-    let pid = child.id().expect("pid") as libc::pid_t;
-    // SAFETY: a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").unwrap();
-    while let Ok(Some(line)) = lines.next_line().await {
-        seen.push_str(&line);
-        seen.push('\n');
-    }
-    assert_eq!(status.code(), Some(130), "{seen}");
+    let run = e2e::process::interrupt_when(cmd, WAIT, |l| l.contains("[3/8] rotate") && l.contains("waiting for Kamaji")).await;
+    let seen = run.stderr;
+    assert_eq!(run.code, Some(130), "{seen}");
     let error_line = seen.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{seen}"));
     assert!(error_line.contains("interrupted: SIGINT") && error_line.contains("Lease was released"), "{error_line}");
     assert!(error_line.contains("re-run the same command"), "{error_line}");

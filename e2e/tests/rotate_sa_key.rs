@@ -299,32 +299,11 @@ async fn ctrl_c_releases_the_lock_and_a_rerun_finishes_the_stage() {
     let f = live("sakey-sigint", false).await;
     f.api.pause();
     let args = ["rotate-sa-key", RELEASE, "-n", f.ns(), "--dry-run=false", "--timeout", "5m"];
-    let mut cmd = f.command(e2e::ControlPlane::shared().kubeconfig(), &args, false);
-    let mut child = cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn");
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(stderr));
-    let mut seen = String::new();
-    let waiting = tokio::time::timeout(WAIT, async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            seen.push_str(&line);
-            seen.push('\n');
-            if line.starts_with("[6/6] verify:") && line.contains("its pods have not all restarted") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(waiting.ok(), Some(true), "never reached the wait:\n{seen}");
-    let pid = child.id().expect("pid") as libc::pid_t;
-    // SAFETY: a signal to our own child.
-    assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    let status = tokio::time::timeout(Duration::from_secs(30), child.wait()).await.expect("exits after SIGINT").unwrap();
-    while let Ok(Some(line)) = lines.next_line().await {
-        seen.push_str(&line);
-        seen.push('\n');
-    }
-    assert_eq!(status.code(), Some(130), "{seen}");
+    let cmd = f.command(e2e::ControlPlane::shared().kubeconfig(), &args, false);
+    let run =
+        e2e::process::interrupt_when(cmd, WAIT, |l| l.starts_with("[6/6] verify:") && l.contains("its pods have not all restarted")).await;
+    let seen = run.stderr;
+    assert_eq!(run.code, Some(130), "{seen}");
     let error_line = seen.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{seen}"));
     assert!(error_line.contains("interrupted: SIGINT during rotate-sa-key") && error_line.contains("Lease was released"), "{error_line}");
     let leases: Api<Lease> = Api::namespaced(f.client.clone(), f.ns());
