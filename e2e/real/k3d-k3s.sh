@@ -34,20 +34,16 @@ parse_args k3d-k3s "$@"
 cd "$REPO_ROOT"
 need_docker
 
-on_exit() {
-  local rc=$?
-  [ "$DRY_RUN" = 1 ] && return 0
-  if [ "$rc" != 0 ]; then
-    echo "k3d-k3s: FAILED ($rc): logs in $ARTIFACTS" >&2
-    local c
-    for c in "$SERVER" "$AGENT" "$CUSTOM_SERVER"; do docker logs "$c" >"$ARTIFACTS/$c.log" 2>&1 || true; done
-  fi
-  if [ "$KEEP" = 0 ]; then
-    k3d cluster delete "$CLUSTER" >/dev/null 2>&1 || true
-    k3d cluster delete "$CUSTOM_CLUSTER" >/dev/null 2>&1 || true
-  fi
+# What a failed run leaves for the artifacts, and the clean-up (lib.sh's on_exit_with).
+collect_logs() {
+  local c
+  for c in "$SERVER" "$AGENT" "$CUSTOM_SERVER"; do docker logs "$c" >"$ARTIFACTS/$c.log" 2>&1 || true; done
 }
-trap on_exit EXIT
+delete_clusters() {
+  k3d cluster delete "$CLUSTER" >/dev/null 2>&1 || true
+  k3d cluster delete "$CUSTOM_CLUSTER" >/dev/null 2>&1
+}
+trap 'on_exit_with collect_logs delete_clusters' EXIT
 
 step "tools from their Go modules, pinned"
 go_install k3d "github.com/k3d-io/k3d/v5@$K3D_VERSION" \

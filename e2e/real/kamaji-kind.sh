@@ -43,19 +43,17 @@ parse_args kamaji-kind "$@"
 cd "$REPO_ROOT"
 need_docker
 
-on_exit() {
-  local rc=$?
-  [ "$DRY_RUN" = 1 ] && return 0
-  if [ "$rc" != 0 ]; then
-    echo "kamaji-kind: FAILED ($rc): logs in $ARTIFACTS" >&2
-    kind export logs "$ARTIFACTS/kind-logs" --name "$CLUSTER" >/dev/null 2>&1 || true
-    kubectl get events -A --sort-by=.lastTimestamp >"$ARTIFACTS/events.txt" 2>&1 || true
-    kubectl -n "$KAMAJI_NS" logs -l app.kubernetes.io/name=kamaji --tail=-1 >"$ARTIFACTS/kamaji.log" 2>&1 || true
-    kubectl -n "$NS" get tcp,secrets,deploy,pods -o wide >"$ARTIFACTS/tenant-root.txt" 2>&1 || true
-  fi
-  if [ "$KEEP" = 0 ]; then kind delete cluster --name "$CLUSTER" >/dev/null 2>&1 || true; fi
+# What a failed run leaves for the artifacts, and the clean-up (lib.sh's on_exit_with).
+collect_logs() {
+  kind export logs "$ARTIFACTS/kind-logs" --name "$CLUSTER" >/dev/null 2>&1
+  kubectl get events -A --sort-by=.lastTimestamp >"$ARTIFACTS/events.txt" 2>&1
+  kubectl -n "$KAMAJI_NS" logs -l app.kubernetes.io/name=kamaji --tail=-1 >"$ARTIFACTS/kamaji.log" 2>&1
+  kubectl -n "$NS" get tcp,secrets,deploy,pods -o wide >"$ARTIFACTS/tenant-root.txt" 2>&1
 }
-trap on_exit EXIT
+delete_clusters() {
+  kind delete cluster --name "$CLUSTER" >/dev/null 2>&1
+}
+trap 'on_exit_with collect_logs delete_clusters' EXIT
 
 datastore_exists() { [ -n "$(kubectl get datastores -o name 2>/dev/null)" ]; }
 

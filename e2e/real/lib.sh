@@ -35,6 +35,7 @@ EOF
 parse_args() {
   local name="$1"
   shift
+  SCRIPT="$name"
   ARTIFACTS="$ARTIFACTS/$name"
   while [ $# -gt 0 ]; do
     case "$1" in
@@ -51,6 +52,20 @@ parse_args() {
   # Keys, kubeconfigs and secrets stay out of the artifacts (which CI uploads).
   WORK="${WORK:-$REPO_ROOT/target/real-e2e-work/$name}"
   export PATH="$TOOLS_BIN:$PATH"
+}
+
+# on_exit_with COLLECT DELETE: every script's EXIT trap
+# (`trap 'on_exit_with collect_logs delete_clusters' EXIT`). On failure it
+# says where the logs are and runs COLLECT (the clusters' logs into
+# $ARTIFACTS); then DELETE unless --keep. Nothing in a dry run.
+on_exit_with() {
+  local rc=$?
+  [ "$DRY_RUN" = 1 ] && return 0
+  if [ "$rc" != 0 ]; then
+    echo "$SCRIPT: FAILED ($rc): logs in $ARTIFACTS" >&2
+    "$1" || true
+  fi
+  if [ "$KEEP" = 0 ]; then "$2" || true; fi
 }
 
 # Values never printed (tokens captured into *_TOKEN variables): a plan

@@ -37,17 +37,15 @@ parse_args talos-docker "$@"
 cd "$REPO_ROOT"
 need_docker
 
-on_exit() {
-  local rc=$?
-  [ "$DRY_RUN" = 1 ] && return 0
-  if [ "$rc" != 0 ]; then
-    echo "talos-docker: FAILED ($rc): logs in $ARTIFACTS" >&2
-    talosctl --talosconfig "$WORK/talosconfig" --nodes "$NODE" logs machined >"$ARTIFACTS/machined.log" 2>&1 || true
-    talosctl --talosconfig "$WORK/talosconfig" --nodes "$NODE" dmesg >"$ARTIFACTS/dmesg.log" 2>&1 || true
-  fi
-  if [ "$KEEP" = 0 ]; then talosctl cluster destroy --name "$CLUSTER" >/dev/null 2>&1 || true; fi
+# What a failed run leaves for the artifacts, and the clean-up (lib.sh's on_exit_with).
+collect_logs() {
+  talosctl --talosconfig "$WORK/talosconfig" --nodes "$NODE" logs machined >"$ARTIFACTS/machined.log" 2>&1 || true
+  talosctl --talosconfig "$WORK/talosconfig" --nodes "$NODE" dmesg >"$ARTIFACTS/dmesg.log" 2>&1
 }
-trap on_exit EXIT
+delete_clusters() {
+  talosctl cluster destroy --name "$CLUSTER" >/dev/null 2>&1
+}
+trap 'on_exit_with collect_logs delete_clusters' EXIT
 
 # talos_resource_pem JSON FIELD OUT: spec.FIELD.crt of a `talosctl get -o json`
 # resource as a PEM file (Talos prints PEM bytes base64-encoded).

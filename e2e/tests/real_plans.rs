@@ -601,6 +601,21 @@ fn lib_judges_exit_codes_comparisons_and_masks_tokens() {
     assert!(out.contains("+ true --token '***'") && !out.contains("s3cret-token"), "{out}");
 }
 
+/// The EXIT trap every script sets: a failed run collects logs, then the clusters go unless
+/// --keep; a passing run only deletes; the failure's exit code is kept.
+#[test]
+fn on_exit_collects_logs_on_failure_and_keeps_clusters_with_keep() {
+    let trap =
+        "collect_logs() { echo collected; }\ndelete_clusters() { echo deleted; }\ntrap 'on_exit_with collect_logs delete_clusters' EXIT\n";
+    let (ok, out, err) = lib(&format!("{trap}false"));
+    assert!(!ok && out.contains("collected") && out.contains("deleted"), "{out}{err}");
+    assert!(err.contains("lib-test: FAILED (1): logs in "), "{err}");
+    let (ok, out, _) = lib(&format!("{trap}true"));
+    assert!(ok && !out.contains("collected") && out.contains("deleted"), "{out}");
+    let (ok, out, _) = lib(&format!("KEEP=1\n{trap}false"));
+    assert!(!ok && out.contains("collected") && !out.contains("deleted"), "--keep deletes nothing: {out}");
+}
+
 #[test]
 fn talosconfig_comparison_judges_kubectl_pki_output() {
     let tmp = tempfile::tempdir().unwrap();
