@@ -21,6 +21,7 @@ pub mod interrupt;
 pub mod issuer;
 pub mod k3s;
 pub mod kamaji;
+pub mod lease_state;
 pub mod lock;
 pub mod logging;
 pub mod output;

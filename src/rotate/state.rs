@@ -85,9 +85,9 @@ impl RunState {
 
     /// Annotations to write; `None` removes a stale key.
     pub fn to_annotations(&self) -> BTreeMap<String, Option<String>> {
-        let mut m = BTreeMap::new();
+        let mut w = crate::lease_state::Writer::new(PREFIX);
         let mut put = |k: &str, v: Option<String>| {
-            m.insert(format!("{PREFIX}{k}"), v);
+            w.put(k, v);
         };
         put("done", Some(self.done.name().into()));
         put("started-at", Some(self.started_at.to_string()));
@@ -100,12 +100,13 @@ impl RunState {
         put("worker-uids", Some(self.worker_uids.join(",")));
         put("tenant-uid", self.tenant_uid.clone());
         put("completed-at", self.completed_at.map(|t| t.to_string()));
-        m
+        w.finish()
     }
 
     /// Reads a state back; `None` when there is none or it is incomplete.
     pub fn from_annotations(a: &BTreeMap<String, String>) -> Option<RunState> {
-        let get = |k: &str| a.get(&format!("{PREFIX}{k}")).cloned();
+        let r = crate::lease_state::Reader::new(PREFIX, a);
+        let get = |k: &str| r.get(k);
         Some(RunState {
             done: Phase::parse(&get("done")?)?,
             started_at: get("started-at")?.parse().ok()?,
@@ -128,7 +129,7 @@ impl RunState {
 /// [`crate::lock::Lock::set_annotations`] takes it): after `restore`, a
 /// later rotate-ca starts clean instead of resuming a rotation that was undone.
 pub fn cleared(annotations: &BTreeMap<String, String>) -> BTreeMap<String, Option<String>> {
-    annotations.keys().filter(|k| k.starts_with(PREFIX)).map(|k| (k.clone(), None)).collect()
+    crate::lease_state::cleared(PREFIX, annotations)
 }
 
 /// `host:path` → the path, when the host is this one.

@@ -87,21 +87,22 @@ impl RenewState {
 
     /// Annotations to write; `None` removes a stale key.
     pub fn to_annotations(&self) -> BTreeMap<String, Option<String>> {
-        let mut m = BTreeMap::new();
+        let mut w = crate::lease_state::Writer::new(PREFIX);
         let mut put = |k: &str, v: Option<String>| {
-            m.insert(format!("{PREFIX}{k}"), v);
+            w.put(k, v);
         };
         put("done", Some(self.done.name().into()));
         put("started-at", Some(self.started_at.to_string()));
         put("backup", self.backup.clone());
         put("tenant-uid", self.tenant_uid.clone());
         put("completed-at", self.completed_at.map(|t| t.to_string()));
-        m
+        w.finish()
     }
 
     /// Reads a state back; `None` when there is none or it is incomplete.
     pub fn from_annotations(a: &BTreeMap<String, String>) -> Option<RenewState> {
-        let get = |k: &str| a.get(&format!("{PREFIX}{k}")).cloned();
+        let r = crate::lease_state::Reader::new(PREFIX, a);
+        let get = |k: &str| r.get(k);
         Some(RenewState {
             done: Step::parse(&get("done")?)?,
             started_at: get("started-at")?.parse().ok()?,
