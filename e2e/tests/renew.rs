@@ -298,6 +298,35 @@ async fn an_unfinished_rotation_blocks_a_renewal() {
     assert!(after == before, "a refused renewal changed something: {}", diff(&before, &after));
 }
 
+/// The other way round: a CA rotation re-issues every leaf, so an interrupted renewal is
+/// superseded: the plan says so, and the completed rotation clears the renewal's state, so a
+/// later `renew` starts afresh instead of resuming it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotation_supersedes_an_unfinished_renewal_and_clears_its_state() {
+    let f = fixture("renew-superseded", "26.3.5-edge").await;
+    let (code, _, stderr) = renew(&f, &[RELEASE, "--dry-run=false", "--timeout", "2m"], Some("first-change")).await;
+    assert_eq!(code, Some(FAULT_EXIT), "{stderr}");
+    let leases: kube::Api<k8s_openapi::api::coordination::v1::Lease> = kube::Api::namespaced(f.client.clone(), f.ns());
+    let renew_keys = |l: &k8s_openapi::api::coordination::v1::Lease| -> Vec<String> {
+        l.metadata.annotations.iter().flatten().map(|(k, _)| k.clone()).filter(|k| k.starts_with("renew.kubectl-pki.io/")).collect()
+    };
+    let lease_name = format!("pki-rotate-{RELEASE}");
+    assert!(!renew_keys(&leases.get(&lease_name).await.unwrap()).is_empty(), "the interrupted renewal is recorded");
+
+    let plan = f.pki(&["rotate-ca", RELEASE], &[]).await;
+    let (stdout, stderr) = text(&plan);
+    assert_eq!(plan.status.code(), Some(0), "a renewal does not block a rotation: {stdout}\n{stderr}");
+    assert!(stdout.contains("unfinished renewal") && stdout.contains("supersedes it"), "{stdout}");
+    let out = f.pki(&["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", "2m"], &[]).await;
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let lease = leases.get(&lease_name).await.unwrap();
+    assert_eq!(renew_keys(&lease), Vec::<String>::new(), "the superseded renewal's state is cleared");
+    assert!(lease.metadata.annotations.unwrap_or_default().contains_key("rotate-ca.kubectl-pki.io/completed-at"));
+    let (code, stdout, _) = renew(&f, &[RELEASE], None).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(!stdout.contains("Resuming"), "renew starts afresh: {stdout}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_releases_the_lock_and_keeps_the_progress() {
     // A Kamaji that ignores the annotation (told it is a newer one) keeps the run waiting in its verification.

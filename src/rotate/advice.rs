@@ -126,6 +126,12 @@ impl Advice {
             "Every kubeconfig of this tenant downloaded before the rotation stops working; fetch the new one afterwards ({}).",
             if opts.write_kubeconfig { "--write-kubeconfig writes it" } else { "or pass --write-kubeconfig FILE" }
         ));
+        if let Some(renewal) = &inv.unfinished_renewal {
+            notes.push(format!(
+                "The Lease records an unfinished renewal (done: {}, started {}): this rotation re-issues every leaf, so it supersedes it; its state is cleared when the rotation completes.",
+                renewal.done, renewal.started_at
+            ));
+        }
         if let Some(r) = &resume {
             notes.push(format!(
                 "Resuming an unfinished run (started {}, done up to phase {}){}.",

@@ -2,6 +2,8 @@
 //! the tenant's own secrets (by name), never the namespace's others.
 //! Reads only: no writes, no clap types, no printing.
 
+use crate::renew::tenant::state::RenewState;
+use crate::sakey::state::SaKeyState;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
@@ -49,8 +51,10 @@ pub async fn gather(client: &kube::Client, namespace: &str, tcp: &Resolved, opts
     let kamaji_pods = kamaji.list(&ListParams::default().labels(&opts.kamaji_selector)).await.map_err(Error::kube)?.items;
 
     let lease = Lock::peek(client, namespace, &lease_name(tenant)).await?;
-    let previous =
-        lease.as_ref().and_then(|l| l.metadata.annotations.as_ref()).and_then(RunState::from_annotations).filter(RunState::is_unfinished);
+    let annotations = lease.as_ref().and_then(|l| l.metadata.annotations.as_ref());
+    let previous = annotations.and_then(RunState::from_annotations).filter(RunState::is_unfinished);
+    let unfinished_renewal = annotations.and_then(RenewState::from_annotations).filter(RenewState::is_unfinished);
+    let unfinished_sa_key = annotations.and_then(SaKeyState::from_annotations).filter(SaKeyState::is_unfinished);
     let backup = previous.as_ref().map(|p| resume::read_backup(p, tenant, opts.backup.as_deref(), &lock::hostname()));
     let (previous_backup, previous_backup_problem) = match backup {
         Some(Ok(secrets)) => (Some(secrets), None),
@@ -71,6 +75,8 @@ pub async fn gather(client: &kube::Client, namespace: &str, tcp: &Resolved, opts
         previous,
         previous_backup,
         previous_backup_problem,
+        unfinished_renewal,
+        unfinished_sa_key,
         read_at: jiff::Timestamp::now(),
     })
 }

@@ -81,6 +81,11 @@ pub struct Inventory {
     pub previous_backup: Option<Vec<Secret>>,
     /// Why the earlier run's backup cannot be used, when it cannot.
     pub previous_backup_problem: Option<String>,
+    /// An unfinished `renew` recorded in the same Lease: superseded (a rotation re-issues every
+    /// leaf), its state cleared when the rotation completes.
+    pub unfinished_renewal: Option<crate::renew::tenant::state::RenewState>,
+    /// An unfinished `rotate-sa-key` recorded in the same Lease: it must finish first.
+    pub unfinished_sa_key: Option<crate::sakey::state::SaKeyState>,
     /// When it was read: the plan judges the Kamaji controller's issuance horizon from it.
     pub read_at: Timestamp,
 }
@@ -102,6 +107,8 @@ impl std::fmt::Debug for Inventory {
             .field("previous", &self.previous)
             .field("previous_backup", &self.previous_backup.as_deref().map(secrets_debug))
             .field("previous_backup_problem", &self.previous_backup_problem)
+            .field("unfinished_renewal", &self.unfinished_renewal)
+            .field("unfinished_sa_key", &self.unfinished_sa_key)
             .field("read_at", &self.read_at)
             .finish()
     }

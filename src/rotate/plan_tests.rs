@@ -86,6 +86,8 @@ fn inventory(kamaji_image: &str) -> Inventory {
         previous: None,
         previous_backup: None,
         previous_backup_problem: None,
+        unfinished_renewal: None,
+        unfinished_sa_key: None,
         read_at: jiff::Timestamp::UNIX_EPOCH,
     }
 }
@@ -389,4 +391,41 @@ fn a_resume_the_cluster_contradicts_is_a_blocker() {
     let mut opts = options();
     opts.resume_stale = true;
     assert_eq!(build(&inv, &opts).blockers.len(), 2);
+}
+
+#[test]
+fn an_unfinished_sa_key_rotation_blocks_and_an_unfinished_renewal_is_superseded() {
+    use crate::renew::tenant::state::{RenewState, Step as RenewStep};
+    use crate::sakey::state::{Mode, SaKeyState, Step as SaKeyStep};
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
+    inv.unfinished_renewal = Some(RenewState {
+        done: RenewStep::Renew,
+        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        backup: None,
+        tenant_uid: Some("tcp-uid".into()),
+        completed_at: None,
+    });
+    let plan = build(&inv, &options());
+    assert!(plan.blockers.is_empty(), "a renewal does not block: {:?}", plan.blockers);
+    assert!(plan.notes.iter().any(|n| n.contains("unfinished renewal (done: renew") && n.contains("supersedes")), "{:?}", plan.notes);
+
+    inv.unfinished_sa_key = Some(SaKeyState {
+        mode: Mode::Stage,
+        done: SaKeyStep::Write,
+        started_at: "2026-11-27T11:00:00Z".parse().unwrap(),
+        old_kid: "old".into(),
+        new_kid: "new".into(),
+        staged_at: None,
+        backup: None,
+        tenant_uid: Some("tcp-uid".into()),
+        completed_at: None,
+    });
+    let plan = build(&inv, &options());
+    assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
+    let b = &plan.blockers[0];
+    assert!(
+        b.contains("unfinished rotate-sa-key (stage, done: write")
+            && b.contains(&format!("kubectl pki rotate-sa-key {T} -n tenant-a --dry-run=false)")),
+        "{b}"
+    );
 }

@@ -170,6 +170,18 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
             },
         ));
     }
+    let lease = || format!("{}/{}", inv.namespace, super::inventory::lease_name(tenant));
+    if let Some(sa) = &inv.unfinished_sa_key {
+        let finish = if sa.mode == crate::sakey::state::Mode::Finish { " --finish" } else { "" };
+        blockers.push(format!(
+            "Lease {} records an unfinished rotate-sa-key ({}, done: {}, started {}): finish it first (kubectl pki rotate-sa-key {tenant} -n {} --dry-run=false{finish}); a CA rotation would restart the tenant's pods in the middle of its key change",
+            lease(),
+            sa.mode,
+            sa.done,
+            sa.started_at,
+            inv.namespace
+        ));
+    }
     if ca_secret.is_none() && resume.is_none() {
         blockers.push(format!(
             "secret {}/{} not found: nothing to rotate (is the tenant provisioned?)",

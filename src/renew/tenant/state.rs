@@ -10,7 +10,7 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
-const PREFIX: &str = "renew.kubectl-pki.io/";
+pub const PREFIX: &str = "renew.kubectl-pki.io/";
 
 /// The steps of a real run, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

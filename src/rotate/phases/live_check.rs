@@ -75,8 +75,17 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
     }
 }
 
-/// The last phase is over: the run is complete (a re-run starts a new rotation).
+/// The last phase is over: the run is complete (a re-run starts a new rotation). An
+/// unfinished renewal in the same Lease is superseded (every leaf was re-issued): its state
+/// goes too, so `renew` does not resume it.
 async fn complete(run: &Run<'_>, state: &mut RunState) -> Result<()> {
     state.completed_at = Some(Timestamp::now());
-    run.record(state, Phase::LiveCheck).await
+    run.record(state, Phase::LiveCheck).await?;
+    let annotations = run.lock.annotations().await?;
+    let renewal = crate::renew::tenant::state::RenewState::from_annotations(&annotations);
+    if renewal.is_some_and(|r| r.is_unfinished()) {
+        let cleared = crate::lease_state::cleared(crate::renew::tenant::state::PREFIX, &annotations);
+        run.lock.set_annotations(&cleared).await?;
+    }
+    Ok(())
 }
