@@ -5,6 +5,8 @@ mod bench;
 mod cluster;
 mod demo;
 mod dist;
+#[cfg(test)]
+mod pins;
 mod test;
 
 use std::process::ExitCode;
