@@ -24,7 +24,9 @@ tasks:
         [--rotate-live=BOOL]    bench rotate: run each tenant's API for real (default true; false: live checks skip after 10 s)
   bench crafted                 kubectl pki status on one 1 MiB secret of same-named certificates (the bundle limits' worst case)
   bench tenants                 kubectl pki status --all-tenants -A on --tenants 50,200 seeded Kamaji tenants: wall, peak RSS, API requests
+  tools                         build every Go tool the e2e tests run into target/e2e-bin (`test` does it in the background)
   kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
+        [--link-only]           only the link: `test` builds kubectl with its other Go tools, while cargo runs
 ";
 
 fn main() -> ExitCode {
@@ -42,7 +44,8 @@ fn main() -> ExitCode {
         "cluster" => cluster::run(rest),
         "dist" => dist::run(rest),
         "bench" => bench::run(rest),
-        "kubectl" => install_kubectl(),
+        "tools" => test::tools(),
+        "kubectl" => install_kubectl(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
@@ -58,8 +61,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn install_kubectl() -> anyhow::Result<()> {
-    let built = e2e::binaries::kubectl()?;
+fn install_kubectl(args: &[String]) -> anyhow::Result<()> {
+    let built = match args {
+        [] => e2e::binaries::kubectl()?,
+        [flag] if flag == "--link-only" => e2e::binaries::kubectl_path(),
+        other => anyhow::bail!("kubectl: unexpected arguments {other:?} (only --link-only)"),
+    };
     let link = std::path::Path::new("/usr/local/bin/kubectl");
     let _ = std::fs::remove_file(link);
     std::os::unix::fs::symlink(&built, link)?;
