@@ -38,7 +38,7 @@ pub fn cache_dir() -> PathBuf {
     crate::target_dir().join("e2e-bin")
 }
 
-fn go() -> Command {
+pub(crate) fn go() -> Command {
     let mut cmd = Command::new("go");
     cmd.env("GOTOOLCHAIN", "local").env("GOFLAGS", "-mod=mod");
     cmd
@@ -98,43 +98,12 @@ fn steps() -> Vec<Step> {
     ]
 }
 
-/// Builds whatever is missing (one at a time: two Go links at once need
-/// 4+ GiB), reporting progress on stderr, and returns the paths.
+/// Builds whatever is missing, reporting progress on stderr, and returns
+/// the paths.
 pub fn ensure() -> Result<Binaries> {
-    let dir = cache_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    // Several test binaries may start at once: one builds, the others wait.
-    let lock = File::create(dir.join(".lock")).context("create build lock")?;
-    lock.lock().context("lock target/e2e-bin")?;
-
     let steps = steps();
-    let missing: Vec<&Step> = steps.iter().filter(|s| !s.out.exists()).collect();
-    if !missing.is_empty() {
-        which_go()?;
-        eprintln!(
-            "e2e: building {} control-plane binar{} from Go modules into {} \
-             (first run only; later runs reuse them)",
-            missing.len(),
-            if missing.len() == 1 { "y" } else { "ies" },
-            dir.display()
-        );
-    }
-    for (i, step) in missing.iter().enumerate() {
-        if let Some(parent) = step.out.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        eprintln!("e2e: [{}/{}] building {} (cold: {}) ...", i + 1, missing.len(), step.name, step.cold);
-        let start = Instant::now();
-        let tmp = step.out.with_extension("partial");
-        let target = if step.name == "kwok" { step.out.clone() } else { tmp.clone() };
-        let output = (step.build)(&target).stdin(Stdio::null()).output().with_context(|| format!("run go to build {}", step.name))?;
-        if !output.status.success() {
-            bail!("building {} failed ({}):\n{}", step.name, output.status, String::from_utf8_lossy(&output.stderr));
-        }
-        if target == tmp {
-            std::fs::rename(&tmp, &step.out)?;
-        }
-        eprintln!("e2e: [{}/{}] {} built in {:.0?}", i + 1, missing.len(), step.name, start.elapsed());
+    for step in &steps {
+        build_once(&step.out, step.name, step.cold, step.build)?;
     }
     let kwok_dir = kwok_module_dir()?;
     let stages = [
@@ -158,38 +127,62 @@ pub fn ensure() -> Result<Binaries> {
     })
 }
 
+fn k8s_out(cmd_name: &str) -> PathBuf {
+    cache_dir().join(format!("kubernetes-{KUBERNETES_VERSION}")).join(cmd_name)
+}
+
+/// Where [`kubectl`] builds kubectl, built or not.
+pub fn kubectl_path() -> PathBuf {
+    k8s_out("kubectl")
+}
+
 /// Builds kubectl from the same Kubernetes module, for machines without
 /// one (the tests drive kubectl's plugin discovery and completion).
 pub fn kubectl() -> Result<PathBuf> {
-    let out = cache_dir().join(format!("kubernetes-{KUBERNETES_VERSION}")).join("kubectl");
-    if !out.exists() {
-        which_go()?;
-        std::fs::create_dir_all(out.parent().unwrap_or(&cache_dir()))?;
-        eprintln!("e2e: building kubectl {KUBERNETES_VERSION} (cold: ~1 min) ...");
-        let status = k8s_build("kubectl")(&out).stdin(Stdio::null()).status().context("run go build kubectl")?;
-        if !status.success() {
-            bail!("building kubectl failed ({status})");
-        }
-    }
-    Ok(out)
+    build_once(&kubectl_path(), "kubectl", "~1 min", |o| k8s_build("kubectl")(o))
 }
 
 /// Builds kubeadm from the same Kubernetes module, for the tests that read
 /// a layout real kubeadm made (`kubeadm init phase certs|kubeconfig`).
 pub fn kubeadm() -> Result<PathBuf> {
-    let out = cache_dir().join(format!("kubernetes-{KUBERNETES_VERSION}")).join("kubeadm");
-    if !out.exists() {
-        which_go()?;
-        std::fs::create_dir_all(out.parent().unwrap_or(&cache_dir()))?;
-        eprintln!("e2e: building kubeadm {KUBERNETES_VERSION} (cold: ~1 min) ...");
-        let partial = out.with_extension("partial");
-        let output = k8s_build("kubeadm")(&partial).stdin(Stdio::null()).output().context("run go build kubeadm")?;
-        if !output.status.success() {
-            bail!("building kubeadm failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr));
-        }
-        std::fs::rename(&partial, &out)?;
+    build_once(&k8s_out("kubeadm"), "kubeadm", "~1 min", |o| k8s_build("kubeadm")(o))
+}
+
+/// Builds `out` unless it exists: one Go build at a time across test
+/// binaries and `cargo xtask test` (two Go links at once need 4+ GiB), into
+/// a scratch directory whose binary is renamed into place when done, so a
+/// killed build never leaves a binary that looks finished. `build` gets the
+/// file to write; `go install` writes into its parent (GOBIN), named after
+/// the command, which is `out`'s file name.
+pub(crate) fn build_once(out: &Path, name: &str, cold: &str, build: impl FnOnce(&Path) -> Command) -> Result<PathBuf> {
+    if out.exists() {
+        return Ok(out.to_path_buf());
     }
-    Ok(out)
+    let dir = out.parent().with_context(|| format!("{} has no parent directory", out.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("create {}", dir.display()))?;
+    let lock = File::create(cache_dir().join(".lock")).context("create build lock")?;
+    lock.lock().context("lock target/e2e-bin")?;
+    if out.exists() {
+        return Ok(out.to_path_buf()); // built by another process while this one waited
+    }
+    which_go()?;
+    let file = out.file_name().with_context(|| format!("{} has no file name", out.display()))?;
+    let scratch = dir.join(format!(".partial-{}", file.to_string_lossy()));
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch).with_context(|| format!("clean {}", scratch.display()))?;
+    }
+    std::fs::create_dir_all(&scratch).with_context(|| format!("create {}", scratch.display()))?;
+    eprintln!("e2e: building {name} into {} (first run only; cold: {cold}) ...", dir.display());
+    let start = Instant::now();
+    let built = scratch.join(file);
+    let output = build(&built).stdin(Stdio::null()).output().with_context(|| format!("run go to build {name}"))?;
+    if !output.status.success() || !built.exists() {
+        bail!("building {name} failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr));
+    }
+    std::fs::rename(&built, out).with_context(|| format!("move {name} into {}", dir.display()))?;
+    let _ = std::fs::remove_dir(&scratch);
+    eprintln!("e2e: {name} built in {:.0?}", start.elapsed());
+    Ok(out.to_path_buf())
 }
 
 fn which_go() -> Result<()> {
@@ -232,55 +225,24 @@ struct GoTool {
     cold: &'static str,
 }
 
-/// Builds `tool` into `target/e2e-bin/<name>-<version>/<name>` if missing:
-/// one Go build at a time (the same lock as the control plane), into a
-/// `.partial` directory whose binary is renamed into place when done.
+impl GoTool {
+    /// `target/e2e-bin/<name>-<version>/<name>`.
+    fn out(&self) -> PathBuf {
+        cache_dir().join(format!("{}-{}", self.name, self.version)).join(self.name)
+    }
+}
+
+/// Builds `tool` into [`GoTool::out`] if missing.
 fn go_tool(tool: &GoTool) -> Result<PathBuf> {
-    let dir = cache_dir().join(format!("{}-{}", tool.name, tool.version));
-    let out = dir.join(tool.name);
-    if out.exists() {
-        return Ok(out);
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let lock = File::create(cache_dir().join(".lock")).context("create build lock")?;
-    lock.lock().context("lock target/e2e-bin")?;
-    if out.exists() {
-        return Ok(out); // another test binary built it while this one waited
-    }
-    which_go()?;
-    let partial = dir.join(".partial");
-    if partial.exists() {
-        std::fs::remove_dir_all(&partial).with_context(|| format!("clean {}", partial.display()))?;
-    }
-    std::fs::create_dir_all(&partial)?;
-    let target = format!("{}@{}", tool.package, tool.version);
-    eprintln!(
-        "e2e: building {} {} from its Go module into {} (first run only; cold: {}) ...",
-        tool.name,
-        tool.version,
-        dir.display(),
-        tool.cold
-    );
-    let start = Instant::now();
-    let mut cmd = go();
-    cmd.env("GOBIN", &partial).args(["install", "-trimpath", "-ldflags", tool.ldflags]);
-    if !tool.tags.is_empty() {
-        cmd.args(["-tags", tool.tags]);
-    }
-    let output = cmd
-        .arg(&target)
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("run go install {target}"))?;
-    let built = partial.join(tool.name);
-    if !output.status.success() || !built.exists() {
-        bail!("go install {target} failed ({}):\n{}", output.status, String::from_utf8_lossy(&output.stderr));
-    }
-    std::fs::rename(&built, &out)?;
-    let _ = std::fs::remove_dir(&partial);
-    eprintln!("e2e: {} built in {:.0?}", tool.name, start.elapsed());
-    Ok(out)
+    build_once(&tool.out(), &format!("{} {}", tool.name, tool.version), tool.cold, |built| {
+        let mut cmd = go();
+        cmd.env("GOBIN", built.parent().unwrap_or(built)).args(["install", "-trimpath", "-ldflags", tool.ldflags]);
+        if !tool.tags.is_empty() {
+            cmd.args(["-tags", tool.tags]);
+        }
+        cmd.arg(format!("{}@{}", tool.package, tool.version)).current_dir(std::env::temp_dir());
+        cmd
+    })
 }
 
 /// promtool, from the Prometheus module (`promtool check rules|metrics`,
@@ -289,41 +251,80 @@ fn go_tool(tool: &GoTool) -> Result<PathBuf> {
 /// build by a quarter or more (6m51 instead of 9m12 on a loaded 2-core
 /// machine, its ~1 GB of module downloads included).
 pub fn promtool() -> Result<PathBuf> {
-    go_tool(&GoTool {
-        name: "promtool",
-        package: "github.com/prometheus/prometheus/cmd/promtool",
-        version: PROMETHEUS_VERSION,
-        tags: "remove_all_sd",
-        // Prometheus v0.316.0 is Prometheus 3.16.0.
-        ldflags: "-s -w -X github.com/prometheus/common/version.Version=3.16.0",
-        cold: "~7 min",
-    })
+    go_tool(&PROMTOOL)
 }
+
+const PROMTOOL: GoTool = GoTool {
+    name: "promtool",
+    package: "github.com/prometheus/prometheus/cmd/promtool",
+    version: PROMETHEUS_VERSION,
+    tags: "remove_all_sd",
+    // Prometheus v0.316.0 is Prometheus 3.16.0.
+    ldflags: "-s -w -X github.com/prometheus/common/version.Version=3.16.0",
+    cold: "~7 min",
+};
 
 /// Helm 3, with the version stamps its release build sets (without them
 /// `helm version` says v3.22 and lint/template assume Kubernetes 1.20).
 pub fn helm() -> Result<PathBuf> {
-    go_tool(&GoTool {
-        name: "helm",
-        package: "helm.sh/helm/v3/cmd/helm",
-        version: HELM_VERSION,
-        tags: "",
-        ldflags: "-s -w -X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
-                  -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 \
-                  -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37",
-        cold: "~6 min",
-    })
+    go_tool(&HELM)
 }
+
+const HELM: GoTool = GoTool {
+    name: "helm",
+    package: "helm.sh/helm/v3/cmd/helm",
+    version: HELM_VERSION,
+    tags: "",
+    ldflags: "-s -w -X helm.sh/helm/v3/internal/version.version=v3.22.0 -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
+              -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=37 \
+              -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=37",
+    cold: "~6 min",
+};
 
 /// actionlint, the GitHub Actions workflow checker (it runs shellcheck on
 /// `run:` scripts only if shellcheck is on PATH).
 pub fn actionlint() -> Result<PathBuf> {
-    go_tool(&GoTool {
-        name: "actionlint",
-        package: "github.com/rhysd/actionlint/cmd/actionlint",
-        version: ACTIONLINT_VERSION,
-        tags: "",
-        ldflags: "-s -w -X github.com/rhysd/actionlint.version=v1.7.12",
-        cold: "~1 min",
-    })
+    go_tool(&ACTIONLINT)
+}
+
+const ACTIONLINT: GoTool = GoTool {
+    name: "actionlint",
+    package: "github.com/rhysd/actionlint/cmd/actionlint",
+    version: ACTIONLINT_VERSION,
+    tags: "",
+    ldflags: "-s -w -X github.com/rhysd/actionlint.version=v1.7.12",
+    cold: "~1 min",
+};
+
+/// One Go tool of the e2e suite, for `cargo xtask test` to build before the
+/// tests start; the tests build whichever is missing themselves, the same way.
+pub struct Tool {
+    pub name: &'static str,
+    /// Already in the cache: `build` only returns.
+    pub cached: bool,
+    /// Builds it if missing.
+    pub build: Box<dyn FnOnce() -> Result<()> + Send>,
+}
+
+/// Every Go tool the e2e tests run: the local control plane's first (when
+/// `control_plane`; nearly every e2e test needs it), then the others.
+pub fn tools(control_plane: bool) -> Vec<Tool> {
+    let mut tools = Vec::new();
+    if control_plane {
+        for step in steps() {
+            let cached = step.out.exists();
+            tools.push(Tool {
+                name: step.name,
+                cached,
+                build: Box::new(move || build_once(&step.out, step.name, step.cold, step.build).map(drop)),
+            });
+        }
+    }
+    for tool in [&PROMTOOL, &HELM, &ACTIONLINT] {
+        tools.push(Tool { name: tool.name, cached: tool.out().exists(), build: Box::new(move || go_tool(tool).map(drop)) });
+    }
+    tools.push(Tool { name: "kubectl", cached: kubectl_path().exists(), build: Box::new(|| kubectl().map(drop)) });
+    tools.push(Tool { name: "kubeadm", cached: k8s_out("kubeadm").exists(), build: Box::new(|| kubeadm().map(drop)) });
+    tools.push(Tool { name: "krew", cached: crate::krew::cached(), build: Box::new(|| crate::krew::krew_bins().map(drop)) });
+    tools
 }

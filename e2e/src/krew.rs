@@ -2,47 +2,33 @@
 //! module (no release binary can be fetched here) into `target/e2e-bin/`,
 //! only when missing.
 
-use std::fs::File;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use anyhow::{Context, Result, bail};
+use anyhow::Result;
 
 pub const KREW_VERSION: &str = "v0.4.3";
 
+const COMMANDS: [&str; 2] = ["krew", "validate-krew-manifest"];
+
 /// `(krew, validate-krew-manifest)`, building whichever is missing.
 pub fn krew_bins() -> Result<(PathBuf, PathBuf)> {
-    let dir = crate::binaries::cache_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
-    let (krew, validate) = (dir.join("krew"), dir.join("validate-krew-manifest"));
-    if krew.exists() && validate.exists() {
-        return Ok((krew, validate));
-    }
-    // One Go build at a time across test binaries (same lock as the control plane).
-    let lock = File::create(dir.join(".lock")).context("create build lock")?;
-    lock.lock().context("lock target/e2e-bin")?;
-    for (bin, cmd) in [(&krew, "krew"), (&validate, "validate-krew-manifest")] {
-        if bin.exists() {
-            continue;
-        }
-        eprintln!("e2e: building {cmd} {KREW_VERSION} from its Go module into {} (cold: ~10 s)", dir.display());
-        let out = Command::new("go")
-            .env("GOTOOLCHAIN", "local")
-            .env("GOFLAGS", "-mod=mod")
-            .env("GOBIN", &dir)
-            .args(["install", &format!("sigs.k8s.io/krew/cmd/{cmd}@{KREW_VERSION}")])
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("run go install for {cmd} (is Go on PATH?)"))?;
-        if !out.status.success() || !bin.exists() {
-            bail!(
-                "go install sigs.k8s.io/krew/cmd/{cmd}@{KREW_VERSION} failed ({}):\n{}",
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
+    let [krew, validate] = COMMANDS.map(|cmd| crate::binaries::cache_dir().join(cmd));
+    for (bin, cmd) in [(&krew, COMMANDS[0]), (&validate, COMMANDS[1])] {
+        crate::binaries::build_once(bin, &format!("{cmd} {KREW_VERSION}"), "~10 s", |built| {
+            let mut go = crate::binaries::go();
+            go.env("GOBIN", built.parent().unwrap_or(built))
+                .args(["install", &format!("sigs.k8s.io/krew/cmd/{cmd}@{KREW_VERSION}")])
+                .current_dir(std::env::temp_dir());
+            go
+        })?;
     }
     Ok((krew, validate))
+}
+
+/// Both krew binaries are built already.
+pub(crate) fn cached() -> bool {
+    COMMANDS.iter().all(|cmd| crate::binaries::cache_dir().join(cmd).exists())
 }
 
 /// Removes what cargo sets for the crate being run or tested

@@ -6,6 +6,8 @@ mod cluster;
 mod demo;
 mod dist;
 mod operator_suite;
+#[cfg(test)]
+mod pins;
 mod test;
 
 use std::process::ExitCode;
@@ -24,7 +26,9 @@ tasks:
   bench crafted                 kubectl pki status on one 1 MiB secret of same-named certificates (the bundle limits' worst case)
   bench tenants                 kubectl pki status --all-tenants -A on --tenants 50,200 seeded Kamaji tenants: wall, peak RSS, API requests
   operator-suite                the provider suite (e2e/real/operator-suite.txt) against kamaji-standin --operator, as E2E_PROVIDER=existing
+  tools                         build every Go tool the e2e tests run into target/e2e-bin (`test` does it in the background)
   kubectl                       build kubectl from its Go module and link it into /usr/local/bin (CI on a machine without one)
+        [--link-only]           only the link: `test` builds kubectl with its other Go tools, while cargo runs
 ";
 
 fn main() -> ExitCode {
@@ -43,7 +47,8 @@ fn main() -> ExitCode {
         "dist" => dist::run(rest),
         "operator-suite" => operator_suite::run(),
         "bench" => bench::run(rest),
-        "kubectl" => install_kubectl(),
+        "tools" => test::tools(),
+        "kubectl" => install_kubectl(rest),
         "help" | "-h" | "--help" => {
             print!("{USAGE}");
             Ok(())
@@ -59,8 +64,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn install_kubectl() -> anyhow::Result<()> {
-    let built = e2e::binaries::kubectl()?;
+fn install_kubectl(args: &[String]) -> anyhow::Result<()> {
+    let built = match args {
+        [] => e2e::binaries::kubectl()?,
+        [flag] if flag == "--link-only" => e2e::binaries::kubectl_path(),
+        other => anyhow::bail!("kubectl: unexpected arguments {other:?} (only --link-only)"),
+    };
     let link = std::path::Path::new("/usr/local/bin/kubectl");
     let _ = std::fs::remove_file(link);
     std::os::unix::fs::symlink(&built, link)?;
