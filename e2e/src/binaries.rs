@@ -302,12 +302,15 @@ pub struct Tool {
     pub name: &'static str,
     /// Already in the cache: `build` only returns.
     pub cached: bool,
+    /// Needed before any e2e test starts (the control plane, kubectl); the others are used
+    /// by a few tests, which wait on the build lock for them if they come first.
+    pub before_tests: bool,
     /// Builds it if missing.
     pub build: Box<dyn FnOnce() -> Result<()> + Send>,
 }
 
-/// Every Go tool the e2e tests run: the local control plane's first (when
-/// `control_plane`; nearly every e2e test needs it), then the others.
+/// Every Go tool the e2e tests run, in build order: what every test needs first (the local
+/// control plane when `control_plane`, and kubectl), then the tools of a few tests.
 pub fn tools(control_plane: bool) -> Vec<Tool> {
     let mut tools = Vec::new();
     if control_plane {
@@ -316,15 +319,26 @@ pub fn tools(control_plane: bool) -> Vec<Tool> {
             tools.push(Tool {
                 name: step.name,
                 cached,
+                before_tests: true,
                 build: Box::new(move || build_once(&step.out, step.name, step.cold, step.build).map(drop)),
             });
         }
     }
+    tools.push(Tool { name: "kubectl", cached: kubectl_path().exists(), before_tests: true, build: Box::new(|| kubectl().map(drop)) });
     for tool in [&PROMTOOL, &HELM, &ACTIONLINT] {
-        tools.push(Tool { name: tool.name, cached: tool.out().exists(), build: Box::new(move || go_tool(tool).map(drop)) });
+        tools.push(Tool {
+            name: tool.name,
+            cached: tool.out().exists(),
+            before_tests: false,
+            build: Box::new(move || go_tool(tool).map(drop)),
+        });
     }
-    tools.push(Tool { name: "kubectl", cached: kubectl_path().exists(), build: Box::new(|| kubectl().map(drop)) });
-    tools.push(Tool { name: "kubeadm", cached: k8s_out("kubeadm").exists(), build: Box::new(|| kubeadm().map(drop)) });
-    tools.push(Tool { name: "krew", cached: crate::krew::cached(), build: Box::new(|| crate::krew::krew_bins().map(drop)) });
+    tools.push(Tool { name: "kubeadm", cached: k8s_out("kubeadm").exists(), before_tests: false, build: Box::new(|| kubeadm().map(drop)) });
+    tools.push(Tool {
+        name: "krew",
+        cached: crate::krew::cached(),
+        before_tests: false,
+        build: Box::new(|| crate::krew::krew_bins().map(drop)),
+    });
     tools
 }

@@ -57,8 +57,10 @@ pub fn run() -> Result<()> {
     let log = dir.join("logs").join("kamaji-standin.log");
     let mut operator = e2e::process::spawn(cmd, &log, Lifetime::TiedToParent)?;
 
+    // `--workspace`, as the main run: `-p e2e` would resolve other features and compile
+    // the test binaries again (a minute cold).
     let mut test = cargo();
-    test.args(["test", "-p", "e2e"]);
+    test.args(["test", "--workspace"]);
     let files: std::collections::BTreeSet<&str> = tests.iter().map(|(f, _)| f.as_str()).collect();
     for file in files {
         test.args(["--test", file]);
