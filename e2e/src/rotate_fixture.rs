@@ -185,19 +185,14 @@ impl Fixture {
         all
     }
 
-    /// A [`Fixture::snapshot`] once two in a row are equal (1.5 s apart, within `wait`).
+    /// A [`Fixture::snapshot`] once two in a row are equal (see [`until_settled`]).
     pub async fn settled_snapshot(&self) -> BTreeMap<String, String> {
-        let deadline = Instant::now() + self.wait;
-        let mut last = self.snapshot().await;
-        loop {
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let now = self.snapshot().await;
-            if now == last {
-                return now;
-            }
-            assert!(Instant::now() < deadline, "{} never settled: {}", self.ns(), diff(&last, &now));
-            last = now;
-        }
+        until_settled(self.ns(), self.wait, || self.snapshot()).await
+    }
+
+    /// `--timeout` for a rotate-ca run meant to finish: the profile's, at least 3 minutes.
+    pub fn rotation_timeout_arg(&self) -> String {
+        format!("{}s", self.profile.rotation_timeout.as_secs().max(180))
     }
 
     /// The uids of the pods in `ns` matching `selector`, not being deleted.
@@ -249,15 +244,24 @@ pub async fn snapshot(client: &Client, namespaces: &[&str], with_deployments: bo
 /// A [`snapshot`] once the stand-in and controllers have settled (two equal in a row, 1.5 s
 /// apart, within `wait`), so a later difference is the tool's doing.
 pub async fn settled_snapshot(client: &Client, namespaces: &[&str], with_deployments: bool, wait: Duration) -> BTreeMap<String, String> {
+    until_settled(&format!("{namespaces:?}"), wait, || snapshot(client, namespaces, with_deployments)).await
+}
+
+/// `take()` once two snapshots in a row (1.5 s apart, within `wait`) are equal.
+async fn until_settled<F: std::future::Future<Output = BTreeMap<String, String>>>(
+    what: &str,
+    wait: Duration,
+    take: impl Fn() -> F,
+) -> BTreeMap<String, String> {
     let deadline = Instant::now() + wait;
-    let mut last = snapshot(client, namespaces, with_deployments).await;
+    let mut last = take().await;
     loop {
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let now = snapshot(client, namespaces, with_deployments).await;
+        let now = take().await;
         if now == last {
             return now;
         }
-        assert!(Instant::now() < deadline, "{namespaces:?} never settled: {}", diff(&last, &now));
+        assert!(Instant::now() < deadline, "{what} never settled: {}", diff(&last, &now));
         last = now;
     }
 }

@@ -134,7 +134,7 @@ async fn full_rotation_restarts_everything_and_the_backup_restores_the_old_ca() 
         v
     };
     let kubeconfig_file = f.dir.path().join("new-admin.kubeconfig");
-    let timeout = format!("{}s", f.profile.rotation_timeout.as_secs().max(180));
+    let timeout = f.rotation_timeout_arg();
 
     let out = f
         .pki(

@@ -233,7 +233,7 @@ async fn rotate(f: &Live, extra: &[&str]) -> (PathBuf, String, Value) {
     let old_ca = f.value_text(CA, "ca.crt").await;
     let file = f.dir.path().join("downloaded.kubeconfig");
     let file_arg = file.to_str().unwrap();
-    let timeout = format!("{}s", f.profile.rotation_timeout.as_secs().max(180));
+    let timeout = f.rotation_timeout_arg();
     let mut args = vec![
         "rotate-ca",
         RELEASE,
@@ -334,7 +334,7 @@ async fn rotate_ca_ends_by_showing_that_the_tenant_api_serves_the_new_ca() {
     );
 
     let file = f.dir.path().join("demo.kubeconfig");
-    let timeout = format!("{}s", f.profile.rotation_timeout.as_secs().max(180));
+    let timeout = f.rotation_timeout_arg();
     let args =
         ["rotate-ca", RELEASE, "--dry-run=false", "--restart-workers", "--timeout", &timeout, "--write-kubeconfig", file.to_str().unwrap()];
     let out = f.pki(&args, &[]).await;
