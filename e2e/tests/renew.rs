@@ -252,8 +252,13 @@ async fn a_renewal_killed_after_its_first_change_is_finished_by_running_it_again
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_a_controller_restart_the_verification_fails_naming_the_leaves() {
     let f = fixture("renew-norestart", "26.3.5-edge").await;
+    // A controller up for a month: it re-issues from that process start, so the renewed
+    // leaves expire before the ones it issued at the fixture's start. (Left fresh, whether the
+    // NotAfter moves would depend on whether its pods were running when it first issued.)
+    let aged = e2e::kamaji::age_controller_pods(&f.client, &f.tenant.kamaji_namespace, e2e::cozystack::KAMAJI_SELECTOR, 30).await;
+    assert!(aged.expect("aging the controller pods") > 0, "no controller pods to age");
     // The version given, as no controller pod tells it: the annotation, which this Kamaji
-    // (never restarted) honours by re-issuing from its old process start.
+    // (never restarted) honours.
     let args = [RELEASE, "--dry-run=false", "--timeout", "90s", "--kamaji-selector", "app=nothing", "--kamaji-version", "26.3.5-edge"];
     let (code, _, stderr) = renew(&f, &args, None).await;
     assert_eq!(code, Some(1), "{stderr}");
