@@ -6,6 +6,37 @@
 use std::collections::BTreeMap;
 use std::str::FromStr;
 
+use jiff::Timestamp;
+
+/// rotate-ca's prefix.
+pub const ROTATION: &str = "rotate-ca.kubectl-pki.io/";
+/// renew's prefix.
+pub const RENEWAL: &str = "renew.kubectl-pki.io/";
+/// rotate-sa-key's prefix.
+pub const SA_KEY: &str = "sa-key.kubectl-pki.io/";
+
+/// Every command that keeps a run on the Lease, with its prefix.
+pub const COMMANDS: [(&str, &str); 3] = [("rotate-ca", ROTATION), ("renew", RENEWAL), ("rotate-sa-key", SA_KEY)];
+
+/// Another command's run that began and did not complete, as a command that must not overlap
+/// it reads it (without that command's types): the step it reached, when it began, and its
+/// mode where it has one (rotate-sa-key's `stage` or `finish`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unfinished {
+    pub done: String,
+    pub started_at: Timestamp,
+    pub mode: Option<String>,
+}
+
+/// The run under `prefix`, when it has begun (`done`, `started-at`) and not completed.
+pub fn unfinished(prefix: &'static str, annotations: &BTreeMap<String, String>) -> Option<Unfinished> {
+    let r = Reader::new(prefix, annotations);
+    if r.get("completed-at").is_some() {
+        return None;
+    }
+    Some(Unfinished { done: r.get("done")?, started_at: r.parse("started-at")?, mode: r.get("mode") })
+}
+
 /// The annotations one state writes.
 pub struct Writer {
     prefix: &'static str,
@@ -72,5 +103,23 @@ mod tests {
         assert_eq!((r.get("done").as_deref(), r.get("missing")), (Some("backup"), None));
         assert_eq!(Reader::new("b.example/", &on_lease).parse::<u32>("done"), Some(7));
         assert_eq!(cleared("a.example/", &on_lease).into_keys().collect::<Vec<_>>(), ["a.example/done"]);
+    }
+
+    #[test]
+    fn an_unfinished_run_is_one_that_began_and_did_not_complete() {
+        let mut a: BTreeMap<String, String> = [
+            (format!("{SA_KEY}done"), "write".to_string()),
+            (format!("{SA_KEY}started-at"), "2026-12-01T10:00:00Z".into()),
+            (format!("{SA_KEY}mode"), "finish".into()),
+            (format!("{RENEWAL}done"), "backup".into()),
+        ]
+        .into();
+        let sa = unfinished(SA_KEY, &a).expect("unfinished");
+        assert_eq!((sa.done.as_str(), sa.mode.as_deref()), ("write", Some("finish")));
+        assert_eq!(sa.started_at.to_string(), "2026-12-01T10:00:00Z");
+        assert_eq!(unfinished(RENEWAL, &a), None, "no start recorded");
+        assert_eq!(unfinished(ROTATION, &a), None);
+        a.insert(format!("{SA_KEY}completed-at"), "2026-12-01T10:05:00Z".into());
+        assert_eq!(unfinished(SA_KEY, &a), None);
     }
 }

@@ -6,7 +6,8 @@
 //!   sees clap types; turns `*Args` into the domain's plain options and picks the output;
 //! - domain modules ([`status`], [`rotate`], [`renew`], [`restarts`], [`restore`], [`k3s`], [`talos`],
 //!   [`version`]): no clap types; they take options and a [`context::Ctx`];
-//! - shared homes: [`certs`] (no network I/O), [`issuer`], [`kamaji`], [`pods`], [`wait`],
+//! - shared homes: [`certs`] (no network I/O), [`issuer`], [`kamaji`], [`steps`] (what rotate-ca, renew
+//!   and rotate-sa-key share), [`pods`], [`wait`],
 //!   [`duration`], [`output`] (no command knowledge), [`error`], [`context`].
 
 pub mod certs;
@@ -35,6 +36,7 @@ pub mod rotate;
 pub mod sakey;
 pub mod served;
 pub mod status;
+pub mod steps;
 pub mod talos;
 pub mod version;
 pub mod wait;

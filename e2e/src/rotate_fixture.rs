@@ -124,14 +124,14 @@ impl Fixture {
         cmd
     }
 
-    /// `kubectl-pki --kubeconfig <admin> ARGS` (with the namespaces for `rotate-ca`), with `env`.
+    /// `kubectl-pki --kubeconfig <admin> ARGS` (with the namespaces for `rotate-ca` and `renew`), with `env`.
     pub async fn pki(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         self.pki_as(ControlPlane::shared().kubeconfig(), args, env).await
     }
 
     /// Like [`Fixture::pki`], through another kubeconfig.
     pub async fn pki_as(&self, kubeconfig: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
-        let mut cmd = self.command(kubeconfig, args, args.first() == Some(&"rotate-ca"));
+        let mut cmd = self.command(kubeconfig, args, matches!(args.first(), Some(&"rotate-ca" | &"renew")));
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -185,8 +185,13 @@ impl Fixture {
         all
     }
 
-    /// A [`Fixture::snapshot`] once two in a row are equal (see [`until_settled`]).
+    /// A [`Fixture::snapshot`] once the tenant's Deployments have rolled out and two snapshots
+    /// in a row are equal (see [`until_settled`]): a rollout the stand-in started may pause
+    /// longer than the 1.5 s between two snapshots on a loaded machine.
     pub async fn settled_snapshot(&self) -> BTreeMap<String, String> {
+        if let Err(e) = crate::pods::settle(&self.client, self.ns(), self.wait).await {
+            eprintln!("settled_snapshot: {e:#}; comparing snapshots all the same");
+        }
         until_settled(self.ns(), self.wait, || self.snapshot()).await
     }
 

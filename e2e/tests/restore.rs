@@ -5,7 +5,8 @@
 //! and re-issued by the stand-in (other data).
 //! - the dry run (the default) shows the plan with fingerprints and changes nothing;
 //! - a real restore saves the current versions first, puts the backup's back, and clears
-//!   rotate-ca's state from the Lease;
+//!   rotate-ca's state from the Lease; restoring a renewal's backup clears renew's, and the
+//!   next renew plans afresh;
 //! - a backup of another cluster (a forged kube-system UID) is refused, one without an
 //!   identity needs --no-identity-check;
 //! - a foreign secret name or namespace in the file is refused, nothing written;
@@ -206,6 +207,34 @@ async fn a_restore_saves_the_current_versions_first_and_clears_the_rotate_state(
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stderr.contains("Restored ") && stderr.contains("0 replaced"), "{stderr}");
     assert_eq!(f.backups().len(), 2, "no third backup: {:?}", f.backups());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restoring_a_renewals_backup_clears_its_state_and_the_next_renewal_starts_afresh() {
+    let f = fixture("restore-renewal").await;
+    // A real renewal killed right after its backup: the backup and renew's state in the Lease.
+    let out = f.pki(&["renew", RELEASE, "--dry-run=false"], &[("KUBECTL_PKI_FAULT_AFTER", "backup")]).await;
+    assert_eq!(out.status.code(), Some(FAULT_EXIT), "{:?}", text(&out));
+    let (stdout, _) = text(&f.pki(&["renew", RELEASE], &[]).await);
+    assert!(stdout.contains("Resuming: a renewal started"), "the dry run sees the interrupted renewal: {stdout}");
+    let backups = f.backups();
+    assert_eq!(backups.len(), 1, "{backups:?}");
+    assert_eq!(read_yaml(&backups[0])["metadata"]["annotations"]["backup.kubectl-pki.io/taken-before"], "renew");
+
+    let path = backups[0].to_str().unwrap();
+    let (stdout, _) = text(&f.pki(&["restore", path, "-o", "json"], &[]).await);
+    let lease = serde_json::from_str::<Value>(&stdout).expect("JSON report")["lease"].to_string();
+    assert!(lease.contains("records a renew run (unfinished, done: backup") && lease.contains("a real run clears it"), "{lease}");
+    let out = f.pki(&["restore", path, "--dry-run=false", "-o", "json"], &[]).await;
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    assert_eq!((report["statesCleared"].clone(), report["rotateStateCleared"].clone()), (json!(["renew"]), json!(false)), "{report}");
+    let annotations = lease_api(&f).get(&format!("pki-rotate-{RELEASE}")).await.unwrap().metadata.annotations.unwrap_or_default();
+    let left: Vec<&String> = annotations.keys().filter(|k| k.starts_with("renew.kubectl-pki.io/")).collect();
+    assert!(left.is_empty(), "renew's state is gone: {left:?}");
+    let (stdout, _) = text(&f.pki(&["renew", RELEASE], &[]).await);
+    assert!(stdout.contains("Plan:") && !stdout.contains("Resuming"), "the next renewal plans afresh: {stdout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

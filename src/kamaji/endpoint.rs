@@ -1,10 +1,14 @@
 //! Where a tenant's API server is dialled: the URL users get in the
 //! admin kubeconfig, else the TCP's `status.controlPlaneEndpoint`. Shared
-//! by `status --tenant` (served certificate) and `rotate-ca` (live check).
+//! by `status --tenant` (served certificate), `rotate-ca` and `renew` (live check).
 
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::Api;
 use serde::Serialize;
 
+use super::{names, tcp};
 use crate::certs::kubeconfig;
+use crate::error::{Error, Result};
 
 /// Where the dialled URL came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -51,6 +55,16 @@ pub fn target(admin_conf: Option<&[u8]>, control_plane_endpoint: Option<&str>) -
         let url = if ep.contains("://") { ep.to_owned() } else { format!("https://{ep}") };
         Some(Target { url, tls_server_name: None, from: EndpointFrom::ControlPlaneEndpoint })
     })
+}
+
+/// [`target`] of `ns/tenant` as the cluster has it now (its admin kubeconfig, its TCP).
+pub async fn of_tenant(client: &kube::Client, ns: &str, tenant: &str) -> Result<Option<Target>> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let admin = names::secret_name(tenant, names::ADMIN_KUBECONFIG);
+    let admin_conf = secrets.get_opt(&admin).await.map_err(Error::kube)?.and_then(|s| s.data?.remove("admin.conf")).map(|b| b.0);
+    let tcp = tcp::api(client.clone(), ns).get_opt(tenant).await.map_err(Error::kube)?;
+    let endpoint = tcp.as_ref().and_then(|t| t.data.pointer("/status/controlPlaneEndpoint")?.as_str());
+    Ok(target(admin_conf.as_deref(), endpoint))
 }
 
 #[cfg(test)]

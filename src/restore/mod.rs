@@ -8,7 +8,8 @@
 //! run holds the tenant's Lease (the one rotate-ca takes), first saves the
 //! current version of every secret it replaces to a new backup (so the
 //! restore can be undone), writes each secret once ([`apply`]), and removes
-//! rotate-ca's resume state from the Lease, so a later rotate-ca starts clean.
+//! every command's resume state from the Lease (rotate-ca, renew, rotate-sa-key),
+//! so none resumes what the restore undid.
 //!
 //! No clap types: the command layer (`crate::commands::restore`) passes the
 //! plain values and renders the [`Report`] ([`render`]).
@@ -32,12 +33,13 @@ pub use plan::{Action, Report, Row, decide, strip_pending_rotation};
 use crate::cluster_identity;
 use crate::context::Ctx;
 use crate::error::{Error, Result};
+use crate::lease_state;
 use crate::lock::{Availability, Lock};
 use crate::output::clean_cell;
 use crate::rbac::{self, Need};
 use crate::rotate::backup::{self, Origin};
 use crate::rotate::inventory::lease_name;
-use crate::rotate::state::{self, RunState};
+use crate::rotate::state::RunState;
 
 /// A `restore` run.
 #[derive(Debug, Clone)]
@@ -99,6 +101,7 @@ pub async fn run(opts: &Options, ctx: &Ctx, mut notify: impl FnMut(&str)) -> Res
         pre_restore_backup: None,
         lease: Vec::new(),
         rotate_state_cleared: false,
+        states_cleared: Vec::new(),
         warnings,
         secrets: Vec::new(),
         result: "planned",
@@ -115,7 +118,7 @@ pub async fn run(opts: &Options, ctx: &Ctx, mut notify: impl FnMut(&str)) -> Res
         report.lease.push(format!("took the Lease {ns}/{lease} over from {t}"));
     }
     let done = execute(&client, &lock, opts, secrets, &mut report, &mut notify).await;
-    // The Lease is given up whatever happened; its rotate-ca state only after writes were tried.
+    // The Lease is given up whatever happened; its run states are cleared only after writes were tried.
     let released = lock.release().await;
     done?;
     if let Err(e) = released {
@@ -213,11 +216,20 @@ async fn execute(
             }
         }
     }
-    let changes = state::cleared(&lock.annotations().await?);
+    // Every command's run state goes: a restore undoes what they did, so none resumes it.
+    let annotations = lock.annotations().await?;
+    let mut changes = std::collections::BTreeMap::new();
+    for (command, prefix) in lease_state::COMMANDS {
+        let cleared = lease_state::cleared(prefix, &annotations);
+        if !cleared.is_empty() {
+            changes.extend(cleared);
+            report.states_cleared.push(command);
+        }
+    }
     if !changes.is_empty() {
         lock.set_annotations(&changes).await?;
-        report.rotate_state_cleared = true;
     }
+    report.rotate_state_cleared = report.states_cleared.contains(&"rotate-ca");
     Ok(())
 }
 
@@ -239,11 +251,17 @@ async fn describe_lease(client: &kube::Client, ns: &str, name: &str) -> Vec<Stri
         )),
     }
     let annotations = lease.metadata.annotations.unwrap_or_default();
-    if let Some(s) = RunState::from_annotations(&annotations) {
-        let status = if s.is_unfinished() { format!("unfinished, done: {}", s.done) } else { "completed".into() };
-        lines.push(format!("the Lease records a rotate-ca run ({status}, started {}): a real run clears it", s.started_at));
-    } else if !state::cleared(&annotations).is_empty() {
-        lines.push("the Lease holds rotate-ca state: a real run clears it".into());
+    for (command, prefix) in lease_state::COMMANDS {
+        if let Some(run) = lease_state::unfinished(prefix, &annotations) {
+            let (done, started) = (clean_cell(&run.done), run.started_at);
+            lines.push(format!("the Lease records a {command} run (unfinished, done: {done}, started {started}): a real run clears it"));
+        } else if prefix == lease_state::ROTATION
+            && let Some(s) = RunState::from_annotations(&annotations)
+        {
+            lines.push(format!("the Lease records a rotate-ca run (completed, started {}): a real run clears it", s.started_at));
+        } else if !lease_state::cleared(prefix, &annotations).is_empty() {
+            lines.push(format!("the Lease holds {command} state: a real run clears it"));
+        }
     }
     lines
 }

@@ -56,10 +56,13 @@ pub struct Report {
     pub cluster: Option<ClusterIdentity>,
     /// Where the current state of every replaced secret was saved first.
     pub pre_restore_backup: Option<String>,
-    /// The tenant's Lease: who holds it, whether a rotate-ca state is recorded.
+    /// The tenant's Lease: who holds it, which commands' run states it records.
     pub lease: Vec<String>,
     /// Whether the rotate-ca state in the Lease was removed (real run).
     pub rotate_state_cleared: bool,
+    /// The commands whose run state was removed from the Lease (real run): `rotate-ca`,
+    /// `renew`, `rotate-sa-key`. A restore undoes what they did: none resumes it.
+    pub states_cleared: Vec<&'static str>,
     pub warnings: Vec<String>,
     pub secrets: Vec<Row>,
     /// `planned`, `restored`, `incomplete`.

@@ -55,7 +55,10 @@ pub fn summary(report: &Report) -> String {
         );
     }
     let failed = report.failed().len();
-    let cleared = if report.rotate_state_cleared { " rotate-ca's resume state was cleared from the Lease." } else { "" };
+    let cleared = match report.states_cleared.as_slice() {
+        [] => String::new(),
+        commands => format!(" The resume state of {} was cleared from the Lease.", commands.join(", ")),
+    };
     if failed > 0 {
         return format!("Restore incomplete: {failed} secret(s) failed ({create} created, {replace} replaced).{cleared}");
     }
@@ -91,6 +94,7 @@ mod tests {
             pre_restore_backup: None,
             lease: vec![],
             rotate_state_cleared: !dry_run,
+            states_cleared: if dry_run { vec![] } else { vec!["rotate-ca"] },
             warnings: vec!["odd\u{1b}[31m".into()],
             secrets: vec![
                 row("t-ca", Action::Replace, if dry_run { "would replace" } else { "replaced" }, None),

@@ -12,11 +12,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use futures::StreamExt;
 
 use super::kamaji_restart::KamajiRestarts;
-use super::progress::Display;
 use super::report::{Report, ReportList, RunResult};
 use super::{Common, Doc, Prepared, Ran, dry_run as plan_one, execute, readiness};
 use crate::error::{Error, Outcome, Result};
 use crate::output::Table;
+use crate::steps::Display;
 
 /// Every tenant's plan; exit 3 when any real run would refuse.
 pub async fn dry_run(client: &kube::Client, prepared: &[Prepared], common: &Common) -> Result<Ran> {

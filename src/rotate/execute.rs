@@ -17,15 +17,15 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::fault;
 use super::inventory::lease_name;
 use super::kamaji_restart::KamajiRestarts;
-use super::phases::{self, Outcome, Run};
+use super::phases::{self, Run};
 use super::plan::{Inventory, Options, Plan};
-use super::progress::{Display, PhaseLine};
-use super::report::{PhaseStatus, Report, RunResult};
+use super::report::{Report, RunResult};
 use super::state::{Phase, RunState};
 use crate::error::{Error, Result};
+use crate::steps::fault;
+use crate::steps::{self, Display, Outcome, PhaseLine, PhaseStatus, RunStep};
 
 /// Flags of the real run.
 pub struct Settings {
@@ -66,10 +66,7 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
     };
     // Ctrl-C or SIGTERM ends the phase at its next step, like a crash would,
     // but the Lease is released and the resume hint printed.
-    let result = tokio::select! {
-        r = all_phases(&mut run) => r,
-        signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} during the rotation"))),
-    };
+    let result = steps::interruptible(all_phases(&mut run), "the rotation").await;
     // `rotated` only when this process verified the new CA itself, whatever the Lease records.
     let verified_here = run.report.phases.iter().any(|p| p.name == Phase::Regenerated.name() && p.status == PhaseStatus::Done);
     let result = match result {
@@ -85,30 +82,15 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
         },
     };
     let waited = run.waited;
-    report.seconds = tenths(started.elapsed());
-    report.waited_seconds = tenths(waited);
-    match result {
-        Ok(()) => {
-            report.result = RunResult::Rotated;
-            lock.release().await
-        }
-        Err(err) => {
-            if let Some(note) = &withdrawn {
-                s.display.println(note);
-            }
-            report.withdrawn = withdrawn;
-            let _ = lock.release().await;
-            let hint =
-                format!("the rotation is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
-            report.error = Some(err.to_string());
-            report.resume_hint = Some(hint.clone());
-            let (err, said) = err.with_resume_hint(&hint);
-            if !said {
-                s.display.println(&hint);
-            }
-            Err(err)
-        }
+    if let Some(note) = &withdrawn {
+        s.display.println(note);
     }
+    report.withdrawn = withdrawn;
+    if result.is_ok() {
+        report.result = RunResult::Rotated;
+    }
+    let hint = format!("the rotation is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
+    steps::conclude(result, lock, started, waited, hint, &s.display, report).await
 }
 
 /// The phases after the lock, in order, each a fault point when it ends.
@@ -117,15 +99,15 @@ async fn all_phases(run: &mut Run<'_>) -> Result<()> {
     let line = run.s.display.start(Phase::Backup, phases::doing(Phase::Backup, false));
     let backed = phases::backup::run(run, &line).await;
     let outcome = backed.as_ref().map(phases::backup::Backed::outcome);
-    finish(run, Phase::Backup, line, outcome.as_ref().map_err(|e| *e));
+    steps::finish(Phase::Backup, line, outcome.as_ref().map_err(|e| *e), run.report);
     let phases::backup::Backed { mut state, baseline } = backed?;
     fault::after(Phase::Backup.name());
 
-    for phase in Phase::ALL.into_iter().filter(|p| *p > Phase::Backup) {
+    for phase in Phase::ALL.iter().copied().filter(|p| *p > Phase::Backup) {
         run.lock.check()?;
         let mut line = run.s.display.start(phase, phases::doing(phase, run.s.opts.restart_workers));
         let outcome = step(run, phase, &mut state, &baseline, &mut line).await;
-        finish(run, phase, line, outcome.as_ref());
+        steps::finish(phase, line, outcome.as_ref(), run.report);
         outcome?;
         fault::after(phase.name());
     }
@@ -143,28 +125,4 @@ async fn step(run: &mut Run<'_>, phase: Phase, state: &mut RunState, baseline: &
         Phase::LiveCheck => phases::live_check::run(run, state, baseline, line).await,
         Phase::Lock | Phase::Backup => Err(Error::Invalid(format!("phase {phase} runs before the others"))),
     }
-}
-
-/// Ends a phase's line and reports its outcome; an error is shown as it is.
-fn finish(run: &mut Run<'_>, phase: Phase, line: PhaseLine, outcome: Result<&Outcome, &Error>) {
-    match outcome {
-        Ok(Outcome::Skipped(why)) => {
-            let why = why.to_string();
-            let took = line.skipped(&why);
-            run.report.phase(phase, PhaseStatus::Skipped, took, why);
-        }
-        Ok(Outcome::Done(detail)) => {
-            let took = line.done(detail);
-            run.report.phase(phase, PhaseStatus::Done, took, detail.clone());
-        }
-        Err(e) => {
-            let took = line.failed(&e.to_string());
-            run.report.phase(phase, PhaseStatus::Failed, took, e.to_string());
-        }
-    }
-}
-
-/// Seconds with one decimal, as the report shows them.
-fn tenths(d: Duration) -> f64 {
-    (d.as_secs_f64() * 10.0).round() / 10.0
 }

@@ -2,8 +2,6 @@
 //! the tenant's own secrets (by name), never the namespace's others.
 //! Reads only: no writes, no clap types, no printing.
 
-use crate::renew::tenant::state::RenewState;
-use crate::sakey::state::SaKeyState;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
@@ -14,6 +12,7 @@ use super::state::RunState;
 use crate::error::{Error, Result};
 use crate::kamaji::names;
 use crate::kamaji::tenant::Resolved;
+use crate::lease_state;
 use crate::lock::{self, Lock};
 use crate::rbac::Need;
 
@@ -53,8 +52,8 @@ pub async fn gather(client: &kube::Client, namespace: &str, tcp: &Resolved, opts
     let lease = Lock::peek(client, namespace, &lease_name(tenant)).await?;
     let annotations = lease.as_ref().and_then(|l| l.metadata.annotations.as_ref());
     let previous = annotations.and_then(RunState::from_annotations).filter(RunState::is_unfinished);
-    let unfinished_renewal = annotations.and_then(RenewState::from_annotations).filter(RenewState::is_unfinished);
-    let unfinished_sa_key = annotations.and_then(SaKeyState::from_annotations).filter(SaKeyState::is_unfinished);
+    let unfinished_renewal = annotations.and_then(|a| lease_state::unfinished(lease_state::RENEWAL, a));
+    let unfinished_sa_key = annotations.and_then(|a| lease_state::unfinished(lease_state::SA_KEY, a));
     let backup = previous.as_ref().map(|p| resume::read_backup(p, tenant, opts.backup.as_deref(), &lock::hostname()));
     let (previous_backup, previous_backup_problem) = match backup {
         Some(Ok(secrets)) => (Some(secrets), None),

@@ -22,7 +22,9 @@ use serde::Serialize;
 use crate::certs::chain::{ChainVerdict, chains_to};
 use crate::certs::info::CertInfo;
 pub use crate::certs::tls::Refusal;
+use crate::error::{Error, Result};
 use crate::served::NoChain;
+use crate::steps::{Outcome, Skip};
 
 /// No TCP connection at all for this long: not reachable from here.
 pub const REACH_BUDGET: Duration = Duration::from_secs(10);
@@ -45,7 +47,7 @@ impl Verdict {
     }
 }
 
-pub use crate::kamaji::endpoint::{EndpointFrom, Target, target};
+pub use crate::kamaji::endpoint::{EndpointFrom, Target, of_tenant, target};
 
 /// `liveCheck` of the report (a schema: keep the names stable).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -226,6 +228,28 @@ impl Watch {
             _ => None,
         };
         LiveCheck { verdict, reason, endpoint: Some(self.url.clone()), endpoint_from: Some(from), served_sha256, attempts: self.attempts }
+    }
+}
+
+impl LiveCheck {
+    /// A check that could not start (nothing to dial, nothing to compare): skipped, with `reason`.
+    pub fn not_started(reason: String) -> LiveCheck {
+        LiveCheck { verdict: Verdict::Skipped, reason, endpoint: None, endpoint_from: None, served_sha256: None, attempts: 0 }
+    }
+}
+
+/// What a finished [`watch`] makes of the step: its report entry, and passed → done,
+/// skipped → not checked (never passed), failed → a timeout error, which leaves the run
+/// unfinished so that the same command checks again.
+pub fn outcome(watch: &Watch, verdict: Verdict, reason: String, from: EndpointFrom) -> (LiveCheck, Result<Outcome>) {
+    match verdict {
+        Verdict::Failed => {
+            let after = crate::duration::human_duration(jiff::SignedDuration::try_from(watch.timeout).unwrap_or_default());
+            let err = Error::Timeout { after, waiting_for: reason };
+            (watch.report(verdict, err.to_string(), from), Err(err))
+        }
+        Verdict::Skipped => (watch.report(verdict, reason.clone(), from), Ok(Outcome::Skipped(Skip::NotChecked(reason)))),
+        Verdict::Passed => (watch.report(verdict, reason.clone(), from), Ok(Outcome::Done(reason))),
     }
 }
 

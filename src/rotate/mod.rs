@@ -8,20 +8,18 @@
 //! The domain: it takes a plain [`Request`] (the command layer,
 //! `commands::rotate_ca`, turns the flags into one) and returns what to show
 //! ([`Ran`]). No clap types, no `-o` switch; no printing except through
-//! [`progress::Display`].
+//! [`crate::steps::Display`].
 
 pub mod advice;
 pub mod backup;
 pub mod batch;
 pub mod execute;
-pub mod fault;
 pub mod inventory;
 pub mod kamaji_restart;
 pub mod lifetime;
 pub mod live;
 pub mod phases;
 pub mod plan;
-pub mod progress;
 pub mod render;
 pub mod report;
 pub mod resume;
@@ -39,9 +37,9 @@ use crate::duration::human_duration;
 use crate::error::{Error, Outcome, Result};
 use crate::lock::Lock;
 use crate::rbac;
+use crate::steps::Display;
 use kamaji_restart::KamajiRestarts;
 use plan::{Inventory, Options, Plan};
-use progress::Display;
 use report::{Report, ReportList};
 
 /// One `rotate-ca` invocation, its flags parsed.
@@ -116,7 +114,7 @@ impl Prepared {
     }
 
     /// The run's settings for this tenant.
-    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts<phases::Outcome>>) -> execute::Settings {
+    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts<crate::steps::Outcome>>) -> execute::Settings {
         execute::Settings {
             opts: self.opts.clone(),
             timeout: common.timeout,
@@ -257,7 +255,7 @@ pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Re
     let clean = missing.is_empty() && holder.is_none() && p.plan.blockers.is_empty();
     let text = render::plan_text(
         &p.plan,
-        &render::Context {
+        &crate::steps::plan_text::PlanContext {
             dry_run: true,
             backup_target: common
                 .backup_dir

@@ -83,9 +83,9 @@ pub struct Inventory {
     pub previous_backup_problem: Option<String>,
     /// An unfinished `renew` recorded in the same Lease: superseded (a rotation re-issues every
     /// leaf), its state cleared when the rotation completes.
-    pub unfinished_renewal: Option<crate::renew::tenant::state::RenewState>,
+    pub unfinished_renewal: Option<crate::lease_state::Unfinished>,
     /// An unfinished `rotate-sa-key` recorded in the same Lease: it must finish first.
-    pub unfinished_sa_key: Option<crate::sakey::state::SaKeyState>,
+    pub unfinished_sa_key: Option<crate::lease_state::Unfinished>,
     /// When it was read: the plan judges the Kamaji controller's issuance horizon from it.
     pub read_at: Timestamp,
 }

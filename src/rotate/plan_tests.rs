@@ -397,19 +397,24 @@ fn a_resume_the_cluster_contradicts_is_a_blocker() {
 fn an_unfinished_sa_key_rotation_blocks_and_an_unfinished_renewal_is_superseded() {
     use crate::renew::tenant::state::{RenewState, Step as RenewStep};
     use crate::sakey::state::{Mode, SaKeyState, Step as SaKeyStep};
+    // Read as rotate-ca reads them: from what each command writes on the Lease.
+    let on_lease = |written: std::collections::BTreeMap<String, Option<String>>| {
+        written.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))).collect::<std::collections::BTreeMap<_, _>>()
+    };
     let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
-    inv.unfinished_renewal = Some(RenewState {
+    let renewal = RenewState {
         done: RenewStep::Renew,
         started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
         backup: None,
         tenant_uid: Some("tcp-uid".into()),
         completed_at: None,
-    });
+    };
+    inv.unfinished_renewal = crate::lease_state::unfinished(crate::lease_state::RENEWAL, &on_lease(renewal.to_annotations()));
     let plan = build(&inv, &options());
     assert!(plan.blockers.is_empty(), "a renewal does not block: {:?}", plan.blockers);
     assert!(plan.notes.iter().any(|n| n.contains("unfinished renewal (done: renew") && n.contains("supersedes")), "{:?}", plan.notes);
 
-    inv.unfinished_sa_key = Some(SaKeyState {
+    let sa_key = SaKeyState {
         mode: Mode::Stage,
         done: SaKeyStep::Write,
         started_at: "2026-11-27T11:00:00Z".parse().unwrap(),
@@ -419,7 +424,8 @@ fn an_unfinished_sa_key_rotation_blocks_and_an_unfinished_renewal_is_superseded(
         backup: None,
         tenant_uid: Some("tcp-uid".into()),
         completed_at: None,
-    });
+    };
+    inv.unfinished_sa_key = crate::lease_state::unfinished(crate::lease_state::SA_KEY, &on_lease(sa_key.to_annotations()));
     let plan = build(&inv, &options());
     assert_eq!(plan.blockers.len(), 1, "{:?}", plan.blockers);
     let b = &plan.blockers[0];

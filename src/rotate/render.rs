@@ -9,21 +9,9 @@ use super::plan::{Plan, SecretAction, WorkerAction};
 use super::report::Report;
 use crate::kamaji::names;
 use crate::output::{Table, clean_cell, clean_line};
-use crate::rbac::Need;
+use crate::steps::plan_text::{PlanContext, PlanEnd, write_end};
 
-/// Extra facts the dry run shows beside the plan.
-pub struct Context<'a> {
-    pub dry_run: bool,
-    pub backup_target: String,
-    pub lease: String,
-    pub timeout: String,
-    pub missing: &'a [Need],
-    pub needs: usize,
-    pub lock_holder: Option<String>,
-    pub write_kubeconfig: Option<String>,
-}
-
-pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
+pub fn plan_text(plan: &Plan, cx: &PlanContext<'_>) -> String {
     let mut out = String::new();
     let w = &mut out;
     let mode = if cx.dry_run { " (dry run: nothing is changed)" } else { "" };
@@ -139,35 +127,14 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         super::live::REACH_BUDGET.as_secs()
     );
 
-    let mut warnings: Vec<String> = plan.warnings.clone();
-    if !cx.missing.is_empty() {
-        let list: Vec<String> = cx.missing.iter().map(ToString::to_string).collect();
-        warnings.insert(0, format!("Missing permissions (the real run refuses): {}", list.join("; ")));
-    }
-    if let Some(holder) = &cx.lock_holder {
-        warnings.insert(0, format!("The tenant is locked by {} (the real run refuses unless --force-unlock).", clean_cell(holder)));
-    }
-    if !plan.blockers.is_empty() {
-        let _ = writeln!(w, "\nBlockers (the real run refuses):");
-        for b in &plan.blockers {
-            let _ = writeln!(w, "  x {}", clean_cell(b));
-        }
-    }
-    if !warnings.is_empty() {
-        let _ = writeln!(w, "\nWarnings (what the runbook misses):");
-        for x in &warnings {
-            let _ = writeln!(w, "  ! {}", clean_cell(x));
-        }
-    }
-    if !plan.notes.is_empty() {
-        let _ = writeln!(w, "\nNotes:");
-        for n in &plan.notes {
-            let _ = writeln!(w, "  - {}", clean_cell(n));
-        }
-    }
-    if cx.dry_run {
-        let _ = writeln!(w, "\nDry run: nothing was changed. Run again with --dry-run=false to execute.");
-    }
+    let end = PlanEnd {
+        blockers: &plan.blockers,
+        warnings: &plan.warnings,
+        notes: &plan.notes,
+        warnings_heading: "Warnings (what the runbook misses)",
+        real_run: "execute",
+    };
+    write_end(w, cx, &end);
     // Every other name (pods, selectors, namespaces) is escaped here.
     clean_line(&out).into_owned()
 }
@@ -226,6 +193,7 @@ pub fn summary(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rbac::Need;
     use crate::rotate::plan::*;
 
     fn plan() -> Plan {
@@ -287,7 +255,7 @@ mod tests {
         p.kamaji.pods.push(format!("pod-{evil}"));
         let text = plan_text(
             &p,
-            &Context {
+            &PlanContext {
                 dry_run: true,
                 backup_target: "b".into(),
                 lease: "l".into(),
@@ -317,7 +285,7 @@ mod tests {
         let missing = [Need::new("delete", "", "pods", "cozy-kamaji", "restart")];
         let text = plan_text(
             &plan(),
-            &Context {
+            &PlanContext {
                 dry_run: true,
                 backup_target: "./pki-backup-tenant-a-k8s-<time>.yaml".into(),
                 lease: "tenant-a/pki-rotate-k8s".into(),

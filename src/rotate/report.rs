@@ -8,34 +8,9 @@ use serde::Serialize;
 
 use super::live::LiveCheck;
 use super::plan::{Plan, SecretAction};
-use super::state::Phase;
 use super::verify::CaId;
 use crate::pods::PodRow;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum PhaseStatus {
-    Done,
-    Skipped,
-    Failed,
-}
-
-impl PhaseStatus {
-    /// `done`, `skipped`, `failed`: serde's name, as the phase lines say it too.
-    pub fn word(self) -> &'static str {
-        crate::output::serde_name(&self)
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PhaseReport {
-    pub number: u8,
-    pub name: &'static str,
-    pub status: PhaseStatus,
-    pub seconds: f64,
-    pub detail: String,
-}
+use crate::steps::{PhaseReport, run_report_fields};
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -221,17 +196,9 @@ impl Report {
             waited_seconds: 0.0,
         }
     }
-
-    pub fn phase(&mut self, phase: Phase, status: PhaseStatus, took: std::time::Duration, detail: impl Into<String>) {
-        self.phases.push(PhaseReport {
-            number: phase.number(),
-            name: phase.name(),
-            status,
-            seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
-            detail: detail.into(),
-        });
-    }
 }
+
+run_report_fields!(Report);
 
 #[cfg(test)]
 mod tests {
@@ -244,7 +211,6 @@ mod tests {
         assert_eq!(json(SecretOutcome::Deleted), "deleted");
         assert_eq!(json(SecretOutcome::Skipped(SecretSkip::AlreadyRegenerated)), "skipped: already regenerated");
         assert_eq!(SecretOutcome::Skipped(SecretSkip::Missing).to_string(), "skipped: missing (Kamaji regenerates it)");
-        assert_eq!([PhaseStatus::Done, PhaseStatus::Skipped, PhaseStatus::Failed].map(PhaseStatus::word), ["done", "skipped", "failed"]);
         let results = [RunResult::Planned, RunResult::Rotated, RunResult::Failed, RunResult::NotStarted].map(RunResult::word);
         assert_eq!(results, ["planned", "rotated", "failed", "not-started"]);
         assert!(SecretOutcome::Deleted.changed() && !SecretOutcome::Skipped(SecretSkip::AlreadyDeleted).changed());

@@ -14,6 +14,7 @@ use super::verify;
 use crate::kamaji::horizon::Horizon;
 use crate::kamaji::names;
 use crate::kamaji::version::{self, Detected, KamajiVersion};
+use crate::steps::RunStep;
 use crate::workloads;
 
 /// Every suffix Kamaji writes, in the runbook's order (CA first).
@@ -172,11 +173,11 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
     }
     let lease = || format!("{}/{}", inv.namespace, super::inventory::lease_name(tenant));
     if let Some(sa) = &inv.unfinished_sa_key {
-        let finish = if sa.mode == crate::sakey::state::Mode::Finish { " --finish" } else { "" };
+        let mode = sa.mode.as_deref().unwrap_or("stage");
+        let finish = if mode == "finish" { " --finish" } else { "" };
         blockers.push(format!(
-            "Lease {} records an unfinished rotate-sa-key ({}, done: {}, started {}): finish it first (kubectl pki rotate-sa-key {tenant} -n {} --dry-run=false{finish}); a CA rotation would restart the tenant's pods in the middle of its key change",
+            "Lease {} records an unfinished rotate-sa-key ({mode}, done: {}, started {}): finish it first (kubectl pki rotate-sa-key {tenant} -n {} --dry-run=false{finish}); a CA rotation would restart the tenant's pods in the middle of its key change",
             lease(),
-            sa.mode,
             sa.done,
             sa.started_at,
             inv.namespace

@@ -6,14 +6,14 @@
 //! No API calls (the Lease is [`crate::lock`]), no clap types, no printing.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
 use super::verify::CaId;
+use crate::steps::{RunStep, display_by_name};
 
-const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
+const PREFIX: &str = crate::lease_state::ROTATION;
 
 /// The phases of a run, in order. A new phase goes into this enum, `ALL`,
 /// a file of `phases/` and `execute::step`; progress labels count `ALL`.
@@ -22,40 +22,36 @@ const PREFIX: &str = "rotate-ca.kubectl-pki.io/";
 #[serde(rename_all = "kebab-case")]
 pub enum Phase {
     #[serde(rename = "rbac+lock")]
-    Lock = 1,
-    Backup = 2,
-    Rotate = 3,
-    Kamaji = 4,
-    Regenerated = 5,
-    Workloads = 6,
-    Workers = 7,
-    LiveCheck = 8,
+    Lock,
+    Backup,
+    Rotate,
+    Kamaji,
+    Regenerated,
+    Workloads,
+    Workers,
+    LiveCheck,
 }
 
-impl Phase {
-    pub const ALL: [Phase; 8] =
-        [Phase::Lock, Phase::Backup, Phase::Rotate, Phase::Kamaji, Phase::Regenerated, Phase::Workloads, Phase::Workers, Phase::LiveCheck];
+impl RunStep for Phase {
+    const ALL: &'static [Phase] =
+        &[Phase::Lock, Phase::Backup, Phase::Rotate, Phase::Kamaji, Phase::Regenerated, Phase::Workloads, Phase::Workers, Phase::LiveCheck];
 
-    pub fn number(self) -> u8 {
-        self as u8
-    }
-
-    /// `rbac+lock`, `backup`, ... `live-check`: serde's name, as the
-    /// Lease, the report and the progress lines spell it.
-    pub fn name(self) -> &'static str {
-        crate::output::serde_name(&self)
-    }
-
-    pub fn parse(text: &str) -> Option<Phase> {
-        Phase::ALL.into_iter().find(|p| p.name() == text)
-    }
-}
-
-impl fmt::Display for Phase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    /// (With `--restart-workers`, the workers' line says so: [`super::phases::doing`].)
+    fn doing(self) -> &'static str {
+        match self {
+            Phase::Lock => "checking permissions",
+            Phase::Backup => "writing the backup",
+            Phase::Rotate => "rotating",
+            Phase::Kamaji => "restarting the Kamaji controller",
+            Phase::Regenerated => "waiting for the new CA",
+            Phase::Workloads => "restarting workloads",
+            Phase::Workers => "waiting for the worker pods to be replaced",
+            Phase::LiveCheck => "checking the certificate the tenant API serves",
+        }
     }
 }
+
+display_by_name!(Phase);
 
 /// What a run recorded. `done` is the last completed phase.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -174,12 +170,12 @@ mod tests {
     fn phases_are_ordered_and_named() {
         assert!(Phase::Backup < Phase::Rotate && Phase::Workloads < Phase::Workers);
         for p in Phase::ALL {
-            assert_eq!(Phase::parse(p.name()), Some(p));
+            assert_eq!(Phase::parse(p.name()), Some(*p));
         }
         assert_eq!(Phase::Workers.number(), 7);
         assert_eq!(Phase::ALL.last().map(|p| (p.number(), p.name())), Some((8, "live-check")));
         assert_eq!(
-            Phase::ALL.map(Phase::name),
+            Phase::ALL.iter().map(|p| p.name()).collect::<Vec<_>>(),
             ["rbac+lock", "backup", "rotate", "kamaji", "regenerated", "workloads", "workers", "live-check"]
         );
     }

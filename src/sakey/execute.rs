@@ -24,17 +24,16 @@ use kube::api::{Api, PostParams};
 use super::inventory::Inventory;
 use super::keys::{PublicKey, SigningKey, finished_bundle, public_keys, staged_bundle};
 use super::plan::{Options, Plan};
-use super::report::{Report, RunResult, Verification, tenths};
+use super::report::{Report, RunResult, Verification};
 use super::state::{Mode, SaKeyState, Step};
 use super::tenant_api::{self, Review, TenantApi, Token};
 use super::token;
 use crate::error::{Error, Result};
+use crate::lease_state;
 use crate::lock::{self, Lock};
-use crate::rbac;
-use crate::rotate::fault;
 use crate::rotate::inventory::lease_name;
-use crate::rotate::progress::{Display, PhaseLine};
-use crate::rotate::report::PhaseStatus;
+use crate::steps::lock::{Take, take};
+use crate::steps::{self, Display, Outcome, PhaseLine, RunStep, Skip, fault};
 use crate::wait::{self, Poll};
 
 /// Flags of the real run.
@@ -45,12 +44,6 @@ pub struct Settings {
     pub backup_dir: PathBuf,
     pub force_unlock: bool,
     pub display: Display,
-}
-
-/// What a step did.
-enum Outcome {
-    Done(String),
-    Skipped(String),
 }
 
 struct Run<'a> {
@@ -125,87 +118,45 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
         before: None,
         waited: Duration::ZERO,
     };
-    let result = tokio::select! {
-        r = all_steps(&mut run) => r,
-        signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} during rotate-sa-key"))),
-    };
+    let result = steps::interruptible(all_steps(&mut run), "rotate-sa-key").await;
     let waited = run.waited;
-    report.seconds = tenths(started.elapsed());
-    report.waited_seconds = tenths(waited);
-    match result {
-        Ok(()) => {
-            report.result = if plan.mode == Mode::Stage { RunResult::Staged } else { RunResult::Finished };
-            lock.release().await
-        }
-        Err(err) => {
-            let _ = lock.release().await;
-            let again = if plan.mode == Mode::Finish { " (with --finish)" } else { "" };
-            let hint = format!(
-                "rotate-sa-key is not finished: re-run the same command{again} to continue (progress is kept in Lease {ns}/{lease})"
-            );
-            report.error = Some(err.to_string());
-            report.resume_hint = Some(hint.clone());
-            let (err, said) = err.with_resume_hint(&hint);
-            if !said {
-                s.display.println(&hint);
-            }
-            Err(err)
-        }
+    if result.is_ok() {
+        report.result = if plan.mode == Mode::Stage { RunResult::Staged } else { RunResult::Finished };
     }
+    let again = if plan.mode == Mode::Finish { " (with --finish)" } else { "" };
+    let hint =
+        format!("rotate-sa-key is not finished: re-run the same command{again} to continue (progress is kept in Lease {ns}/{lease})");
+    steps::conclude(result, lock, started, waited, hint, &s.display, report).await
 }
 
 fn start(s: &Settings, step: Step) -> PhaseLine {
-    s.display.start_step(usize::from(step.number()), Step::ALL.len(), step.name(), step.doing())
+    s.display.start(step, step.doing())
 }
 
-/// Step 1: permissions, blockers, the Lease; nothing is written before.
+/// Step 1: permissions, blockers, the Lease; nothing is written before. Never while the
+/// Lease records another unfinished run (a rotation, a renewal).
 async fn lock_step(client: &kube::Client, plan: &Plan, s: &Settings, report: &mut Report) -> Result<(Lock, Option<SaKeyState>)> {
     let (ns, lease) = (plan.namespace.as_str(), lease_name(&plan.tenant));
-    let mut line = start(s, Step::Lock);
     let needs = super::inventory::needs(ns);
-    let missing = rbac::missing(client, &needs).await.map_err(Error::kube)?;
-    if !missing.is_empty() {
-        report.missing_permissions = missing.iter().map(ToString::to_string).collect();
-        let took = line.failed(&format!("{} permission(s) missing", missing.len()));
-        report.step(Step::Lock, PhaseStatus::Failed, took, "missing permissions");
-        return Err(rbac::refusal(&missing, "rotate-sa-key"));
-    }
-    if !plan.blockers.is_empty() {
-        let took = line.failed("the plan has blockers");
-        report.step(Step::Lock, PhaseStatus::Failed, took, plan.blockers.join("; "));
-        return Err(Error::Invalid(format!(
-            "refusing to change the service-account key, nothing was changed: {}",
-            plan.blockers.join("; ")
-        )));
-    }
-    line.update(&format!("taking Lease {ns}/{lease}"));
-    let lock = match Lock::acquire(client, ns, &lease, s.force_unlock, |m| line.update(m)).await {
-        Ok(lock) => lock,
-        Err(e) => {
-            let took = line.failed("the tenant is locked");
-            report.step(Step::Lock, PhaseStatus::Failed, took, e.to_string());
-            return Err(e);
-        }
+    let t = Take {
+        namespace: ns,
+        lease: &lease,
+        needs: &needs,
+        blockers: &plan.blockers,
+        command: "rotate-sa-key",
+        refusing: "change the service-account key",
+        force_unlock: s.force_unlock,
     };
-    if let Some(t) = &lock.took_over {
-        line.note(&format!("took the lock over from {t}"));
-        report.lock_taken_over = Some(t.clone());
-    }
-    let annotations = lock.annotations().await?;
-    let other = crate::rotate::state::RunState::from_annotations(&annotations).is_some_and(|r| r.is_unfinished())
-        || crate::renew::tenant::state::RenewState::from_annotations(&annotations).is_some_and(|r| r.is_unfinished());
-    let previous = SaKeyState::from_annotations(&annotations).filter(|p| p.is_unfinished() && p.mode == plan.mode);
-    if other || previous.as_ref().map(|p| p.started_at) != plan.resume.as_ref().map(|r| r.started_at) {
-        let _ = lock.release().await;
-        let took = line.failed("state changed");
-        report.step(Step::Lock, PhaseStatus::Failed, took, "state changed while planning");
-        return Err(Error::Invalid(
-            "the tenant's Lease changed while planning (another run started or finished); run the command again".into(),
-        ));
-    }
-    let took = line.done(&format!("{} permission(s) granted; Lease {ns}/{lease} held", needs.len()));
-    report.step(Step::Lock, PhaseStatus::Done, took, format!("{} permissions, lock held", needs.len()));
-    Ok((lock, previous))
+    take(client, &t, Step::Lock, &s.display, report, |annotations| {
+        let other = [lease_state::ROTATION, lease_state::RENEWAL].into_iter().any(|p| lease_state::unfinished(p, annotations).is_some());
+        let previous = SaKeyState::from_annotations(annotations).filter(|p| p.is_unfinished() && p.mode == plan.mode);
+        if !other && previous.as_ref().map(|p| p.started_at) == plan.resume.as_ref().map(|r| r.started_at) {
+            Ok(previous)
+        } else {
+            Err("the tenant's Lease changed while planning (another run started or finished); run the command again")
+        }
+    })
+    .await
 }
 
 async fn all_steps(run: &mut Run<'_>) -> Result<()> {
@@ -219,17 +170,7 @@ async fn all_steps(run: &mut Run<'_>) -> Result<()> {
             Step::Pods => pods_step(run, &mut line).await,
             _ => verify_step(run, &mut line).await,
         };
-        let (status, detail) = match &outcome {
-            Ok(Outcome::Done(d)) => (PhaseStatus::Done, d.clone()),
-            Ok(Outcome::Skipped(why)) => (PhaseStatus::Skipped, why.clone()),
-            Err(e) => (PhaseStatus::Failed, e.to_string()),
-        };
-        let took = match status {
-            PhaseStatus::Done => line.done(&detail),
-            PhaseStatus::Skipped => line.skipped(&detail),
-            PhaseStatus::Failed => line.failed(&detail),
-        };
-        run.report.step(step, status, took, detail);
+        steps::finish(step, line, outcome.as_ref(), run.report);
         outcome?;
         fault::after(step.name());
     }
@@ -298,9 +239,7 @@ fn written_already(mode: Mode, state: &SaKeyState, public: &[PublicKey], signing
 async fn probe_step(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outcome> {
     let (_, public, signing) = run.current().await?;
     if written_already(run.plan.mode, run.state()?, &public, &signing)? {
-        return Ok(Outcome::Skipped(
-            "the change is in the cluster already (a resumed run): the tenant API's JWKS is checked instead".into(),
-        ));
+        return Ok(Outcome::Skipped(Skip::ChangeInCluster));
     }
     let tenant = run.tenant().await?;
     line.update(&format!("minting a token of {}/{} at {}", tenant_api::PROBE_NAMESPACE, tenant_api::PROBE_ACCOUNT, tenant.url));
@@ -326,7 +265,7 @@ async fn write_step(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outcome> 
         run.report.new_signing_kid = Some(signing.public.kid.clone());
         run.report.kids_after = public.iter().map(|k| k.kid.clone()).collect();
         run.record(Step::Write).await?;
-        return Ok(Outcome::Skipped("written by the interrupted run (the cluster holds it)".into()));
+        return Ok(Outcome::Skipped(Skip::WrittenBefore));
     }
     let (bundle, new_key) = match mode {
         Mode::Stage => {
@@ -369,7 +308,7 @@ async fn write_step(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outcome> 
 /// Step 5: the tenant control-plane pods replaced one at a time.
 async fn pods_step(run: &mut Run<'_>, line: &mut PhaseLine) -> Result<Outcome> {
     if run.previous.as_ref().is_some_and(|p| p.done >= Step::Pods) {
-        return Ok(Outcome::Skipped("done by the interrupted run".into()));
+        return Ok(Outcome::Skipped(Skip::DoneBefore));
     }
     let Some((replicas, Some(selector))) = run.inv.deployment.clone() else {
         return Err(Error::Invalid(format!("the tenant Deployment {}/{} has no pod selector", run.plan.namespace, run.plan.tenant)));

@@ -41,7 +41,7 @@ use crate::error::{Error, Outcome, Result};
 use crate::lock::Lock;
 use crate::rbac;
 use crate::rotate::inventory::lease_name;
-use crate::rotate::progress::Display;
+use crate::steps::Display;
 use plan::Options;
 use report::{Report, RunResult};
 use state::Mode;
@@ -95,7 +95,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         let clean = missing.is_empty() && holder.is_none() && plan.blockers.is_empty();
         let text = render::plan_text(
             &plan,
-            &render::Context {
+            &crate::steps::plan_text::PlanContext {
                 dry_run: true,
                 backup_target: req
                     .backup_dir
@@ -107,6 +107,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
                 missing: &missing,
                 needs: needs.len(),
                 lock_holder: holder,
+                write_kubeconfig: None,
             },
         );
         let mut report = Report::new(plan, true, lease);

@@ -8,18 +8,7 @@ use super::report::Report;
 use super::state::Mode;
 use crate::duration::human_duration;
 use crate::output::{Table, clean_cell, clean_line};
-use crate::rbac::Need;
-
-/// What the plan text says beside the plan.
-pub struct Context<'a> {
-    pub dry_run: bool,
-    pub backup_target: String,
-    pub lease: String,
-    pub timeout: String,
-    pub missing: &'a [Need],
-    pub needs: usize,
-    pub lock_holder: Option<String>,
-}
+use crate::steps::plan_text::{PlanContext, PlanEnd, write_end};
 
 fn indent(w: &mut String, text: &str) {
     for line in text.lines() {
@@ -27,7 +16,7 @@ fn indent(w: &mut String, text: &str) {
     }
 }
 
-pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
+pub fn plan_text(plan: &Plan, cx: &PlanContext<'_>) -> String {
     let mut out = String::new();
     let w = &mut out;
     let dry = if cx.dry_run { " (dry run: nothing is changed)" } else { "" };
@@ -140,26 +129,19 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
             );
         }
     }
-    let mut warnings = plan.warnings.clone();
-    if !cx.missing.is_empty() {
-        let list: Vec<String> = cx.missing.iter().map(ToString::to_string).collect();
-        warnings.insert(0, format!("Missing permissions (the real run refuses): {}", list.join("; ")));
-    }
-    if let Some(holder) = &cx.lock_holder {
-        warnings.insert(0, format!("The tenant is locked by {} (the real run refuses unless --force-unlock).", clean_cell(holder)));
-    }
-    if !plan.blockers.is_empty() {
-        let _ = writeln!(w, "\nBlockers (the real run refuses):");
-        for b in &plan.blockers {
-            let _ = writeln!(w, "  - {}", clean_line(b));
-        }
-    }
-    if !warnings.is_empty() {
-        let _ = writeln!(w, "\nWarnings:");
-        for x in &warnings {
-            let _ = writeln!(w, "  - {}", clean_line(x));
-        }
-    }
+    // The projection is said above, with the tokens it concerns.
+    let notes: Vec<String> = plan.notes.iter().filter(|n| n.as_str() != super::plan::PROJECTED).cloned().collect();
+    let end = PlanEnd {
+        blockers: &plan.blockers,
+        warnings: &plan.warnings,
+        notes: &notes,
+        warnings_heading: "Warnings",
+        real_run: match plan.mode {
+            Mode::Stage => "stage the new key",
+            Mode::Finish => "finish the rotation",
+        },
+    };
+    write_end(w, cx, &end);
     out
 }
 
@@ -254,8 +236,8 @@ mod tests {
         }
     }
 
-    fn cx() -> Context<'static> {
-        Context {
+    fn cx() -> PlanContext<'static> {
+        PlanContext {
             dry_run: true,
             backup_target: "./b.yaml".into(),
             lease: "ns/l".into(),
@@ -263,6 +245,7 @@ mod tests {
             missing: &[],
             needs: 9,
             lock_holder: None,
+            write_kubeconfig: None,
         }
     }
 

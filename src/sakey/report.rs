@@ -6,9 +6,8 @@ use jiff::Timestamp;
 use serde::Serialize;
 
 use super::plan::Plan;
-use super::state::Step;
 use super::tenant_api::Review;
-use crate::rotate::report::{PhaseReport, PhaseStatus};
+use crate::steps::{PhaseReport, run_report_fields};
 
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -96,13 +95,6 @@ impl Report {
             waited_seconds: 0.0,
         }
     }
-
-    pub fn step(&mut self, step: Step, status: PhaseStatus, took: std::time::Duration, detail: impl Into<String>) {
-        self.phases.push(PhaseReport { number: step.number(), name: step.name(), status, seconds: tenths(took), detail: detail.into() });
-    }
 }
 
-/// Seconds with one decimal, as reports show them.
-pub fn tenths(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 10.0).round() / 10.0
-}
+run_report_fields!(Report);

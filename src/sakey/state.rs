@@ -10,7 +10,9 @@ use std::fmt;
 use jiff::Timestamp;
 use serde::Serialize;
 
-const PREFIX: &str = "sa-key.kubectl-pki.io/";
+use crate::steps::{RunStep, display_by_name};
+
+const PREFIX: &str = crate::lease_state::SA_KEY;
 
 /// `stage` (a new signing key beside the old ones) or `finish` (the old ones removed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -41,36 +43,23 @@ impl fmt::Display for Mode {
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     #[serde(rename = "rbac+lock")]
-    Lock = 1,
-    Backup = 2,
+    Lock,
+    Backup,
     /// A token minted before the change, to prove afterwards that it still authenticates.
-    Probe = 3,
+    Probe,
     /// `sa.pub` and `sa.key` written.
-    Write = 4,
+    Write,
     /// The tenant control-plane pods replaced one at a time (a running kube-apiserver reads
     /// its key files only at start, and Kamaji reverts a rollout-restart annotation).
-    Pods = 5,
+    Pods,
     /// The live tenant API checked.
-    Verify = 6,
+    Verify,
 }
 
-impl Step {
-    pub const ALL: [Step; 6] = [Step::Lock, Step::Backup, Step::Probe, Step::Write, Step::Pods, Step::Verify];
+impl RunStep for Step {
+    const ALL: &'static [Step] = &[Step::Lock, Step::Backup, Step::Probe, Step::Write, Step::Pods, Step::Verify];
 
-    pub fn number(self) -> u8 {
-        self as u8
-    }
-
-    /// `rbac+lock`, `backup`, ... (also the fault points' names).
-    pub fn name(self) -> &'static str {
-        crate::output::serde_name(&self)
-    }
-
-    pub fn parse(text: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|p| p.name() == text)
-    }
-
-    pub fn doing(self) -> &'static str {
+    fn doing(self) -> &'static str {
         match self {
             Step::Lock => "checking permissions",
             Step::Backup => "writing the backup",
@@ -82,11 +71,7 @@ impl Step {
     }
 }
 
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(Step);
 
 /// What a run recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -177,8 +162,9 @@ mod tests {
 
     #[test]
     fn steps_are_ordered_and_named() {
-        assert_eq!(Step::ALL.map(Step::name), ["rbac+lock", "backup", "probe", "write", "pods", "verify"]);
-        for s in Step::ALL {
+        let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["rbac+lock", "backup", "probe", "write", "pods", "verify"]);
+        for s in Step::ALL.iter().copied() {
             assert_eq!(Step::parse(s.name()), Some(s));
         }
         assert_eq!((Mode::Stage.name(), Mode::Finish.name()), ("stage", "finish"));

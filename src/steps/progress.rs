@@ -3,14 +3,14 @@
 //! and a stuck wait says what it is waiting for. Several tenants rotated at
 //! once share one [`Display`]: each line names its tenant, and on a
 //! terminal the spinners stack instead of overwriting each other.
-//! The only printing of a rotation goes through here; no API calls, no clap types.
+//! The only printing of a run goes through here; no API calls, no clap types.
 
 use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::report::PhaseStatus;
-use super::state::Phase;
+use super::step::RunStep;
 use crate::output::{clean_line, stderr_is_tty};
 
 /// How often a plain (non-terminal) line repeats an unchanged wait.
@@ -48,14 +48,10 @@ impl Display {
         }
     }
 
-    pub fn start(&self, phase: Phase, what: &str) -> PhaseLine {
-        self.start_step(usize::from(phase.number()), Phase::ALL.len(), phase.name(), what)
-    }
-
-    /// A line for step `number` of `total`, named `name` (another command's phases: `renew`).
-    pub fn start_step(&self, number: usize, total: usize, name: &str, what: &str) -> PhaseLine {
+    /// The line of `step` (`[n/total] name: what`) while it runs.
+    pub fn start<S: RunStep>(&self, step: S, what: &str) -> PhaseLine {
         let what = &*clean_line(what);
-        let mut label = format!("[{number}/{total}] {name}");
+        let mut label = format!("[{}/{}] {}", step.number(), S::ALL.len(), step.name());
         if !self.tenant.is_empty() {
             label = format!("{} {label}", self.tenant);
         }

@@ -19,9 +19,9 @@ use super::verify;
 use crate::error::{ApiError, Error, Result};
 use crate::kamaji::{horizon, names};
 use crate::rotate::backup::data_hash;
-use crate::rotate::fault;
-use crate::rotate::phases::Outcome;
-use crate::rotate::progress::PhaseLine;
+use crate::steps::Outcome;
+use crate::steps::PhaseLine;
+use crate::steps::fault;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RenewState, baseline: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     let api = run.secrets();

@@ -22,14 +22,11 @@ use super::state::{RenewState, Step};
 use crate::error::{Error, Result};
 use crate::kamaji::restart::{self, Restarted};
 use crate::lock::{self, Lock};
-use crate::rbac;
-use crate::rotate::fault;
 use crate::rotate::inventory::lease_name;
-use crate::rotate::phases::{Outcome, Skip};
 use crate::rotate::plan::WorkloadAction;
-use crate::rotate::progress::{Display, PhaseLine};
-use crate::rotate::report::PhaseStatus;
 use crate::rotate::state::{RunState, local_backup_path};
+use crate::steps::lock::{Take, take};
+use crate::steps::{self, Display, Outcome, PhaseLine, RunStep, Skip, fault};
 
 /// Flags of the real run.
 pub struct Settings {
@@ -88,82 +85,43 @@ pub async fn execute(client: &kube::Client, inv: &Inventory, plan: &Plan, s: &Se
     let (lock, previous) = lock_step(client, plan, s, report).await?;
     let mut run = Run { client: client.clone(), plan, inv, s, report, lock: &lock, previous, waited: Duration::ZERO };
     // Ctrl-C or SIGTERM ends the step at its next await, the Lease is released and the resume hint printed.
-    let result = tokio::select! {
-        r = all_steps(&mut run) => r,
-        signal = crate::interrupt::first() => Err(Error::Interrupted(format!("{signal} during the renewal"))),
-    };
+    let result = steps::interruptible(all_steps(&mut run), "the renewal").await;
     let waited = run.waited;
-    report.seconds = tenths(started.elapsed());
-    report.waited_seconds = tenths(waited);
-    match result {
-        Ok(()) => {
-            report.result = RunResult::Renewed;
-            lock.release().await
-        }
-        Err(err) => {
-            let _ = lock.release().await;
-            let hint = format!("the renewal is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
-            report.error = Some(err.to_string());
-            report.resume_hint = Some(hint.clone());
-            let (err, said) = err.with_resume_hint(&hint);
-            if !said {
-                s.display.println(&hint);
-            }
-            Err(err)
-        }
+    if result.is_ok() {
+        report.result = RunResult::Renewed;
     }
+    let hint = format!("the renewal is not finished: re-run the same command to continue (progress is kept in Lease {ns}/{lease})");
+    steps::conclude(result, lock, started, waited, hint, &s.display, report).await
 }
 
 fn start(s: &Settings, step: Step) -> PhaseLine {
-    s.display.start_step(usize::from(step.number()), Step::ALL.len(), step.name(), step.doing())
+    s.display.start(step, step.doing())
 }
 
-/// Step 1: permissions, blockers, the Lease; nothing is written before.
+/// Step 1: permissions, blockers, the Lease; nothing is written before. Never while the
+/// Lease records an unfinished rotation.
 async fn lock_step(client: &kube::Client, plan: &Plan, s: &Settings, report: &mut Report) -> Result<(Lock, Option<RenewState>)> {
-    let ns = plan.namespace.as_str();
     let lease = lease_name(&plan.tenant);
-    let mut line = start(s, Step::Lock);
     let needs = super::inventory::needs(plan, &s.opts);
-    let missing = rbac::missing(client, &needs).await.map_err(Error::kube)?;
-    if !missing.is_empty() {
-        report.missing_permissions = missing.iter().map(ToString::to_string).collect();
-        let took = line.failed(&format!("{} permission(s) missing", missing.len()));
-        report.step(Step::Lock, PhaseStatus::Failed, took, "missing permissions");
-        return Err(rbac::refusal(&missing, "renew"));
-    }
-    if !plan.blockers.is_empty() {
-        let took = line.failed("the plan has blockers");
-        report.step(Step::Lock, PhaseStatus::Failed, took, plan.blockers.join("; "));
-        return Err(Error::Invalid(format!("refusing to renew, nothing was changed: {}", plan.blockers.join("; "))));
-    }
-    line.update(&format!("taking Lease {ns}/{lease}"));
-    let lock = match Lock::acquire(client, ns, &lease, s.force_unlock, |m| line.update(m)).await {
-        Ok(lock) => lock,
-        Err(e) => {
-            let took = line.failed("the tenant is locked");
-            report.step(Step::Lock, PhaseStatus::Failed, took, e.to_string());
-            return Err(e);
-        }
+    let t = Take {
+        namespace: &plan.namespace,
+        lease: &lease,
+        needs: &needs,
+        blockers: &plan.blockers,
+        command: "renew",
+        refusing: "renew",
+        force_unlock: s.force_unlock,
     };
-    if let Some(t) = &lock.took_over {
-        line.note(&format!("took the lock over from {t}"));
-        report.lock_taken_over = Some(t.clone());
-    }
-    let annotations = lock.annotations().await?;
-    let rotation = RunState::from_annotations(&annotations).filter(RunState::is_unfinished);
-    let previous = RenewState::from_annotations(&annotations).filter(RenewState::is_unfinished);
-    let changed = rotation.is_some() || previous.as_ref().map(|p| p.started_at) != plan.resume.as_ref().map(|r| r.started_at);
-    if changed {
-        let _ = lock.release().await;
-        let took = line.failed("state changed");
-        report.step(Step::Lock, PhaseStatus::Failed, took, "state changed while planning");
-        return Err(Error::Invalid(
-            "the tenant's Lease changed while planning (a rotation or another renewal started or finished); run the command again".into(),
-        ));
-    }
-    let took = line.done(&format!("{} permission(s) granted; Lease {ns}/{lease} held", needs.len()));
-    report.step(Step::Lock, PhaseStatus::Done, took, format!("{} permissions, lock held", needs.len()));
-    Ok((lock, previous))
+    take(client, &t, Step::Lock, &s.display, report, |annotations| {
+        let rotation = RunState::from_annotations(annotations).filter(RunState::is_unfinished);
+        let previous = RenewState::from_annotations(annotations).filter(RenewState::is_unfinished);
+        if rotation.is_none() && previous.as_ref().map(|p| p.started_at) == plan.resume.as_ref().map(|r| r.started_at) {
+            Ok(previous)
+        } else {
+            Err("the tenant's Lease changed while planning (a rotation or another renewal started or finished); run the command again")
+        }
+    })
+    .await
 }
 
 /// The steps after the lock, in order, each a fault point when it ends.
@@ -171,17 +129,8 @@ async fn all_steps(run: &mut Run<'_>) -> Result<()> {
     run.lock.check()?;
     let line = start(run.s, Step::Backup);
     let backed = backup_step(run, &line).await;
-    match &backed {
-        Ok(b) => {
-            let detail = format!("{} secret(s) backed up", b.baseline.len());
-            let took = line.done(&detail);
-            run.report.step(Step::Backup, PhaseStatus::Done, took, detail);
-        }
-        Err(e) => {
-            let took = line.failed(&e.to_string());
-            run.report.step(Step::Backup, PhaseStatus::Failed, took, e.to_string());
-        }
-    }
+    let outcome = backed.as_ref().map(|b| Outcome::Done(format!("{} secret(s) backed up", b.baseline.len())));
+    steps::finish(Step::Backup, line, outcome.as_ref().map_err(|e| *e), run.report);
     let Backed { mut state, baseline } = backed?;
     fault::after(Step::Backup.name());
     for step in [Step::Kamaji, Step::Renew, Step::Verify, Step::Workloads, Step::LiveCheck] {
@@ -194,17 +143,7 @@ async fn all_steps(run: &mut Run<'_>) -> Result<()> {
             Step::Workloads => workloads_step(run, &mut state, &mut line).await,
             _ => super::live::run(run, &mut state, &mut line).await,
         };
-        let (status, detail) = match &outcome {
-            Ok(Outcome::Done(d)) => (PhaseStatus::Done, d.clone()),
-            Ok(Outcome::Skipped(why)) => (PhaseStatus::Skipped, why.to_string()),
-            Err(e) => (PhaseStatus::Failed, e.to_string()),
-        };
-        let took = match status {
-            PhaseStatus::Done => line.done(&detail),
-            PhaseStatus::Skipped => line.skipped(&detail),
-            PhaseStatus::Failed => line.failed(&detail),
-        };
-        run.report.step(step, status, took, detail);
+        steps::finish(step, line, outcome.as_ref(), run.report);
         outcome?;
         fault::after(step.name());
     }
@@ -315,9 +254,4 @@ async fn workloads_step(run: &mut Run<'_>, state: &mut RenewState, line: &mut Ph
     run.waited += crate::workloads::wait_rollouts(&api, &names, run.s.timeout, &run.lock.held(), |m| line.update(m)).await?;
     run.record(state, Step::Workloads).await?;
     Ok(Outcome::Done(format!("{} restarted, {} rollout(s) complete", run.report.workloads_restarted.len(), names.len())))
-}
-
-/// Seconds with one decimal, as the report shows them.
-fn tenths(d: Duration) -> f64 {
-    (d.as_secs_f64() * 10.0).round() / 10.0
 }

@@ -12,10 +12,10 @@ use super::leaves::{self, Kind};
 use super::state::{RenewState, Step};
 use crate::certs::info::CertInfo;
 use crate::error::{Error, Result};
-use crate::kamaji::{names, tcp};
+use crate::kamaji::names;
 use crate::rotate::live::{self, Issuer, LiveCheck, Seen, Terms};
-use crate::rotate::phases::{Outcome, Skip};
-use crate::rotate::progress::PhaseLine;
+use crate::steps::PhaseLine;
+use crate::steps::{Outcome, Skip};
 
 /// How the watch words a renewal.
 pub const RENEWAL: Terms = Terms {
@@ -47,22 +47,12 @@ pub async fn run(run: &mut Run<'_>, state: &mut RenewState, line: &mut PhaseLine
         .map_err(Error::Invalid)?;
     let serving = api.get_opt(&names::secret_name(tenant, names::API_SERVER)).await.map_err(Error::kube)?;
     let renewed = serving.as_ref().and_then(|s| leaves::leaves_of(s, Kind::X509).ok()).and_then(|l| l.into_iter().next()).map(|l| l.sha256);
-    let admin_name = names::secret_name(tenant, names::ADMIN_KUBECONFIG);
-    let admin_conf = api.get_opt(&admin_name).await.map_err(Error::kube)?.and_then(|s| s.data?.remove("admin.conf")).map(|b| b.0);
-    let tcp = tcp::api(run.client.clone(), ns).get_opt(tenant).await.map_err(Error::kube)?;
-    let endpoint = tcp.as_ref().and_then(|t| t.data.pointer("/status/controlPlaneEndpoint")?.as_str());
-    let (Some(target), Some(renewed)) = (live::target(admin_conf.as_deref(), endpoint), renewed) else {
+    let (Some(target), Some(renewed)) = (live::of_tenant(&run.client, ns, tenant).await?, renewed) else {
         let reason = format!(
-            "no endpoint or no API server certificate to check ({admin_name} names no server, the TenantControlPlane has no status.controlPlaneEndpoint, or {tenant}-api-server-certificate holds none): not checked"
+            "no endpoint or no API server certificate to check ({} names no server, the TenantControlPlane has no status.controlPlaneEndpoint, or {tenant}-api-server-certificate holds none): not checked",
+            names::secret_name(tenant, names::ADMIN_KUBECONFIG)
         );
-        run.report.live_check = Some(LiveCheck {
-            verdict: live::Verdict::Skipped,
-            reason: reason.clone(),
-            endpoint: None,
-            endpoint_from: None,
-            served_sha256: None,
-            attempts: 0,
-        });
+        run.report.live_check = Some(LiveCheck::not_started(reason.clone()));
         complete(run, state).await?;
         return Ok(Outcome::Skipped(Skip::NotChecked(reason)));
     };
@@ -73,26 +63,12 @@ pub async fn run(run: &mut Run<'_>, state: &mut RenewState, line: &mut PhaseLine
     let judge = |chain: &[CertificateDer<'static>]| classify(chain, &ca, &renewed, &host, Timestamp::now());
     let (verdict, reason, took) = live::watch(&mut watch, &target, judge, |m| line.update(m)).await;
     run.waited += took;
-    match verdict {
-        live::Verdict::Failed => {
-            let err = Error::Timeout {
-                after: crate::duration::human_duration(jiff::SignedDuration::try_from(run.s.timeout).unwrap_or_default()),
-                waiting_for: reason,
-            };
-            run.report.live_check = Some(watch.report(verdict, err.to_string(), target.from));
-            Err(err)
-        }
-        live::Verdict::Skipped => {
-            run.report.live_check = Some(watch.report(verdict, reason.clone(), target.from));
-            complete(run, state).await?;
-            Ok(Outcome::Skipped(Skip::NotChecked(reason)))
-        }
-        live::Verdict::Passed => {
-            run.report.live_check = Some(watch.report(verdict, reason.clone(), target.from));
-            complete(run, state).await?;
-            Ok(Outcome::Done(reason))
-        }
+    let (report, outcome) = live::outcome(&watch, verdict, reason, target.from);
+    run.report.live_check = Some(report);
+    if outcome.is_ok() {
+        complete(run, state).await?;
     }
+    outcome
 }
 
 /// The last step is over: the renewal is complete (a re-run starts a new one).

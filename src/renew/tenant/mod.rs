@@ -39,7 +39,7 @@ use crate::kamaji::version::KamajiVersion;
 use crate::lock::Lock;
 use crate::rbac;
 use crate::rotate::inventory::lease_name;
-use crate::rotate::progress::Display;
+use crate::steps::Display;
 use leaves::Kind;
 use plan::{Inventory, Options, Plan};
 use report::{Report, ReportList, RunResult};
@@ -199,7 +199,7 @@ async fn dry_run(client: &kube::Client, p: &Prepared, req: &Request, timeout: &s
     let lease = format!("{}/{}", p.plan.namespace, lease_name(&p.plan.tenant));
     let text = render::plan_text(
         &p.plan,
-        &render::Context {
+        &crate::steps::plan_text::PlanContext {
             dry_run: true,
             backup_target: req
                 .backup_dir

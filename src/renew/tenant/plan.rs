@@ -20,6 +20,7 @@ use crate::kamaji::names;
 use crate::kamaji::version::{self, KamajiVersion};
 use crate::rotate::plan::{KamajiStep, WorkloadStep};
 use crate::rotate::state::RunState;
+use crate::steps::RunStep;
 
 /// The flags that shape a plan.
 #[derive(Debug, Clone)]

@@ -8,22 +8,10 @@ use super::plan::{Action, Mechanism, Plan};
 use super::report::Report;
 use crate::kamaji::names;
 use crate::output::{Table, clean_cell, clean_line};
-use crate::rbac::Need;
 use crate::rotate::live;
+use crate::steps::plan_text::{PlanContext, PlanEnd, write_end};
 
-/// Extra facts the dry run shows beside the plan.
-pub struct Context<'a> {
-    pub dry_run: bool,
-    pub backup_target: String,
-    pub lease: String,
-    pub timeout: String,
-    pub missing: &'a [Need],
-    pub needs: usize,
-    pub lock_holder: Option<String>,
-    pub write_kubeconfig: Option<String>,
-}
-
-pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
+pub fn plan_text(plan: &Plan, cx: &PlanContext<'_>) -> String {
     let mut out = String::new();
     let w = &mut out;
     let mode = if cx.dry_run { " (dry run: nothing is changed)" } else { "" };
@@ -110,35 +98,9 @@ pub fn plan_text(plan: &Plan, cx: &Context<'_>) -> String {
         live::REACH_BUDGET.as_secs()
     );
 
-    let mut warnings: Vec<String> = plan.warnings.clone();
-    if !cx.missing.is_empty() {
-        let list: Vec<String> = cx.missing.iter().map(ToString::to_string).collect();
-        warnings.insert(0, format!("Missing permissions (the real run refuses): {}", list.join("; ")));
-    }
-    if let Some(holder) = &cx.lock_holder {
-        warnings.insert(0, format!("The tenant is locked by {} (the real run refuses unless --force-unlock).", clean_cell(holder)));
-    }
-    if !plan.blockers.is_empty() {
-        let _ = writeln!(w, "\nBlockers (the real run refuses):");
-        for b in &plan.blockers {
-            let _ = writeln!(w, "  x {}", clean_cell(b));
-        }
-    }
-    if !warnings.is_empty() {
-        let _ = writeln!(w, "\nWarnings:");
-        for x in &warnings {
-            let _ = writeln!(w, "  ! {}", clean_cell(x));
-        }
-    }
-    if !plan.notes.is_empty() {
-        let _ = writeln!(w, "\nNotes:");
-        for n in &plan.notes {
-            let _ = writeln!(w, "  - {}", clean_cell(n));
-        }
-    }
-    if cx.dry_run {
-        let _ = writeln!(w, "\nDry run: nothing was changed. Run again with --dry-run=false to renew.");
-    }
+    let end =
+        PlanEnd { blockers: &plan.blockers, warnings: &plan.warnings, notes: &plan.notes, warnings_heading: "Warnings", real_run: "renew" };
+    write_end(w, cx, &end);
     clean_line(&out).into_owned()
 }
 

@@ -7,10 +7,9 @@ use std::fmt;
 use serde::Serialize;
 
 use super::plan::Plan;
-use super::state::Step;
 use super::verify::Change;
 use crate::rotate::live::LiveCheck;
-use crate::rotate::report::{PhaseReport, PhaseStatus};
+use crate::steps::{PhaseReport, run_report_fields};
 
 /// How a tenant's renewal ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,17 +145,9 @@ impl Report {
             waited_seconds: 0.0,
         }
     }
-
-    pub fn step(&mut self, step: Step, status: PhaseStatus, took: std::time::Duration, detail: impl Into<String>) {
-        self.phases.push(PhaseReport {
-            number: step.number(),
-            name: step.name(),
-            status,
-            seconds: (took.as_secs_f64() * 10.0).round() / 10.0,
-            detail: detail.into(),
-        });
-    }
 }
+
+run_report_fields!(Report);
 
 #[cfg(test)]
 mod tests {

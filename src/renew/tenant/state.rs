@@ -5,48 +5,35 @@
 //! no clap types, no printing.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use jiff::Timestamp;
 use serde::Serialize;
 
-pub const PREFIX: &str = "renew.kubectl-pki.io/";
+use crate::steps::{RunStep, display_by_name};
+
+const PREFIX: &str = crate::lease_state::RENEWAL;
 
 /// The steps of a real run, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     #[serde(rename = "rbac+lock")]
-    Lock = 1,
-    Backup = 2,
+    Lock,
+    Backup,
     /// Restart the Kamaji controller, so what it issues lasts a year.
-    Kamaji = 3,
+    Kamaji,
     /// The rotate annotation (or the deletion) on each selected secret.
-    Renew = 4,
+    Renew,
     /// Every selected secret renewed; the admin kubeconfig written when asked.
-    Verify = 5,
-    Workloads = 6,
-    LiveCheck = 7,
+    Verify,
+    Workloads,
+    LiveCheck,
 }
 
-impl Step {
-    pub const ALL: [Step; 7] = [Step::Lock, Step::Backup, Step::Kamaji, Step::Renew, Step::Verify, Step::Workloads, Step::LiveCheck];
+impl RunStep for Step {
+    const ALL: &'static [Step] = &[Step::Lock, Step::Backup, Step::Kamaji, Step::Renew, Step::Verify, Step::Workloads, Step::LiveCheck];
 
-    pub fn number(self) -> u8 {
-        self as u8
-    }
-
-    /// `rbac+lock`, `backup`, ... `live-check`: serde's name (also the fault points' names).
-    pub fn name(self) -> &'static str {
-        crate::output::serde_name(&self)
-    }
-
-    pub fn parse(text: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|p| p.name() == text)
-    }
-
-    /// What the step's line says while it runs.
-    pub fn doing(self) -> &'static str {
+    fn doing(self) -> &'static str {
         match self {
             Step::Lock => "checking permissions",
             Step::Backup => "writing the backup",
@@ -59,11 +46,7 @@ impl Step {
     }
 }
 
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
+display_by_name!(Step);
 
 /// What a run recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -136,8 +119,9 @@ mod tests {
 
     #[test]
     fn steps_are_ordered_and_named() {
-        assert_eq!(Step::ALL.map(Step::name), ["rbac+lock", "backup", "kamaji", "renew", "verify", "workloads", "live-check"]);
-        for s in Step::ALL {
+        let names: Vec<&str> = Step::ALL.iter().map(|s| s.name()).collect();
+        assert_eq!(names, ["rbac+lock", "backup", "kamaji", "renew", "verify", "workloads", "live-check"]);
+        for s in Step::ALL.iter().copied() {
             assert_eq!(Step::parse(s.name()), Some(s));
             assert!(!s.doing().is_empty());
         }

@@ -17,8 +17,8 @@ use super::verify::{self, Judged};
 use crate::error::{Error, Result};
 use crate::kamaji::horizon::{self, Horizon};
 use crate::kamaji::names;
-use crate::rotate::phases::Outcome;
-use crate::rotate::progress::PhaseLine;
+use crate::steps::Outcome;
+use crate::steps::PhaseLine;
 use crate::wait::{self, Poll};
 
 /// One secret to wait for: its name, kind, certificates before, and the CAs of the run.

@@ -5,12 +5,13 @@
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{Outcome, Run};
+use super::Run;
 use crate::error::{Error, Result};
 use crate::lock;
 use crate::rotate::backup;
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState, local_backup_path};
+use crate::steps::Outcome;
+use crate::steps::PhaseLine;
 
 /// What the later phases start from.
 pub struct Backed {

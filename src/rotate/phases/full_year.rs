@@ -21,9 +21,9 @@ use crate::kamaji::names;
 use crate::kamaji::version::KamajiVersion;
 use crate::rotate::lifetime::{Short, short_leaves};
 use crate::rotate::plan::Method;
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::RunState;
 use crate::rotate::verify::{self, Check};
+use crate::steps::PhaseLine;
 use crate::wait::Poll;
 
 /// Re-issues the checked secrets whose leaves would expire before a year from the run

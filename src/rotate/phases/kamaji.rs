@@ -5,12 +5,13 @@
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{Outcome, Run, Skip};
+use super::Run;
 use crate::error::Result;
 use crate::kamaji::restart::{self, Restarted};
 use crate::rotate::kamaji_restart::Restart;
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
+use crate::steps::PhaseLine;
+use crate::steps::{Outcome, Skip};
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     if run.already_done(Phase::Kamaji) {

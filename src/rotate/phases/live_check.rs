@@ -6,13 +6,14 @@
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{Outcome, Run, Skip};
+use super::Run;
 use crate::error::{Error, Result};
-use crate::kamaji::{names, tcp};
+use crate::kamaji::names;
 use crate::rotate::live::{self, LiveCheck};
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify;
+use crate::steps::PhaseLine;
+use crate::steps::{Outcome, Skip};
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     let api = run.secrets();
@@ -26,22 +27,12 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
         .find_map(|s| verify::ca_of(s).ok())
         .filter(|(_, id)| !id.is_rotated_from(&state.old_ca))
         .map(|(der, _)| der);
-    let admin_name = names::secret_name(tenant, names::ADMIN_KUBECONFIG);
-    let admin_conf = api.get_opt(&admin_name).await.map_err(Error::kube)?.and_then(|s| s.data?.remove("admin.conf")).map(|b| b.0);
-    let tcp = tcp::api(run.client.clone(), ns).get_opt(tenant).await.map_err(Error::kube)?;
-    let endpoint = tcp.as_ref().and_then(|t| t.data.pointer("/status/controlPlaneEndpoint")?.as_str());
-    let Some(target) = live::target(admin_conf.as_deref(), endpoint) else {
+    let Some(target) = live::of_tenant(&run.client, ns, tenant).await? else {
         let reason = format!(
-            "no endpoint to check ({admin_name} names no server, the TenantControlPlane has no status.controlPlaneEndpoint): not checked"
+            "no endpoint to check ({} names no server, the TenantControlPlane has no status.controlPlaneEndpoint): not checked",
+            names::secret_name(tenant, names::ADMIN_KUBECONFIG)
         );
-        run.report.live_check = Some(LiveCheck {
-            verdict: live::Verdict::Skipped,
-            reason: reason.clone(),
-            endpoint: None,
-            endpoint_from: None,
-            served_sha256: None,
-            attempts: 0,
-        });
+        run.report.live_check = Some(LiveCheck::not_started(reason.clone()));
         complete(run, state).await?;
         return Ok(Outcome::Skipped(Skip::NotChecked(reason)));
     };
@@ -53,26 +44,12 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
         |chain: &[rustls::pki_types::CertificateDer<'static>]| live::classify(chain, &new_ca, old_ca.as_deref(), &host, Timestamp::now());
     let (verdict, reason, took) = live::watch(&mut watch, &target, judge, |m| line.update(m)).await;
     run.waited += took;
-    match verdict {
-        live::Verdict::Failed => {
-            let err = Error::Timeout {
-                after: crate::duration::human_duration(jiff::SignedDuration::try_from(run.s.timeout).unwrap_or_default()),
-                waiting_for: reason,
-            };
-            run.report.live_check = Some(watch.report(verdict, err.to_string(), target.from));
-            Err(err)
-        }
-        live::Verdict::Skipped => {
-            run.report.live_check = Some(watch.report(verdict, reason.clone(), target.from));
-            complete(run, state).await?;
-            Ok(Outcome::Skipped(Skip::NotChecked(reason)))
-        }
-        live::Verdict::Passed => {
-            run.report.live_check = Some(watch.report(verdict, reason.clone(), target.from));
-            complete(run, state).await?;
-            Ok(Outcome::Done(reason))
-        }
+    let (report, outcome) = live::outcome(&watch, verdict, reason, target.from);
+    run.report.live_check = Some(report);
+    if outcome.is_ok() {
+        complete(run, state).await?;
     }
+    outcome
 }
 
 /// The last phase is over: the run is complete (a re-run starts a new rotation). An
@@ -82,9 +59,8 @@ async fn complete(run: &Run<'_>, state: &mut RunState) -> Result<()> {
     state.completed_at = Some(Timestamp::now());
     run.record(state, Phase::LiveCheck).await?;
     let annotations = run.lock.annotations().await?;
-    let renewal = crate::renew::tenant::state::RenewState::from_annotations(&annotations);
-    if renewal.is_some_and(|r| r.is_unfinished()) {
-        let cleared = crate::lease_state::cleared(crate::renew::tenant::state::PREFIX, &annotations);
+    if crate::lease_state::unfinished(crate::lease_state::RENEWAL, &annotations).is_some() {
+        let cleared = crate::lease_state::cleared(crate::lease_state::RENEWAL, &annotations);
         run.lock.set_annotations(&cleared).await?;
     }
     Ok(())

@@ -1,5 +1,5 @@
 //! The phases of a real run, one file each, named as [`Phase`] names them.
-//! Each returns a typed [`Outcome`] (or, for the first two, what later
+//! Each returns a typed [`crate::steps::Outcome`] (or, for the first two, what later
 //! phases need); the runner ([`super::execute`]) shows and reports it.
 //! No clap types; no printing except through [`super::progress`]; no
 //! decision by the text of an error or of an outcome.
@@ -14,7 +14,6 @@ pub mod rotate;
 pub mod workers;
 pub mod workloads;
 
-use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -28,68 +27,15 @@ use super::report::Report;
 use super::state::{Phase, RunState};
 use crate::error::Result;
 use crate::lock::Lock;
-use crate::rotate::progress::PhaseLine;
+use crate::steps::{PhaseLine, RunStep};
 use crate::wait::{self, Poll};
 
-/// What a phase did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Outcome {
-    /// Done: the detail the phase line and the report show.
-    Done(String),
-    /// Nothing to do, and why.
-    Skipped(Skip),
-}
-
-/// Why a phase had nothing to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Skip {
-    /// The interrupted run got through this phase.
-    DoneBefore,
-    /// No Kamaji controller pods to restart.
-    NoKamajiPods { selector: String, namespace: String },
-    /// No workload consumes a changed secret.
-    NoWorkloads,
-    /// No worker pods when the rotation began.
-    NoWorkers { selector: String },
-    /// The live check could not be made (no endpoint, not reachable from here).
-    NotChecked(String),
-}
-
-impl fmt::Display for Skip {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Skip::DoneBefore => f.write_str("done by the interrupted run"),
-            Skip::NoKamajiPods { selector, namespace } => write!(f, "no pods match {selector} in {namespace}"),
-            Skip::NoWorkloads => f.write_str("no workload uses the tenant's changed secrets"),
-            Skip::NoWorkers { selector } => write!(f, "no worker pods matched {selector} when the rotation began"),
-            Skip::NotChecked(reason) => f.write_str(reason),
-        }
-    }
-}
-
-/// The outcome in one line: the detail, or `skipped: <why>` (how a run
-/// that joined another tenant's Kamaji restart quotes it).
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Outcome::Done(detail) => f.write_str(detail),
-            Outcome::Skipped(why) => write!(f, "skipped: {why}"),
-        }
-    }
-}
-
-/// What the phase line says while `phase` runs.
+/// What the phase line says while `phase` runs: with `--restart-workers`, the workers'
+/// phase replaces them itself.
 pub fn doing(phase: Phase, restart_workers: bool) -> &'static str {
     match phase {
-        Phase::Lock => "checking permissions",
-        Phase::Backup => "writing the backup",
-        Phase::Rotate => "rotating",
-        Phase::Kamaji => "restarting the Kamaji controller",
-        Phase::Regenerated => "waiting for the new CA",
-        Phase::Workloads => "restarting workloads",
         Phase::Workers if restart_workers => "replacing the worker pods",
-        Phase::Workers => "waiting for the worker pods to be replaced",
-        Phase::LiveCheck => "checking the certificate the tenant API serves",
+        other => other.doing(),
     }
 }
 
@@ -156,20 +102,6 @@ pub(crate) use crate::kamaji::restart::delete_pod;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skips_read_as_the_phase_lines_and_reports_show_them() {
-        let kamaji = Skip::NoKamajiPods { selector: "app=kamaji".into(), namespace: "cozy-kamaji".into() };
-        assert_eq!(kamaji.to_string(), "no pods match app=kamaji in cozy-kamaji");
-        assert_eq!(Skip::DoneBefore.to_string(), "done by the interrupted run");
-        assert_eq!(
-            Skip::NoWorkers { selector: "role=worker".into() }.to_string(),
-            "no worker pods matched role=worker when the rotation began"
-        );
-        // A run that joined another tenant's restart quotes its outcome.
-        assert_eq!(Outcome::Skipped(kamaji).to_string(), "skipped: no pods match app=kamaji in cozy-kamaji");
-        assert_eq!(Outcome::Done("1 pod(s) replaced and Ready".into()).to_string(), "1 pod(s) replaced and Ready");
-    }
 
     #[test]
     fn every_phase_says_what_it_does() {

@@ -6,15 +6,16 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::{Outcome, Run};
+use super::Run;
 use crate::error::{Error, Result};
 use crate::kamaji::names;
 use crate::rotate::backup;
 use crate::rotate::plan::Method;
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::report::Verified;
 use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify::{self, CaId};
+use crate::steps::Outcome;
+use crate::steps::PhaseLine;
 use crate::wait::Poll;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {

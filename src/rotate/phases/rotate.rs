@@ -8,17 +8,18 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::json;
 
-use super::{Outcome, Run, Skip, regenerated};
+use super::{Run, regenerated};
 use crate::error::{ApiError, Error, Result};
 use crate::kamaji::names;
 use crate::lock::Lock;
 use crate::rotate::backup::data_hash;
-use crate::rotate::fault;
 use crate::rotate::plan::{Method, SecretAction, SecretStep};
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::report::{SecretOutcome, SecretResult, SecretSkip};
 use crate::rotate::state::{Phase, RunState};
 use crate::rotate::verify::{self, CaId};
+use crate::steps::PhaseLine;
+use crate::steps::fault;
+use crate::steps::{Outcome, Skip};
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
     // Recorded only once every annotation and deletion was made: never again

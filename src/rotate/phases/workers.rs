@@ -10,11 +10,12 @@ use jiff::Timestamp;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams};
 
-use super::{Outcome, Run, Skip, delete_pod};
+use super::{Run, delete_pod};
 use crate::error::{Error, Result};
 use crate::pods::{self, PodRow, Verdict};
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
+use crate::steps::PhaseLine;
+use crate::steps::{Outcome, Skip};
 use crate::wait::Poll;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {

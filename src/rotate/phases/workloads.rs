@@ -7,11 +7,12 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
-use super::{Outcome, Run, Skip};
+use super::Run;
 use crate::error::Result;
 use crate::rotate::plan::WorkloadAction;
-use crate::rotate::progress::PhaseLine;
 use crate::rotate::state::{Phase, RunState};
+use crate::steps::PhaseLine;
+use crate::steps::{Outcome, Skip};
 use crate::workloads;
 
 pub async fn run(run: &mut Run<'_>, state: &mut RunState, _: &[Secret], line: &mut PhaseLine) -> Result<Outcome> {
