@@ -187,7 +187,7 @@ impl Ctx {
 /// limit fits all of them.
 pub(crate) fn limit_requests(config: &mut kube::Config, limit: Option<std::time::Duration>) {
     let Some(limit) = limit else { return };
-    let _ = REQUEST_LIMIT.set(limit);
+    crate::error::set_request_limit(limit);
     config.read_timeout = Some(limit);
     config.write_timeout = Some(config.write_timeout.map_or(limit, |w| w.min(limit)));
     config.connect_timeout = Some(config.connect_timeout.map_or(limit, |c| c.min(limit)));
@@ -201,14 +201,6 @@ static SERVER_URL: OnceLock<String> = OnceLock::new();
 /// with the cluster's identity), once the client is built.
 pub fn server_url() -> Option<String> {
     SERVER_URL.get().cloned()
-}
-
-/// The request limit of this process's client, for error messages.
-static REQUEST_LIMIT: OnceLock<std::time::Duration> = OnceLock::new();
-
-/// The `--request-timeout` this process's client applies, once it is built.
-pub fn request_limit() -> Option<std::time::Duration> {
-    REQUEST_LIMIT.get().copied()
 }
 
 /// kube's YAML errors quote the lines around the fault, which may hold a

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::OnceLock;
 
 /// How a successful run ended; monitoring reads it from the exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
@@ -30,6 +31,14 @@ impl Outcome {
 
 /// Exit code of any error: 1, as kubectl uses for failures.
 pub const ERROR_EXIT: u8 = 1;
+
+/// The `--request-timeout` of this process's client, named by [`Error::NoAnswer`]: set once
+/// when the client is built ([`set_request_limit`]).
+static REQUEST_LIMIT: OnceLock<std::time::Duration> = OnceLock::new();
+
+pub fn set_request_limit(limit: std::time::Duration) {
+    let _ = REQUEST_LIMIT.set(limit);
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -240,7 +249,9 @@ impl Error {
             // The connection failed or dropped: say so, not "Kubernetes API: ServiceError".
             kube::Error::HyperError(_) | kube::Error::Service(_) if timed_out(&err) => Error::NoAnswer {
                 server: server.unwrap_or("the cluster").into(),
-                limit: crate::context::request_limit()
+                limit: REQUEST_LIMIT
+                    .get()
+                    .copied()
                     .and_then(|d| jiff::SignedDuration::try_from(d).ok())
                     .map_or_else(|| "the request limit".into(), crate::duration::human_duration),
             },

@@ -9,38 +9,19 @@
 //!   idempotent, so re-running the same command after a kill or a timeout
 //!   continues where the last run stopped.
 //!
-//! No clap types; no printing except through [`Display`].
+//! No clap types; no printing except through [`crate::steps::Display`].
 
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::Secret;
 
 use super::inventory::lease_name;
-use super::kamaji_restart::KamajiRestarts;
-use super::phases::{self, Run};
-use super::plan::{Inventory, Options, Plan};
+use super::phases::{self, Run, Settings};
+use super::plan::{Inventory, Plan};
 use super::report::{Report, RunResult};
 use super::state::{Phase, RunState};
 use crate::error::{Error, Result};
-use crate::steps::fault;
-use crate::steps::{self, Display, Outcome, PhaseLine, PhaseStatus, RunStep};
-
-/// Flags of the real run.
-pub struct Settings {
-    pub opts: Options,
-    pub timeout: Duration,
-    pub backup_dir: PathBuf,
-    pub write_kubeconfig: Option<PathBuf>,
-    /// `--force`: replace an existing `write_kubeconfig` file.
-    pub replace_kubeconfig: bool,
-    pub force_unlock: bool,
-    /// Where phase lines go (a batch names the tenant on each).
-    pub display: Display,
-    /// Shared by the runs of a batch: one Kamaji restart serves many.
-    pub kamaji: Arc<KamajiRestarts<Outcome>>,
-}
+use crate::steps::{self, Outcome, PhaseLine, PhaseStatus, RunStep, fault};
 
 /// Runs every phase, filling `report`. On failure the Lease is released but
 /// the recorded progress stays for the re-run.

@@ -114,8 +114,8 @@ impl Prepared {
     }
 
     /// The run's settings for this tenant.
-    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts<crate::steps::Outcome>>) -> execute::Settings {
-        execute::Settings {
+    pub fn settings(&self, common: &Common, display: Display, kamaji: Arc<KamajiRestarts<crate::steps::Outcome>>) -> phases::Settings {
+        phases::Settings {
             opts: self.opts.clone(),
             timeout: common.timeout,
             backup_dir: common.backup_dir.clone(),

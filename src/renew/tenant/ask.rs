@@ -10,10 +10,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, Patch, PatchParams, Preconditions};
 use serde_json::json;
 
-use super::execute::Run;
 use super::leaves::{self, Kind};
 use super::plan::{self, Mechanism, SecretStep};
 use super::report::{SecretOutcome, SecretResult, SecretSkip};
+use super::run::Run;
 use super::state::{RenewState, Step};
 use super::verify;
 use crate::error::{ApiError, Error, Result};

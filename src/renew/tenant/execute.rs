@@ -6,9 +6,8 @@
 //! - progress is recorded in the Lease after each step and every step is idempotent, so
 //!   re-running the same command after a kill, a timeout or Ctrl-C continues.
 //!
-//! No clap types; no printing except through [`Display`].
+//! No clap types; no printing except through [`crate::steps::Display`].
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
@@ -16,8 +15,9 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
-use super::plan::{Inventory, Options, Plan};
+use super::plan::{Inventory, Plan};
 use super::report::{Report, RunResult};
+use super::run::{Run, Settings};
 use super::state::{RenewState, Step};
 use crate::error::{Error, Result};
 use crate::kamaji::restart::{self, Restarted};
@@ -26,48 +26,7 @@ use crate::rotate::inventory::lease_name;
 use crate::rotate::plan::WorkloadAction;
 use crate::rotate::state::{RunState, local_backup_path};
 use crate::steps::lock::{Take, take};
-use crate::steps::{self, Display, Outcome, PhaseLine, RunStep, Skip, fault};
-
-/// Flags of the real run.
-pub struct Settings {
-    pub opts: Options,
-    pub timeout: Duration,
-    pub backup_dir: PathBuf,
-    pub write_kubeconfig: Option<PathBuf>,
-    /// `--force`: replace an existing `write_kubeconfig` file.
-    pub replace_kubeconfig: bool,
-    pub force_unlock: bool,
-    pub display: Display,
-}
-
-/// One renewal of one tenant, from the moment its Lease is held.
-pub struct Run<'a> {
-    pub client: kube::Client,
-    pub plan: &'a Plan,
-    pub inv: &'a Inventory,
-    pub s: &'a Settings,
-    pub report: &'a mut Report,
-    pub lock: &'a Lock,
-    pub previous: Option<RenewState>,
-    /// Time spent waiting for controllers.
-    pub waited: Duration,
-}
-
-impl Run<'_> {
-    pub fn secrets(&self) -> Api<Secret> {
-        Api::namespaced(self.client.clone(), &self.plan.namespace)
-    }
-
-    fn already_done(&self, step: Step) -> bool {
-        self.previous.as_ref().is_some_and(|p| p.done >= step)
-    }
-
-    /// Records in the Lease that `step` is done.
-    pub async fn record(&self, state: &mut RenewState, step: Step) -> Result<()> {
-        state.done = state.done.max(step);
-        self.lock.set_annotations(&state.to_annotations()).await
-    }
-}
+use crate::steps::{self, Outcome, PhaseLine, RunStep, Skip, fault};
 
 /// What the steps after the backup start from.
 pub struct Backed {

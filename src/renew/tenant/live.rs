@@ -7,8 +7,8 @@
 use jiff::Timestamp;
 use rustls::pki_types::CertificateDer;
 
-use super::execute::Run;
 use super::leaves::{self, Kind};
+use super::run::Run;
 use super::state::{RenewState, Step};
 use crate::certs::info::CertInfo;
 use crate::error::{Error, Result};

@@ -23,6 +23,7 @@ pub mod live;
 pub mod plan;
 pub mod render;
 pub mod report;
+pub mod run;
 pub mod state;
 pub mod verify;
 pub mod wait_renewed;
@@ -163,7 +164,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
             p.plan.renewing().count(),
             p.plan.mechanism.word()
         ));
-        let settings = execute::Settings {
+        let settings = run::Settings {
             opts: p.opts.clone(),
             timeout: req.timeout,
             backup_dir: req.backup_dir.clone(),

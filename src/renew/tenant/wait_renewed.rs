@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::execute::Run;
 use super::leaves::{self, Kind, Leaf};
 use super::plan;
 use super::report::Renewed;
+use super::run::Run;
 use super::state::{RenewState, Step};
 use super::verify::{self, Judged};
 use crate::error::{Error, Result};

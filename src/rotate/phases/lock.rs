@@ -2,9 +2,9 @@
 //! tenant's Lease is held ([`crate::steps::lock::take`]); nothing is written before. The
 //! rotation to continue is the one the plan saw, or the run stops.
 
+use super::Settings;
 use crate::error::Result;
 use crate::lock::Lock;
-use crate::rotate::execute::Settings;
 use crate::rotate::inventory::{self, lease_name};
 use crate::rotate::plan::Plan;
 use crate::rotate::report::Report;

@@ -15,19 +15,20 @@ pub mod workers;
 pub mod workloads;
 
 use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
-use super::execute::Settings;
-use super::kamaji_restart::Rotating;
-use super::plan::{Inventory, Plan};
+use super::kamaji_restart::{KamajiRestarts, Rotating};
+use super::plan::{Inventory, Options, Plan};
 use super::report::Report;
 use super::state::{Phase, RunState};
 use crate::error::Result;
 use crate::lock::Lock;
-use crate::steps::{PhaseLine, RunStep};
+use crate::steps::{Display, Outcome, PhaseLine, RunStep};
 use crate::wait::{self, Poll};
 
 /// What the phase line says while `phase` runs: with `--restart-workers`, the workers'
@@ -37,6 +38,21 @@ pub fn doing(phase: Phase, restart_workers: bool) -> &'static str {
         Phase::Workers if restart_workers => "replacing the worker pods",
         other => other.doing(),
     }
+}
+
+/// Flags of the real run.
+pub struct Settings {
+    pub opts: Options,
+    pub timeout: Duration,
+    pub backup_dir: PathBuf,
+    pub write_kubeconfig: Option<PathBuf>,
+    /// `--force`: replace an existing `write_kubeconfig` file.
+    pub replace_kubeconfig: bool,
+    pub force_unlock: bool,
+    /// Where phase lines go (a batch names the tenant on each).
+    pub display: Display,
+    /// Shared by the runs of a batch: one Kamaji restart serves many.
+    pub kamaji: Arc<KamajiRestarts<Outcome>>,
 }
 
 /// One run of one tenant, from the moment its Lease is held.
