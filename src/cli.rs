@@ -4,7 +4,7 @@ mod exporter;
 mod kamaji;
 mod rotate_sa_key;
 pub use exporter::{ExporterArgs, LogFormat};
-pub use kamaji::KamajiController;
+pub use kamaji::{KamajiController, TenantEndpoint};
 pub use rotate_sa_key::RotateSaKeyArgs;
 
 use std::path::PathBuf;
@@ -179,6 +179,8 @@ pub struct RotateCaArgs {
     pub keep_sa_key: bool,
     #[command(flatten)]
     pub kamaji: KamajiController,
+    #[command(flatten)]
+    pub endpoint: TenantEndpoint,
     /// The Kamaji version (e.g. 26.3.5-edge), instead of reading it from the controller image.
     #[arg(long, value_name = "VERSION")]
     pub kamaji_version: Option<String>,
@@ -246,6 +248,8 @@ pub struct RenewArgs {
     pub timeout: String,
     #[command(flatten)]
     pub kamaji: KamajiController,
+    #[command(flatten)]
+    pub endpoint: TenantEndpoint,
     /// The Kamaji version (e.g. 26.3.5-edge), instead of reading it from the controller image.
     #[arg(long, value_name = "VERSION")]
     pub kamaji_version: Option<String>,
@@ -356,6 +360,8 @@ pub struct StatusArgs {
     /// Every TenantControlPlane in the namespace (-A: in all): one row per tenant.
     #[arg(long, conflicts_with = "tenant")]
     pub all_tenants: bool,
+    #[command(flatten)]
+    pub endpoint: TenantEndpoint,
     /// The order of table rows: what needs attention first, then by expiry; or by name.
     #[arg(long, value_enum, default_value_t = SortBy::Expiry)]
     pub sort_by: SortBy,

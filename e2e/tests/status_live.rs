@@ -251,3 +251,83 @@ async fn status_tenant_on_the_providers_kamaji_is_all_ok_and_sees_the_served_cer
     assert!(table.starts_with(&format!("TenantControlPlane {}/{RELEASE}: Ready", f.ns())), "{table}");
     assert!(table.contains(":served") || table.contains("served"), "{table}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_endpoint_reaches_an_api_its_kubeconfig_address_does_not() {
+    // The tenant API answers at one port (what `kubectl port-forward` or a tunnel gives); then
+    // the TCP moves its kubeconfigs to a port where nothing listens (a node port not routed
+    // from here).
+    let port = e2e::process::free_port().expect("free port");
+    let f = fixture("served-dial", &TenantApi::endpoint(port)).await;
+    let client = ControlPlane::shared().client().await;
+    let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
+    let api = TenantApi::spawn(&client, f.ns(), &f.tenant.name, opts).await.expect("tenant API");
+    let closed = std::iter::repeat_with(|| e2e::process::free_port().expect("free port")).find(|p| *p != port).expect("a port");
+    let tcps: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), f.ns(), &kamaji::api_resource());
+    let unroutable = TenantApi::endpoint(closed);
+    let patch = json!({"metadata": {"annotations": {ANNOTATION_ENDPOINT: unroutable}}});
+    tcps.patch(&f.tenant.name, &PatchParams::default(), &Patch::Merge(&patch)).await.expect("move the endpoint");
+    f.until("admin kubeconfig naming the closed port", || async {
+        parse_kubeconfig(f.value(ADMIN_KUBECONFIG, "admin.conf").await.as_bytes()).is_ok_and(|k| k.server == unroutable)
+    })
+    .await;
+    api.wait_for("the API serving the current secrets", WAIT, |s| !s.pending && s.served.is_some()).await.expect("serving");
+    let (_, row, _) = f.served().await;
+    assert_eq!(words(&row).0, "unreachable", "without the flag: {row:#}");
+
+    // Dialled there, checked against the kubeconfig's host: the secret's certificate, verified.
+    let (code, stdout, stderr) = f.status(&["--tenant-endpoint", &api.url, "-o", "json"]).await;
+    let doc: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}\n{stderr}"));
+    let name = format!("{}/{}:served", f.ns(), f.tenant.name);
+    let row = doc["items"].as_array().into_iter().flatten().find(|i| i["name"] == json!(name)).cloned().unwrap_or_default();
+    assert_eq!(words(&row), ("ok", "verified", "ok", ""), "{row:#}");
+    assert_eq!((row["served"]["endpoint"].clone(), row["served"]["endpointFrom"].clone()), (json!(api.url), json!("tenant-endpoint")));
+    let (served, secret) = fingerprints(&row);
+    assert_eq!((served, code), (secret, 0));
+
+    // rotate-sa-key's dry run mints nothing but lists the tenant API's legacy tokens: through
+    // the endpoint it reaches the API, and its plan says where it dials.
+    let sa_key = |extra: &'static [&'static str]| {
+        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
+        cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig());
+        cmd.args(["rotate-sa-key", &f.tenant.name, "-n", f.ns()]).args(extra);
+        cmd
+    };
+    let out = sa_key(&["-o", "json"]).output().await.expect("run kubectl-pki");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert!(report["plan"]["legacyTokensError"].is_string(), "the kubeconfig's address is closed: {report:#}");
+    let out = sa_key(&[]).arg("--tenant-endpoint").arg(&api.url).arg("-o").arg("json").output().await.expect("run kubectl-pki");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert!(report["plan"]["legacyTokensError"].is_null(), "reached through --tenant-endpoint: {report:#}");
+    let out = sa_key(&[]).arg("--tenant-endpoint").arg(&api.url).output().await.expect("run kubectl-pki");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("(through the admin kubeconfig) at {} (--tenant-endpoint)", api.url)), "{text}");
+
+    // The live checks of rotate-ca and renew dial it too: the plans say so, and a real renewal
+    // passes its live check there (the kubeconfig's address would skip it: not reachable).
+    let pki = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(e2e::pki_bin());
+        cmd.arg("--kubeconfig").arg(ControlPlane::shared().kubeconfig()).args(args);
+        cmd.args(["-n", f.ns(), "--kamaji-namespace", &f.tenant.kamaji_namespace, "--tenant-endpoint", &api.url]);
+        cmd
+    };
+    let out = pki(&["rotate-ca", &f.tenant.name]).output().await.expect("run kubectl-pki");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("status.controlPlaneEndpoint) at {} (--tenant-endpoint) must show", api.url)), "{text}");
+    let out = pki(&["renew", &f.tenant.name, "--dry-run=false", "--timeout", "2m", "-o", "json"]).output().await.expect("run kubectl-pki");
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(&stdout).expect("JSON report");
+    let live = &report["liveCheck"];
+    assert_eq!((live["verdict"].as_str(), live["endpointFrom"].as_str()), (Some("passed"), Some("tenant-endpoint")), "{live:#}");
+    assert_eq!(live["endpoint"], json!(api.url));
+
+    // Given without --tenant, or not https: refused before anything is read.
+    let out = tokio::process::Command::new(e2e::pki_bin())
+        .args(["--kubeconfig", "/nonexistent", "status", "--tenant-endpoint", &api.url])
+        .output()
+        .await
+        .expect("run kubectl-pki");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--tenant-endpoint: dials one tenant's API: give --tenant NAME"), "{out:?}");
+}

@@ -1,5 +1,6 @@
 //! Where the Kamaji controller runs: one pair of flags for every command
-//! that reads it (its issuance horizon) or restarts it (rotate-ca, renew).
+//! that reads it (its issuance horizon) or restarts it (rotate-ca, renew);
+//! and where a tenant's API is dialled when its own address is not reachable.
 
 use clap::Args;
 
@@ -11,4 +12,12 @@ pub struct KamajiController {
     /// Label selector of the Kamaji controller pods.
     #[arg(long, value_name = "SELECTOR", default_value = "app.kubernetes.io/name=kamaji")]
     pub kamaji_selector: String,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TenantEndpoint {
+    /// Dial the tenant API at URL (https://host:port: a kubectl port-forward, a tunnel) instead of the server of
+    /// its admin kubeconfig; its certificate is still checked against that server's host name.
+    #[arg(long, value_name = "URL")]
+    pub tenant_endpoint: Option<String>,
 }

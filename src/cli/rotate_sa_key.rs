@@ -33,4 +33,6 @@ pub struct RotateSaKeyArgs {
     /// Take the tenant's lock even if another run holds it (only when that run is known to be gone).
     #[arg(long)]
     pub force_unlock: bool,
+    #[command(flatten)]
+    pub endpoint: super::TenantEndpoint,
 }

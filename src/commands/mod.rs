@@ -20,6 +20,13 @@ use crate::cli::{Cli, Command, GlobalArgs};
 use crate::context::{Ctx, Settings};
 use crate::error::{Outcome, Result};
 
+/// `--tenant-endpoint`, checked before anything is read.
+pub(crate) fn tenant_endpoint(args: &crate::cli::TenantEndpoint) -> Result<Option<crate::kamaji::endpoint::Dial>> {
+    let Some(url) = &args.tenant_endpoint else { return Ok(None) };
+    let dial = crate::kamaji::endpoint::Dial::parse(url).map_err(|why| crate::error::Error::flag_value("--tenant-endpoint", url, why))?;
+    Ok(Some(dial))
+}
+
 /// Dispatches one parsed command line.
 pub async fn run(cli: Cli) -> Result<Outcome> {
     let contexts = cli.global.context.clone();

@@ -68,6 +68,7 @@ fn request(args: RenewArgs) -> Result<Request> {
         write_kubeconfig: args.write_kubeconfig,
         replace_kubeconfig: args.force,
         force_unlock: args.force_unlock,
+        tenant_endpoint: super::tenant_endpoint(&args.endpoint)?,
         dry_run: args.dry_run,
     })
 }

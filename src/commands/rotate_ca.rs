@@ -58,6 +58,7 @@ fn request(args: RotateCaArgs) -> Result<Request> {
             write_kubeconfig: args.write_kubeconfig.is_some(),
             backup: args.backup,
             resume_stale: args.resume_stale,
+            tenant_endpoint: super::tenant_endpoint(&args.endpoint)?,
         },
         worker_selector: args.worker_selector,
         timeout,

@@ -38,6 +38,7 @@ fn request(args: RotateSaKeyArgs, request_timeout: Option<Duration>) -> Result<R
         request_timeout,
         backup_dir: args.backup_dir,
         force_unlock: args.force_unlock,
+        tenant_endpoint: super::tenant_endpoint(&args.endpoint)?,
         dry_run: args.dry_run,
     })
 }

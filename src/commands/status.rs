@@ -22,6 +22,10 @@ fn options(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<status:
     let context_timeout = positive_duration("--context-timeout", &args.context_timeout)?;
     let contexts = fleet_contexts(&args, contexts, ctx.output())?;
     let sources = sources(&args)?;
+    if args.endpoint.tenant_endpoint.is_some() && args.tenant.is_none() {
+        return Err(Error::flag("--tenant-endpoint", "dials one tenant's API: give --tenant NAME".to_owned()));
+    }
+    let tenant_endpoint = super::tenant_endpoint(&args.endpoint)?;
     Ok(status::Options {
         sources,
         sources_chosen: !args.source.is_empty(),
@@ -45,6 +49,7 @@ fn options(args: StatusArgs, ctx: &Ctx, contexts: Vec<String>) -> Result<status:
         format: ctx.output(),
         kamaji_namespace: args.kamaji.kamaji_namespace,
         kamaji_selector: args.kamaji.kamaji_selector,
+        tenant_endpoint,
     })
 }
 

@@ -127,7 +127,7 @@ async fn tenant(t: &Tenants, obj: &DynamicObject, secrets: Vec<TenantSecret>, ro
     let mut rows: Vec<Row> = Vec::new();
     let mut col = Collector::new(Timestamp::now(), SignedDuration::ZERO, &mut rows);
     tenant_judge::push_secrets(&mut col, &secrets, &ca, &front_proxy_ca);
-    let check = Check { namespace: &namespace, tcp: &name, control_plane_endpoint: cpe, ca: &ca, timeout: t.server_timeout };
+    let check = Check { namespace: &namespace, tcp: &name, control_plane_endpoint: cpe, ca: &ca, timeout: t.server_timeout, dial: None };
     tenant_api::push(&mut col, &check, &seen, &dialled);
     drop(col);
 

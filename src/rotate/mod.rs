@@ -133,7 +133,12 @@ impl Prepared {
 pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -> Result<Ran> {
     let names = distinct(&req.tenants);
     if names.len() > 1 {
-        for (flag, set) in [("--write-kubeconfig", req.write_kubeconfig.is_some()), ("--worker-selector", req.worker_selector.is_some())] {
+        let flags = [
+            ("--write-kubeconfig", req.write_kubeconfig.is_some()),
+            ("--worker-selector", req.worker_selector.is_some()),
+            ("--tenant-endpoint", req.options.tenant_endpoint.is_some()),
+        ];
+        for (flag, set) in flags {
             if set {
                 return Err(Error::Invalid(format!("{flag} applies to one tenant; rotate the tenants one by one to use it")));
             }
@@ -268,6 +273,7 @@ pub async fn dry_run(client: &kube::Client, p: &Prepared, common: &Common) -> Re
             needs,
             lock_holder: holder,
             write_kubeconfig: common.write_kubeconfig.as_ref().map(|f| f.display().to_string()),
+            tenant_endpoint: p.opts.tenant_endpoint.as_ref().map(|d| d.url().to_owned()),
         },
     );
     let mut report = Report::new(p.plan.clone(), true, p.lease());

@@ -57,6 +57,8 @@ pub struct Options {
     pub backup: Option<std::path::PathBuf>,
     /// `--resume-stale`: continue an interrupted run older than [`super::resume::STALE_AFTER`].
     pub resume_stale: bool,
+    /// `--tenant-endpoint`: where the live check dials the tenant API.
+    pub tenant_endpoint: Option<crate::kamaji::endpoint::Dial>,
 }
 
 /// What the cluster holds, read once before planning.

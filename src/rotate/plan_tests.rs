@@ -104,6 +104,7 @@ fn options() -> Options {
         write_kubeconfig: false,
         backup: None,
         resume_stale: false,
+        tenant_endpoint: None,
     }
 }
 

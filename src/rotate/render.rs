@@ -121,8 +121,9 @@ pub fn plan_text(plan: &Plan, cx: &PlanContext<'_>) -> String {
     }
     let _ = writeln!(
         w,
-        "  8. live check: a TLS handshake with the tenant API (the server of the new {}-admin-kubeconfig, else status.controlPlaneEndpoint) must show a certificate that chains to the new CA (retried until timeout {}); not reachable from here within {}s: reported as skipped, not passed",
+        "  8. live check: a TLS handshake with the tenant API (the server of the new {}-admin-kubeconfig, else status.controlPlaneEndpoint){} must show a certificate that chains to the new CA (retried until timeout {}); not reachable from here within {}s: reported as skipped, not passed",
         plan.tenant,
+        cx.dialled_at(),
         cx.timeout,
         super::live::REACH_BUDGET.as_secs()
     );
@@ -264,6 +265,7 @@ mod tests {
                 needs: 1,
                 lock_holder: Some(format!("holder-{evil}")),
                 write_kubeconfig: None,
+                tenant_endpoint: None,
             },
         );
         assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "{text}");
@@ -294,6 +296,7 @@ mod tests {
                 needs: 9,
                 lock_holder: None,
                 write_kubeconfig: None,
+                tenant_endpoint: None,
             },
         );
         assert!(text.starts_with("Plan: rotate the CA of tenant tenant-a/k8s (dry run: nothing is changed)"));

@@ -29,6 +29,7 @@ use super::state::{Mode, SaKeyState, Step};
 use super::tenant_api::{self, Review, TenantApi, Token};
 use super::token;
 use crate::error::{Error, Result};
+use crate::kamaji::endpoint::Dial;
 use crate::lease_state;
 use crate::lock::{self, Lock};
 use crate::rotate::inventory::lease_name;
@@ -41,6 +42,8 @@ pub struct Settings {
     pub opts: Options,
     pub timeout: Duration,
     pub request_timeout: Option<Duration>,
+    /// `--tenant-endpoint`: where the tenant API is dialled instead of its kubeconfig's server.
+    pub tenant_endpoint: Option<Dial>,
     pub backup_dir: PathBuf,
     pub force_unlock: bool,
     pub display: Display,
@@ -83,7 +86,7 @@ impl Run<'_> {
         }
         let conf =
             self.inv.admin_conf.as_deref().ok_or_else(|| Error::Invalid("the tenant's admin kubeconfig has no admin.conf".into()))?;
-        let t = tenant_api::connect(conf, self.s.request_timeout).await?;
+        let t = tenant_api::connect(conf, self.s.request_timeout, self.s.tenant_endpoint.as_ref()).await?;
         self.tenant = Some(t.clone());
         Ok(t)
     }

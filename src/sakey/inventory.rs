@@ -71,6 +71,7 @@ pub async fn gather(
     namespace: &str,
     tcp: &Resolved,
     request_timeout: Option<std::time::Duration>,
+    dial: Option<&crate::kamaji::endpoint::Dial>,
 ) -> Result<Inventory> {
     let tenant = tcp.name.as_str();
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
@@ -116,7 +117,7 @@ pub async fn gather(
     let previous = SaKeyState::from_annotations(&annotations).filter(|p| p.tenant_uid.is_none() || p.tenant_uid == tcp.uid);
     let legacy_tokens = match &admin_conf {
         None => Err(format!("{} has no admin.conf", names::secret_name(tenant, names::ADMIN_KUBECONFIG))),
-        Some(conf) => match tenant_api::connect(conf, request_timeout.or(Some(std::time::Duration::from_secs(10)))).await {
+        Some(conf) => match tenant_api::connect(conf, request_timeout.or(Some(std::time::Duration::from_secs(10))), dial).await {
             Ok(api) => legacy(&api).await,
             Err(e) => Err(e.to_string()),
         },

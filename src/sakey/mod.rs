@@ -54,6 +54,8 @@ pub struct Request {
     pub force: bool,
     pub timeout: Duration,
     pub request_timeout: Option<Duration>,
+    /// `--tenant-endpoint`.
+    pub tenant_endpoint: Option<crate::kamaji::endpoint::Dial>,
     pub backup_dir: PathBuf,
     pub force_unlock: bool,
     pub dry_run: bool,
@@ -80,7 +82,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         return Err(rbac::refusal(&missing, "rotate-sa-key"));
     }
     let found = crate::kamaji::tenant::resolve(&client, &namespace, &req.tenant).await?;
-    let inv = inventory::gather(&client, &namespace, &found, req.request_timeout).await?;
+    let inv = inventory::gather(&client, &namespace, &found, req.request_timeout, req.tenant_endpoint.as_ref()).await?;
     let opts = Options { mode: req.mode, force: req.force };
     let plan = plan::build(&inv, &opts, jiff::Timestamp::now());
     let lease = format!("{}/{}", plan.namespace, lease_name(&plan.tenant));
@@ -108,6 +110,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
                 needs: needs.len(),
                 lock_holder: holder,
                 write_kubeconfig: None,
+                tenant_endpoint: req.tenant_endpoint.as_ref().map(|d| d.url().to_owned()),
             },
         );
         let mut report = Report::new(plan, true, lease);
@@ -126,6 +129,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         opts,
         timeout: req.timeout,
         request_timeout: req.request_timeout,
+        tenant_endpoint: req.tenant_endpoint.clone(),
         backup_dir: req.backup_dir.clone(),
         force_unlock: req.force_unlock,
         display,

@@ -88,8 +88,9 @@ pub fn plan_text(plan: &Plan, cx: &PlanContext<'_>) -> String {
     let _ = writeln!(w, "  2. back up {} to {} (mode 0600) before any change", plan.secret, cx.backup_target);
     let _ = writeln!(
         w,
-        "  3. mint a token of kube-system/{} from the live tenant API (through the admin kubeconfig)",
-        super::tenant_api::PROBE_ACCOUNT
+        "  3. mint a token of kube-system/{} from the live tenant API (through the admin kubeconfig){}",
+        super::tenant_api::PROBE_ACCOUNT,
+        cx.dialled_at()
     );
     match plan.mode {
         Mode::Stage => {
@@ -246,6 +247,7 @@ mod tests {
             needs: 9,
             lock_holder: None,
             write_kubeconfig: None,
+            tenant_endpoint: None,
         }
     }
 

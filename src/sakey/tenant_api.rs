@@ -15,6 +15,7 @@ use kube::api::{Api, ListParams, PostParams};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::kamaji::endpoint::Dial;
 
 /// The ServiceAccount whose tokens probe the keys (created in the tenant when missing).
 pub const PROBE_NAMESPACE: &str = "kube-system";
@@ -46,13 +47,19 @@ pub struct TenantApi {
 }
 
 /// A client from the admin kubeconfig, each request bounded by `request_timeout`.
-pub async fn connect(admin_conf: &[u8], request_timeout: Option<Duration>) -> Result<TenantApi> {
+pub async fn connect(admin_conf: &[u8], request_timeout: Option<Duration>, dial: Option<&Dial>) -> Result<TenantApi> {
     let path = "the tenant's admin kubeconfig (admin.conf)";
     let kc = crate::certs::kubeconfig::parse(admin_conf).map_err(|reason| Error::Kubeconfig { path: path.into(), reason })?;
     let mut config = kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
         .await
         .map_err(|e| Error::Kubeconfig { path: path.into(), reason: e.to_string() })?;
     crate::context::limit_requests(&mut config, request_timeout);
+    if let Some(dial) = dial {
+        // Dialled there, its certificate checked against the kubeconfig's host name.
+        let host = config.cluster_url.host().map(str::to_owned);
+        config.tls_server_name = config.tls_server_name.take().or(host);
+        config.cluster_url = dial.url().parse().map_err(|e| Error::Invalid(format!("--tenant-endpoint {}: {e}", dial.url())))?;
+    }
     let url = config.cluster_url.to_string();
     let client = kube::Client::try_from(config).map_err(|e| Error::Kubeconfig { path: path.into(), reason: e.to_string() })?;
     Ok(TenantApi { client, url })

@@ -70,6 +70,8 @@ pub struct Options {
     /// Where the Kamaji controller pods run, for the tenant's issuance horizon.
     pub kamaji_namespace: String,
     pub kamaji_selector: String,
+    /// `--tenant-endpoint` (with `--tenant`): where its API is dialled.
+    pub tenant_endpoint: Option<crate::kamaji::endpoint::Dial>,
 }
 
 pub async fn run(opts: &Options, ctx: &Ctx) -> Result<Outcome> {
@@ -161,7 +163,8 @@ async fn collect(opts: &Options, ctx: &Ctx, col: &mut Collector<'_>) -> Result<(
             SourceKind::Tenant => {
                 let name = tenant_name(ctx, &mut tenant, opts.tenant.as_deref().unwrap_or_default()).await?;
                 let kamaji = sources::tenant::Controller { namespace: &opts.kamaji_namespace, selector: &opts.kamaji_selector };
-                sources::tenant::collect(ctx, col, &name, opts.page_size, opts.server_timeout, &kamaji).await?
+                sources::tenant::collect(ctx, col, &name, opts.page_size, opts.server_timeout, &kamaji, opts.tenant_endpoint.as_ref())
+                    .await?
             }
             SourceKind::File => sources::files::collect(&opts.files, col)?,
             SourceKind::K3s => {

@@ -19,6 +19,8 @@ pub struct PlanContext<'a> {
     pub lock_holder: Option<String>,
     /// `--write-kubeconfig`, for the commands that have it.
     pub write_kubeconfig: Option<String>,
+    /// `--tenant-endpoint`: where the tenant API is dialled instead.
+    pub tenant_endpoint: Option<String>,
 }
 
 /// The plan's own lists, and the words of its command.
@@ -30,6 +32,13 @@ pub struct PlanEnd<'a> {
     pub warnings_heading: &'a str,
     /// What `--dry-run=false` does: "renew", "execute".
     pub real_run: &'a str,
+}
+
+impl PlanContext<'_> {
+    /// How a step that dials the tenant API says where: `` at URL (--tenant-endpoint)``, or nothing.
+    pub fn dialled_at(&self) -> String {
+        self.tenant_endpoint.as_ref().map_or_else(String::new, |url| format!(" at {url} (--tenant-endpoint)"))
+    }
 }
 
 /// Blockers (`x`), warnings (`!`) and notes (`-`), each under its heading when there is
@@ -72,6 +81,7 @@ mod tests {
             needs: 1,
             lock_holder: Some("jane@laptop\u{1b}[2J".into()),
             write_kubeconfig: None,
+            tenant_endpoint: None,
         }
     }
 

@@ -47,7 +47,8 @@ pub async fn run(run: &mut Run<'_>, state: &mut RenewState, line: &mut PhaseLine
         .map_err(Error::Invalid)?;
     let serving = api.get_opt(&names::secret_name(tenant, names::API_SERVER)).await.map_err(Error::kube)?;
     let renewed = serving.as_ref().and_then(|s| leaves::leaves_of(s, Kind::X509).ok()).and_then(|l| l.into_iter().next()).map(|l| l.sha256);
-    let (Some(target), Some(renewed)) = (live::of_tenant(&run.client, ns, tenant).await?, renewed) else {
+    let (Some(target), Some(renewed)) = (live::of_tenant(&run.client, ns, tenant, run.s.opts.tenant_endpoint.as_ref()).await?, renewed)
+    else {
         let reason = format!(
             "no endpoint or no API server certificate to check ({} names no server, the TenantControlPlane has no status.controlPlaneEndpoint, or {tenant}-api-server-certificate holds none): not checked",
             names::secret_name(tenant, names::ADMIN_KUBECONFIG)

@@ -62,6 +62,8 @@ pub struct Request {
     /// `--force`: an existing `write_kubeconfig` file may be replaced.
     pub replace_kubeconfig: bool,
     pub force_unlock: bool,
+    /// `--tenant-endpoint`: one tenant's API, dialled there by the live check.
+    pub tenant_endpoint: Option<crate::kamaji::endpoint::Dial>,
     pub dry_run: bool,
 }
 
@@ -99,8 +101,10 @@ struct Prepared {
 pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -> Result<Ran> {
     let mut seen = std::collections::BTreeSet::new();
     let names: Vec<String> = req.tenants.iter().filter(|n| seen.insert(n.as_str())).cloned().collect();
-    if names.len() > 1 && req.write_kubeconfig.is_some() {
-        return Err(Error::Usage("--write-kubeconfig applies to one tenant; renew the tenants one by one to use it".into()));
+    for (flag, set) in [("--write-kubeconfig", req.write_kubeconfig.is_some()), ("--tenant-endpoint", req.tenant_endpoint.is_some())] {
+        if names.len() > 1 && set {
+            return Err(Error::Usage(format!("{flag} applies to one tenant; renew the tenants one by one to use it")));
+        }
     }
     if let Some(file) = &req.write_kubeconfig {
         crate::rotate::kubeconfig_target(file, req.replace_kubeconfig)?;
@@ -112,6 +116,7 @@ pub async fn run(req: Request, connect: impl AsyncFnOnce() -> Result<Cluster>) -
         kamaji_namespace: req.kamaji_namespace.clone(),
         kamaji_selector: req.kamaji_selector.clone(),
         kamaji_version: req.kamaji_version,
+        tenant_endpoint: req.tenant_endpoint.clone(),
     };
     let reads = inventory::read_needs(&namespace, &opts);
     let missing = rbac::missing(&client, &reads).await.map_err(|e| Error::kube_at(e, Some(&server)))?;
@@ -213,6 +218,7 @@ async fn dry_run(client: &kube::Client, p: &Prepared, req: &Request, timeout: &s
             needs: needs.len(),
             lock_holder: holder,
             write_kubeconfig: req.write_kubeconfig.as_ref().map(|f| f.display().to_string()),
+            tenant_endpoint: req.tenant_endpoint.as_ref().map(|d| d.url().to_owned()),
         },
     );
     let mut report = Report::new(p.plan.clone(), true, lease);

@@ -33,6 +33,8 @@ pub struct Options {
     pub kamaji_selector: String,
     /// `--kamaji-version`, overriding what the controller image says.
     pub kamaji_version: Option<KamajiVersion>,
+    /// `--tenant-endpoint`: where the live check dials the tenant API.
+    pub tenant_endpoint: Option<crate::kamaji::endpoint::Dial>,
 }
 
 /// What the cluster holds, read once before planning.
@@ -424,6 +426,7 @@ mod tests {
             kamaji_namespace: "cozy-kamaji".into(),
             kamaji_selector: "app=kamaji".into(),
             kamaji_version: Some(KamajiVersion::new(26, 3, 5)),
+            tenant_endpoint: None,
         }
     }
 

@@ -92,7 +92,8 @@ pub fn plan_text(plan: &Plan, cx: &PlanContext<'_>) -> String {
     }
     let _ = writeln!(
         w,
-        "  7. live check: a TLS handshake with the tenant API must show the renewed {} (retried until timeout {}); not reachable from here within {}s: reported as skipped, not passed",
+        "  7. live check: a TLS handshake with the tenant API{} must show the renewed {} (retried until timeout {}); not reachable from here within {}s: reported as skipped, not passed",
+        cx.dialled_at(),
         names::secret_name(&plan.tenant, names::API_SERVER),
         cx.timeout,
         live::REACH_BUDGET.as_secs()

@@ -27,7 +27,7 @@ pub async fn run(run: &mut Run<'_>, state: &mut RunState, baseline: &[Secret], l
         .find_map(|s| verify::ca_of(s).ok())
         .filter(|(_, id)| !id.is_rotated_from(&state.old_ca))
         .map(|(der, _)| der);
-    let Some(target) = live::of_tenant(&run.client, ns, tenant).await? else {
+    let Some(target) = live::of_tenant(&run.client, ns, tenant, run.s.opts.tenant_endpoint.as_ref()).await? else {
         let reason = format!(
             "no endpoint to check ({} names no server, the TenantControlPlane has no status.controlPlaneEndpoint): not checked",
             names::secret_name(tenant, names::ADMIN_KUBECONFIG)

@@ -39,6 +39,7 @@ pub async fn collect(
     page_size: u32,
     timeout: Duration,
     kamaji: &Controller<'_>,
+    dial: Option<&crate::kamaji::endpoint::Dial>,
 ) -> Result<()> {
     let client = ctx.client().await?;
     let namespace = ctx.namespace().await?;
@@ -81,7 +82,7 @@ pub async fn collect(
         t.pending_rotation = pending;
     }
     let control_plane_endpoint = tcp_obj.data.pointer("/status/controlPlaneEndpoint").and_then(|v| v.as_str());
-    let check = tenant_api::Check { namespace: &namespace, tcp: name, control_plane_endpoint, ca: &ca, timeout };
+    let check = tenant_api::Check { namespace: &namespace, tcp: name, control_plane_endpoint, ca: &ca, timeout, dial };
     tenant_api::collect(&mut own, &check, &seen).await;
     drop(own);
     let mut summary = TenantSummary::new(&namespace, name);

@@ -72,11 +72,13 @@ pub struct Check<'a> {
     /// `<tcp>-ca` `ca.crt`, or why it is unknown.
     pub ca: &'a Expected,
     pub timeout: Duration,
+    /// `--tenant-endpoint`: dialled there instead.
+    pub dial: Option<&'a crate::kamaji::endpoint::Dial>,
 }
 
 /// Dials the tenant API and pushes its row.
 pub async fn collect(col: &mut Collector<'_>, check: &Check<'_>, seen: &Seen) {
-    let dialled = dial(endpoint(seen, check.control_plane_endpoint), check.timeout).await;
+    let dialled = dial(endpoint(seen, check.control_plane_endpoint).map(|t| t.dialled_at(check.dial)), check.timeout).await;
     push(col, check, seen, &dialled);
 }
 
@@ -138,7 +140,8 @@ mod tests {
         let ca_ok: Expected = Ok(vec![root.der.clone()]);
         let mut rows = Vec::new();
         let mut col = Collector::new(jiff::Timestamp::now(), jiff::SignedDuration::ZERO, &mut rows);
-        let check = Check { namespace: "ns", tcp: "k8s", control_plane_endpoint: None, ca: &ca_ok, timeout: Duration::from_secs(3) };
+        let check =
+            Check { namespace: "ns", tcp: "k8s", control_plane_endpoint: None, ca: &ca_ok, timeout: Duration::from_secs(3), dial: None };
         collect(&mut col, &check, &Seen::default()).await;
         // A port that was free a moment ago: nothing listens there.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();

@@ -106,8 +106,14 @@ pub async fn collect(ctx: &Ctx, col: &mut Collector<'_>, opts: &Options<'_>) -> 
         let front_proxy_ca = by_name(names::FRONT_PROXY_CA);
         info.pending_rotation = tenant_judge::push_secrets(&mut own, &secrets, &ca, &front_proxy_ca);
         let seen = tenant_judge::seen(&secrets);
-        let check =
-            Check { namespace: &key.0, tcp: &key.1, control_plane_endpoint: control_plane_endpoint(obj), ca: &ca, timeout: opts.timeout };
+        let check = Check {
+            namespace: &key.0,
+            tcp: &key.1,
+            control_plane_endpoint: control_plane_endpoint(obj),
+            ca: &ca,
+            timeout: opts.timeout,
+            dial: None,
+        };
         if let Some(d) = dialled.get(&key) {
             tenant_api::push(&mut own, &check, &seen, d);
         }
