@@ -18,7 +18,6 @@ use crate::status::item::{Item, Kind};
 use crate::status::judge;
 use crate::status::row::{Collector, RowStatus, SourceKind};
 use crate::status::sources::secrets::items_of;
-use crate::status::sources::tenant_api::Seen;
 
 const KEY_ADMIN_CONF: &str = "admin.conf";
 const KEY_APISERVER_CRT: &str = "apiserver.crt";
@@ -142,6 +141,16 @@ fn stale_copies(items: &[Item], roots: &[Vec<u8>]) -> Vec<bool> {
         .iter()
         .map(|item| item.kind == Kind::KubeconfigCa && item.der().is_some() && !items.iter().filter(|o| o.group == item.group).any(current))
         .collect()
+}
+
+/// What the tenant's secrets say about its API: where users dial it and the certificate it
+/// should serve ([`seen`]); the served row compares the dial with it.
+#[derive(Debug, Default)]
+pub struct Seen {
+    /// The server of `admin.conf`.
+    pub admin_target: Option<Target>,
+    /// The first certificate of `apiserver.crt`, or why there is none.
+    pub apiserver_leaf: Option<Result<Vec<u8>, String>>,
 }
 
 /// What the served-certificate check compares with, from the same secrets.

@@ -20,18 +20,9 @@ use crate::status::row::Collector;
 use crate::status::served::{self, Served, ServedVerdict};
 
 use super::server::served_chain;
-use crate::status::tenant_judge::Expected;
+use crate::status::tenant_judge::{Expected, Seen};
 
 const KEY_ADMIN_CONF: &str = "admin.conf";
-
-/// What the tenant's secrets say ([`crate::status::tenant_judge::seen`]).
-#[derive(Debug, Default)]
-pub struct Seen {
-    /// The server of `admin.conf`.
-    pub admin_target: Option<served::Target>,
-    /// The first certificate of `apiserver.crt`, or why there is none.
-    pub apiserver_leaf: Option<Result<Vec<u8>, String>>,
-}
 
 /// The outcome of one dial of the tenant API.
 #[derive(Debug, Clone)]
