@@ -262,6 +262,7 @@ async fn a_tenant_endpoint_reaches_an_api_its_kubeconfig_address_does_not() {
     let client = ControlPlane::shared().client().await;
     let opts = TenantApiOptions { port: Some(port), ..TenantApiOptions::default() };
     let api = TenantApi::spawn(&client, f.ns(), &f.tenant.name, opts).await.expect("tenant API");
+    let generation = api.served().expect("serving").generation;
     let closed = std::iter::repeat_with(|| e2e::process::free_port().expect("free port")).find(|p| *p != port).expect("a port");
     let tcps: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), f.ns(), &kamaji::api_resource());
     let unroutable = TenantApi::endpoint(closed);
@@ -271,7 +272,9 @@ async fn a_tenant_endpoint_reaches_an_api_its_kubeconfig_address_does_not() {
         parse_kubeconfig(f.value(ADMIN_KUBECONFIG, "admin.conf").await.as_bytes()).is_ok_and(|k| k.server == unroutable)
     })
     .await;
-    api.wait_for("the API serving the current secrets", WAIT, |s| !s.pending && s.served.is_some()).await.expect("serving");
+    // The kubeconfigs' change rolls the tenant's Deployment: its API restarts once.
+    api.wait_restarted(generation, WAIT).await.expect("the tenant API restarted");
+    api.wait_for("nothing pending", WAIT, |s| !s.pending && s.served.is_some()).await.expect("serving");
     let (_, row, _) = f.served().await;
     assert_eq!(words(&row).0, "unreachable", "without the flag: {row:#}");
 
