@@ -327,6 +327,34 @@ fn resume_marks_secrets_that_no_longer_hold_the_backup() {
 }
 
 #[test]
+fn a_resumed_plan_keeps_a_secret_the_interrupted_run_deleted_and_kamaji_has_not_made_again() {
+    use crate::rotate::state::{Phase, RunState};
+    let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
+    let backup = inv.secrets.clone();
+    let old_ca = verify::ca_of(&backup[0]).unwrap().1;
+    inv.secrets.remove(0);
+    inv.previous = Some(RunState {
+        done: Phase::Backup,
+        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        old_ca,
+        backup: Some("host:/x".into()),
+        method: "delete".into(),
+        worker_uids: vec![],
+        tenant_uid: Some("tcp-uid".into()),
+        completed_at: None,
+    });
+    inv.previous_backup = Some(backup);
+    let plan = build(&inv, &options());
+    assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
+    let ca = plan.step("ca").expect("the deleted CA stays in the plan");
+    assert!(ca.reason.contains("missing now") && !ca.already_rotated && ca.certificate_sha256.is_none(), "{ca:?}");
+    assert_eq!(ca.keys, ["ca.crt", "ca.key", "tls.crt", "tls.key"], "the backup's keys");
+    // Without a run to resume, a missing secret is not planned (nothing to rotate).
+    inv.previous = None;
+    assert!(build(&inv, &options()).step("ca").is_none());
+}
+
+#[test]
 fn a_tenant_that_is_not_ready_is_warned_about() {
     let mut inv = inventory("ghcr.io/clastix/kamaji:26.6.5-edge");
     inv.tcp_status = Some("NotReady".into());

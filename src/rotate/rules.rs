@@ -135,8 +135,26 @@ pub fn build(inv: &Inventory, opts: &Options) -> Plan {
     let mut secrets = Vec::new();
     for suffix in SUFFIXES {
         let name = names::secret_name(tenant, suffix);
-        let Some(secret) = by_name.get(name.as_str()) else { continue };
         let (action, reason) = secret_action(suffix, method, opts, kamaji_v);
+        let Some(secret) = by_name.get(name.as_str()) else {
+            // Resuming: deleted by the interrupted run and not made again yet. It stays in the
+            // plan (its step finds it gone and skips it; phase 5 waits for it to come back).
+            let backed_up = inv.previous_backup.as_ref().and_then(|b| b.iter().find(|s| s.metadata.name.as_deref() == Some(name.as_str())));
+            if let (Some(_), Some(backed)) = (&resume, backed_up) {
+                secrets.push(SecretStep {
+                    suffix: suffix.to_string(),
+                    action,
+                    reason: format!("{reason} (missing now: deleted by the interrupted run, Kamaji makes it again)"),
+                    keys: backed.data.iter().flat_map(|d| d.keys().cloned()).collect(),
+                    certificate_sha256: None,
+                    backup: action != SecretAction::Keep,
+                    verify: (action != SecretAction::Keep).then(|| verify::check_for(suffix)),
+                    already_rotated: false,
+                    name,
+                });
+            }
+            continue;
+        };
         let keys: Vec<String> = secret.data.iter().flat_map(|d| d.keys().cloned()).collect();
         let certificate_sha256 = first_certificate_sha256(secret);
         let already_rotated = match (&resume, &baseline) {
