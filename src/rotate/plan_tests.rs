@@ -292,9 +292,23 @@ fn missing_ca_blocks_and_missing_kamaji_warns() {
     assert_eq!(plan.method, Method::Delete, "no controller: version unknown");
 }
 
+/// The state an interrupted run of `method` left after `done`, its backup on another host.
+fn interrupted(done: crate::rotate::state::Phase, method: &str, old_ca: verify::CaId) -> crate::rotate::state::RunState {
+    crate::rotate::state::RunState {
+        done,
+        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
+        old_ca,
+        backup: Some("host:/x".into()),
+        method: method.into(),
+        worker_uids: vec![],
+        tenant_uid: Some("tcp-uid".into()),
+        completed_at: None,
+    }
+}
+
 #[test]
 fn resume_marks_secrets_that_no_longer_hold_the_backup() {
-    use crate::rotate::state::{Phase, RunState};
+    use crate::rotate::state::Phase;
     let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
     let backup = inv.secrets.clone();
     let old_ca = verify::ca_of(&backup[0]).unwrap().1;
@@ -302,16 +316,7 @@ fn resume_marks_secrets_that_no_longer_hold_the_backup() {
     let new_root = ca("kubernetes");
     inv.secrets[0] = secret("ca", &[("ca.crt", new_root.pem.as_bytes())]);
     inv.secrets[2] = secret("api-server-certificate", &[("apiserver.crt", leaf_signed_by("apiserver", &new_root).pem.as_bytes())]);
-    inv.previous = Some(RunState {
-        done: Phase::Rotate,
-        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
-        old_ca,
-        backup: Some("host:/x".into()),
-        method: "annotate".into(),
-        worker_uids: vec![],
-        tenant_uid: Some("tcp-uid".into()),
-        completed_at: None,
-    });
+    inv.previous = Some(interrupted(Phase::Rotate, "annotate", old_ca));
     inv.previous_backup = Some(backup);
     let plan = build(&inv, &options());
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);
@@ -328,21 +333,12 @@ fn resume_marks_secrets_that_no_longer_hold_the_backup() {
 
 #[test]
 fn a_resumed_plan_keeps_a_secret_the_interrupted_run_deleted_and_kamaji_has_not_made_again() {
-    use crate::rotate::state::{Phase, RunState};
+    use crate::rotate::state::Phase;
     let mut inv = inventory("ghcr.io/clastix/kamaji:26.3.5-edge");
     let backup = inv.secrets.clone();
     let old_ca = verify::ca_of(&backup[0]).unwrap().1;
     inv.secrets.remove(0);
-    inv.previous = Some(RunState {
-        done: Phase::Backup,
-        started_at: "2026-11-27T10:00:00Z".parse().unwrap(),
-        old_ca,
-        backup: Some("host:/x".into()),
-        method: "delete".into(),
-        worker_uids: vec![],
-        tenant_uid: Some("tcp-uid".into()),
-        completed_at: None,
-    });
+    inv.previous = Some(interrupted(Phase::Backup, "delete", old_ca));
     inv.previous_backup = Some(backup);
     let plan = build(&inv, &options());
     assert!(plan.blockers.is_empty(), "{:?}", plan.blockers);

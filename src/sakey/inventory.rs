@@ -14,11 +14,10 @@ use super::tenant_api::{self, LegacyToken, TenantApi};
 use crate::error::{Error, Result};
 use crate::kamaji::names;
 use crate::kamaji::tenant::Resolved;
+use crate::lease_state;
 use crate::lock::Lock;
 use crate::rbac::Need;
-use crate::renew::tenant::state::RenewState;
 use crate::rotate::inventory::lease_name;
-use crate::rotate::state::RunState;
 
 /// The keys of `-sa-certificate`, read.
 #[derive(Debug)]
@@ -107,13 +106,12 @@ pub async fn gather(
     let deployment = deployment.map(|d| (usize::try_from(d.spec.replicas.unwrap_or(1)).unwrap_or(1), selector));
 
     let annotations = Lock::peek(client, namespace, &lease_name(tenant)).await?.and_then(|l| l.metadata.annotations).unwrap_or_default();
-    let other_run = if RunState::from_annotations(&annotations).is_some_and(|r| r.is_unfinished()) {
-        Some("an unfinished rotate-ca".to_string())
-    } else if RenewState::from_annotations(&annotations).is_some_and(|r| r.is_unfinished()) {
-        Some("an unfinished renew".to_string())
-    } else {
-        None
-    };
+    // Read as rotate-sa-key's own first step reads them (`lease_state`), not through their types.
+    let other_run = lease_state::COMMANDS
+        .into_iter()
+        .filter(|(command, _)| *command != "rotate-sa-key")
+        .find(|(_, prefix)| lease_state::unfinished(prefix, &annotations).is_some())
+        .map(|(command, _)| format!("an unfinished {command}"));
     let previous = SaKeyState::from_annotations(&annotations).filter(|p| p.tenant_uid.is_none() || p.tenant_uid == tcp.uid);
     let legacy_tokens = match &admin_conf {
         None => Err(format!("{} has no admin.conf", names::secret_name(tenant, names::ADMIN_KUBECONFIG))),
